@@ -1,0 +1,15 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY sidecar sidecar
+COPY magento_bridge magento_bridge
+COPY provenance provenance
+COPY disclosure disclosure
+COPY audits audits
+COPY templates templates
+COPY static static
+COPY manage.py ./
+RUN pip install --no-cache-dir -e . && useradd --system --home /app provenant && mkdir -p /app/var && chown provenant /app/var
+USER provenant
+EXPOSE 8000

@@ -1,0 +1,48 @@
+# Provenant: `make demo` for a running demo, `make test` for the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_PRODUCTS ?= 120
+DEMO_ENV := PROVENANT_DEBUG=1 \
+	MAGENTO_DATABASE_URL=sqlite:///var/demo/magento.sqlite3 \
+	MAGENTO_MEDIA_ROOT=var/demo/media \
+	DATABASE_URL=sqlite:///var/demo/provenant.sqlite3
+
+.PHONY: install demo demo-data test lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo-data: install
+	mkdir -p var/demo
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input
+	$(DEMO_ENV) $(BIN)/python manage.py magento_demo_store --products $(DEMO_PRODUCTS) --seed 7
+	$(DEMO_ENV) $(BIN)/python manage.py magento_sync --full --no-progress
+	$(DEMO_ENV) $(BIN)/python manage.py provenant_demo_user
+
+demo: demo-data
+	@echo "Provenant admin: http://127.0.0.1:8000/admin/ (login printed above)"
+	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python bench/sync.py
+
+clean:
+	rm -rf var/demo

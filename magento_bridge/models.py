@@ -1,0 +1,92 @@
+"""Sync bookkeeping: runs, per-store cursors, locks and the media fingerprint cache."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class SyncRun(models.Model):
+    """One sync of one or all store views, with what it found."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Mode(models.TextChoices):
+        INCREMENTAL = "incremental", "Incremental"
+        FULL = "full", "Full reconcile"
+
+    source = models.CharField(max_length=16, default="mysql")
+    store_code = models.CharField(max_length=32, blank=True, default="", help_text="Empty: every store view.")
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    triggered_by = models.CharField(max_length=150, blank=True, default="")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    media = models.JSONField(default=dict, blank=True)
+    cursors = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["status", "started_at"])]
+
+    def __str__(self) -> str:
+        scope = self.store_code or "all stores"
+        return f"{self.get_mode_display()} sync of {scope} at {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if not self.finished_at:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def total(self, key: str) -> int:
+        return sum(int(per_surface.get(key, 0)) for per_surface in (self.counts or {}).values())
+
+
+class SyncCursor(models.Model):
+    """Where the last successful incremental read of one store and surface stopped."""
+
+    store_code = models.CharField(max_length=32)
+    surface = models.CharField(max_length=20)
+    updated_after = models.DateTimeField(null=True, blank=True)
+    last_full_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store_code", "surface"], name="sync_cursor_key")]
+
+
+class SyncLock(models.Model):
+    """A named lock with an expiry, so two syncs of one store never overlap (any database)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    holder = models.CharField(max_length=200)
+    acquired_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+
+class MediaFile(models.Model):
+    """What we learned about one catalog media file, keyed by its gallery path.
+
+    ``fingerprint`` is the media source's cheap change marker (size and mtime for a local root); an
+    unchanged fingerprint lets a sync reuse the hash instead of reading the bytes again.
+    """
+
+    path = models.CharField(max_length=255, unique=True)
+    source = models.CharField(max_length=255, blank=True, default="")
+    fingerprint = models.CharField(max_length=200, blank=True, default="")
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    size = models.BigIntegerField(null=True, blank=True)
+    format = models.CharField(max_length=16, blank=True, default="")
+    width = models.IntegerField(null=True, blank=True)
+    height = models.IntegerField(null=True, blank=True)
+    problem_code = models.CharField(max_length=32, blank=True, default="")
+    problem = models.CharField(max_length=500, blank=True, default="")
+    inspected_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.path

@@ -1,0 +1,530 @@
+"""The sync: read Magento, feed the registry, record the run.
+
+An incremental sync reads what changed since the per-store, per-surface cursors (``updated_at`` for
+products, ``update_time`` for CMS content); a full sync reads everything and reconciles by content
+hash, because Magento's timestamps miss mass updates, ``saveAttribute()`` calls and SQL imports.
+Both detect removals by comparing Magento's live ids with the registry. All registry writes of a
+run happen in one transaction: a run that fails leaves the registry as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from magento_bridge.connection import DatabaseUrl, parse_database_url
+from magento_bridge.media import MediaInspection, MediaSource, inspect_file, media_source_for
+from magento_bridge.models import MediaFile, SyncCursor, SyncLock, SyncRun
+from magento_bridge.reader import MagentoError, MagentoReader, StoreView
+from magento_bridge.records import (
+    SURFACE_CMS_BLOCK,
+    SURFACE_CMS_PAGE,
+    SURFACE_PRODUCT_IMAGE,
+    SURFACE_RECOMMENDATION,
+    SURFACES,
+    CmsContent,
+    GalleryEntry,
+    ProductLinkSet,
+)
+from provenance.hashing import cms_content_sha256, link_list_sha256
+from provenance.services import (
+    ApplyCounts,
+    ObservedItem,
+    content_items_apply,
+    content_items_remove_missing,
+    source_rules_active,
+)
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAME = "magento-sync"
+Progress = Callable[[str, int, int], None]
+
+
+class MagentoNotConfigured(MagentoError):
+    """No Magento database is configured."""
+
+
+class SyncAlreadyRunning(Exception):
+    """Another sync holds the lock."""
+
+
+# -- configuration ------------------------------------------------------------------------
+
+
+def magento_database() -> DatabaseUrl:
+    """The Magento database from settings (the ``magento`` alias)."""
+    if not settings.MAGENTO_DATABASE_URL:
+        raise MagentoNotConfigured(
+            "MAGENTO_DATABASE_URL is not set: point it at the store's database (a read-only user)"
+        )
+    return parse_database_url(settings.MAGENTO_DATABASE_URL)
+
+
+def magento_reader(db: DatabaseUrl | None = None) -> MagentoReader:
+    return MagentoReader(
+        db or magento_database(),
+        prefix=settings.MAGENTO_TABLE_PREFIX,
+        batch_size=settings.MAGENTO_BATCH_SIZE,
+        retries=settings.MAGENTO_RETRIES,
+        backoff=settings.MAGENTO_RETRY_BACKOFF,
+        connect_timeout=settings.MAGENTO_CONNECT_TIMEOUT,
+    )
+
+
+def configured_media_source() -> MediaSource | None:
+    return media_source_for(
+        media_root=settings.MAGENTO_MEDIA_ROOT,
+        media_base_url=settings.MAGENTO_MEDIA_BASE_URL,
+        timeout=settings.MEDIA_HTTP_TIMEOUT,
+    )
+
+
+# -- lock -----------------------------------------------------------------------------------
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def sync_lock_acquire(*, name: str = LOCK_NAME, seconds: int | None = None) -> str:
+    """Take the named lock or raise :class:`SyncAlreadyRunning`; returns the holder id.
+
+    Works on any database: the lock is a unique row; an expired lock (a crashed worker) is taken over.
+    """
+    seconds = seconds or settings.SYNC_LOCK_SECONDS
+    now = timezone.now()
+    holder = f"{_holder()}:{time.monotonic_ns()}"
+    with transaction.atomic():
+        taken = SyncLock.objects.filter(name=name, expires_at__lte=now).update(
+            holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds)
+        )
+        if taken:
+            return holder
+        try:
+            with transaction.atomic():
+                SyncLock.objects.create(
+                    name=name, holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds)
+                )
+            return holder
+        except IntegrityError:
+            current = SyncLock.objects.filter(name=name).first()
+            since = f" since {current.acquired_at:%Y-%m-%d %H:%M:%S %Z}" if current else ""
+            who = f" by {current.holder.rsplit(':', 1)[0]}" if current else ""
+            raise SyncAlreadyRunning(f"another Magento sync is running{who}{since}") from None
+
+
+def sync_lock_release(*, holder: str, name: str = LOCK_NAME) -> None:
+    SyncLock.objects.filter(name=name, holder=holder).delete()
+
+
+# -- observations ---------------------------------------------------------------------------
+
+
+def _observed_image(entry: GalleryEntry, inspection: MediaInspection | None) -> ObservedItem:
+    if inspection is None:
+        problem_code, problem, digest = (
+            "media_unavailable",
+            "no media source configured (MAGENTO_MEDIA_ROOT or MAGENTO_MEDIA_BASE_URL)",
+            "",
+        )
+    else:
+        problem_code = inspection.problem.value if inspection.problem else ""
+        problem = inspection.detail if inspection.problem else ""
+        digest = inspection.sha256 or ""
+    return ObservedItem(
+        store_code=entry.store_code,
+        surface=SURFACE_PRODUCT_IMAGE,
+        magento_id=entry.entity_id,
+        part_key=str(entry.value_id),
+        sku=entry.sku,
+        gallery_value_id=entry.value_id,
+        file_path=entry.file,
+        media_type=entry.media_type,
+        video_url=entry.video_url,
+        title=entry.product_name,
+        label=entry.label,
+        image_roles=list(entry.roles),
+        position=entry.position,
+        is_enabled=entry.product_enabled,
+        is_visible=entry.product_visibility != 1,
+        is_hidden=entry.hidden,
+        content_sha256=digest,
+        problem_code=problem_code,
+        problem=problem,
+        magento_updated_at=entry.updated_at,
+    )
+
+
+def _observed_links(links: ProductLinkSet) -> ObservedItem:
+    return ObservedItem(
+        store_code=links.store_code,
+        surface=SURFACE_RECOMMENDATION,
+        magento_id=links.entity_id,
+        part_key=links.link_type,
+        sku=links.sku,
+        link_type=links.link_type,
+        title=links.product_name,
+        is_enabled=links.product_enabled,
+        linked_skus=list(links.linked_skus),
+        content_sha256=link_list_sha256(links.linked_skus),
+        magento_updated_at=links.updated_at,
+    )
+
+
+def _observed_cms(content: CmsContent) -> ObservedItem:
+    return ObservedItem(
+        store_code=content.store_code,
+        surface=content.surface,
+        magento_id=content.content_id,
+        identifier=content.identifier,
+        title=content.title,
+        is_enabled=content.is_active,
+        all_stores=content.all_stores,
+        content_sha256=cms_content_sha256(content.content),
+        magento_updated_at=content.updated_at,
+    )
+
+
+# -- media ----------------------------------------------------------------------------------
+
+
+@dataclass
+class MediaStats:
+    configured: bool = True
+    files_seen: int = 0
+    files_read: int = 0
+    bytes_read: int = 0
+    problems: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "configured": self.configured,
+            "files_seen": self.files_seen,
+            "files_read": self.files_read,
+            "bytes_read": self.bytes_read,
+            "problems": self.problems,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _inspection_from_row(row: MediaFile) -> MediaInspection:
+    from magento_bridge.media import MediaProblem
+
+    return MediaInspection(
+        sha256=row.sha256 or None,
+        size=row.size,
+        format=row.format or None,
+        width=row.width,
+        height=row.height,
+        problem=MediaProblem(row.problem_code) if row.problem_code else None,
+        detail=row.problem,
+    )
+
+
+def media_inspect_files(
+    *, files: Iterable[str], source: MediaSource, stats: MediaStats, reread: bool
+) -> dict[str, MediaInspection]:
+    """Hash and check each file once, reusing the stored result while its fingerprint is unchanged.
+
+    Without a cheap fingerprint (an HTTP media base without validators) a stored result is reused
+    unless ``reread`` (a full sync) asks for the bytes again.
+    """
+    started = time.perf_counter()
+    paths = sorted(set(files))
+    known = {row.path: row for row in MediaFile.objects.filter(path__in=paths)}
+    result: dict[str, MediaInspection] = {}
+    to_create: list[MediaFile] = []
+    to_update: list[MediaFile] = []
+    now = timezone.now()
+    for path in paths:
+        stats.files_seen += 1
+        fingerprint = source.stat(path)
+        marker = repr(fingerprint) if fingerprint is not None else ""
+        row = known.get(path)
+        fresh = row is not None and row.source == source.describe()
+        if fresh and ((marker and row.fingerprint == marker) or (not marker and not reread)):
+            result[path] = _inspection_from_row(row)
+            stats.problems += bool(row.problem_code)
+            continue
+        inspection = inspect_file(
+            source, path, max_bytes=settings.MEDIA_MAX_BYTES, max_pixels=settings.MEDIA_MAX_PIXELS
+        )
+        stats.files_read += 1
+        stats.bytes_read += inspection.size or 0
+        stats.problems += inspection.problem is not None
+        result[path] = inspection
+        values = {
+            "source": source.describe()[:255],
+            "fingerprint": marker[:200],
+            "sha256": inspection.sha256 or "",
+            "size": inspection.size,
+            "format": inspection.format or "",
+            "width": inspection.width,
+            "height": inspection.height,
+            "problem_code": inspection.problem.value if inspection.problem else "",
+            "problem": (inspection.detail or "")[:500] if inspection.problem else "",
+            "inspected_at": now,
+        }
+        if row is None:
+            to_create.append(MediaFile(path=path, **values))
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+            to_update.append(row)
+    if to_create:
+        MediaFile.objects.bulk_create(to_create, batch_size=500)
+    if to_update:
+        MediaFile.objects.bulk_update(to_update, list(values), batch_size=200)
+    stats.seconds += time.perf_counter() - started
+    return result
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+@dataclass
+class _RunState:
+    counts: dict[str, ApplyCounts] = field(default_factory=lambda: {s: ApplyCounts() for s in SURFACES})
+    cursors: dict[str, dict[str, str | None]] = field(default_factory=dict)
+
+
+def _cursor_map(stores: Sequence[StoreView]) -> dict[tuple[str, str], SyncCursor]:
+    codes = [s.code for s in stores]
+    return {(c.store_code, c.surface): c for c in SyncCursor.objects.filter(store_code__in=codes)}
+
+
+def _since(
+    cursors: dict[tuple[str, str], SyncCursor],
+    stores: Sequence[StoreView],
+    surfaces: Sequence[str],
+    full: bool,
+) -> datetime | None:
+    """The oldest cursor over the stores and surfaces read together; None means read everything."""
+    if full:
+        return None
+    values = []
+    for store in stores:
+        for surface in surfaces:
+            cursor = cursors.get((store.code, surface))
+            if cursor is None or cursor.updated_after is None:
+                return None
+            values.append(cursor.updated_after)
+    return min(values) if values else None
+
+
+def _save_cursors(
+    stores: Sequence[StoreView], surfaces: Sequence[str], newest: datetime | None, *, full: bool, at: datetime
+) -> None:
+    for store in stores:
+        for surface in surfaces:
+            cursor, _ = SyncCursor.objects.get_or_create(store_code=store.code, surface=surface)
+            fields = []
+            if newest is not None and (cursor.updated_after is None or newest > cursor.updated_after):
+                cursor.updated_after = newest
+                fields.append("updated_after")
+            if full:
+                cursor.last_full_at = at
+                fields.append("last_full_at")
+            if fields:
+                cursor.save(update_fields=fields)
+
+
+def _sync_products(
+    reader: MagentoReader,
+    stores: Sequence[StoreView],
+    state: _RunState,
+    *,
+    full: bool,
+    seen_at: datetime,
+    rules: list,
+    media: MediaSource | None,
+    media_stats: MediaStats,
+    progress: Progress | None,
+) -> None:
+    surfaces = (SURFACE_PRODUCT_IMAGE, SURFACE_RECOMMENDATION)
+    cursors = _cursor_map(stores)
+    since = _since(cursors, stores, surfaces, full)
+    live_ids = reader.product_ids()
+    total = len(live_ids)
+    done = 0
+    newest: datetime | None = None
+    if progress:
+        progress("products", 0, total)
+    for batch in reader.product_batches(stores, updated_since=since):
+        files = [entry.file for entry in batch.gallery if entry.file]
+        inspections = (
+            media_inspect_files(files=files, source=media, stats=media_stats, reread=full) if media else {}
+        )
+        for store in stores:
+            images = [
+                _observed_image(e, inspections.get(e.file) if media else None)
+                for e in batch.gallery
+                if e.store_code == store.code
+            ]
+            counts = content_items_apply(
+                store_code=store.code,
+                surface=SURFACE_PRODUCT_IMAGE,
+                observed=images,
+                covered_ids=batch.entity_ids,
+                seen_at=seen_at,
+                rules=rules,
+            )
+            counts.failed += sum(1 for item in images if item.problem_code)
+            state.counts[SURFACE_PRODUCT_IMAGE].add(counts)
+            links = [_observed_links(s) for s in batch.links if s.store_code == store.code]
+            state.counts[SURFACE_RECOMMENDATION].add(
+                content_items_apply(
+                    store_code=store.code,
+                    surface=SURFACE_RECOMMENDATION,
+                    observed=links,
+                    covered_ids=batch.entity_ids,
+                    seen_at=seen_at,
+                    rules=rules,
+                )
+            )
+        if batch.max_updated_at and (newest is None or batch.max_updated_at > newest):
+            newest = batch.max_updated_at
+        done += len(batch.entity_ids)
+        if progress:
+            progress("products", min(done, total) if since is None else done, total if since is None else 0)
+    for store in stores:
+        for surface in surfaces:
+            state.counts[surface].removed += content_items_remove_missing(
+                store_code=store.code, surface=surface, live_ids=live_ids, removed_at=seen_at
+            )
+    _save_cursors(stores, surfaces, newest, full=since is None, at=seen_at)
+    for store in stores:
+        for surface in surfaces:
+            state.cursors.setdefault(store.code, {})[surface] = newest.isoformat() if newest else None
+
+
+def _sync_cms(
+    reader: MagentoReader,
+    surface: str,
+    stores: Sequence[StoreView],
+    state: _RunState,
+    *,
+    full: bool,
+    seen_at: datetime,
+    rules: list,
+    progress: Progress | None,
+) -> None:
+    cursors = _cursor_map(stores)
+    since = _since(cursors, stores, [surface], full)
+    live_ids = reader.cms_ids(surface)
+    newest: datetime | None = None
+    done = 0
+    for ids, contents, batch_newest in reader.cms_batches(surface, stores, updated_since=since):
+        for store in stores:
+            observed = [_observed_cms(c) for c in contents if c.store_code == store.code]
+            state.counts[surface].add(
+                content_items_apply(
+                    store_code=store.code,
+                    surface=surface,
+                    observed=observed,
+                    covered_ids=ids,
+                    seen_at=seen_at,
+                    rules=rules,
+                )
+            )
+        if batch_newest and (newest is None or batch_newest > newest):
+            newest = batch_newest
+        done += len(ids)
+        if progress:
+            progress(surface, done, len(live_ids) if since is None else 0)
+    for store in stores:
+        state.counts[surface].removed += content_items_remove_missing(
+            store_code=store.code, surface=surface, live_ids=live_ids, removed_at=seen_at
+        )
+        state.cursors.setdefault(store.code, {})[surface] = newest.isoformat() if newest else None
+    _save_cursors(stores, [surface], newest, full=since is None, at=seen_at)
+
+
+def sync_run(
+    *,
+    store_code: str | None = None,
+    full: bool = False,
+    triggered_by: str = "",
+    progress: Progress | None = None,
+    db: DatabaseUrl | None = None,
+    media: MediaSource | None | bool = True,
+) -> SyncRun:
+    """Sync one store view (``store_code``) or all of them, and return the recorded run.
+
+    The run is recorded whatever happens: on success with its counts, on failure with the reason,
+    in which case no registry row was written. Raises :class:`SyncAlreadyRunning` without
+    recording a run when another sync holds the lock. ``media=True`` uses the configured media
+    source; pass a source, or ``None`` to skip reading media.
+    """
+    holder = sync_lock_acquire()
+    run = SyncRun.objects.create(
+        source=settings.MAGENTO_SOURCE,
+        store_code=store_code or "",
+        mode=SyncRun.Mode.FULL if full else SyncRun.Mode.INCREMENTAL,
+        triggered_by=triggered_by[:150],
+    )
+    media_source = configured_media_source() if media is True else (media or None)
+    media_stats = MediaStats(configured=media_source is not None)
+    state = _RunState()
+    try:
+        with magento_reader(db) as reader:
+            codes = [store_code] if store_code else (settings.MAGENTO_STORES or None)
+            stores = reader.store_views(codes)
+            seen_at = timezone.now()
+            rules = source_rules_active()
+            with transaction.atomic():
+                _sync_products(
+                    reader,
+                    stores,
+                    state,
+                    full=full,
+                    seen_at=seen_at,
+                    rules=rules,
+                    media=media_source,
+                    media_stats=media_stats,
+                    progress=progress,
+                )
+                for surface in (SURFACE_CMS_BLOCK, SURFACE_CMS_PAGE):
+                    _sync_cms(
+                        reader,
+                        surface,
+                        stores,
+                        state,
+                        full=full,
+                        seen_at=seen_at,
+                        rules=rules,
+                        progress=progress,
+                    )
+            run.status = SyncRun.Status.SUCCEEDED
+            run.media = {**media_stats.as_dict(), "queries": reader.queries}
+    except MagentoError as exc:
+        run.status = SyncRun.Status.FAILED
+        run.error = str(exc)
+        state = _RunState()  # the transaction rolled back: nothing was written
+        logger.error("Magento sync failed: %s", exc)
+    except Exception as exc:
+        run.status = SyncRun.Status.FAILED
+        run.error = f"{type(exc).__name__}: {exc}"
+        state = _RunState()
+        logger.exception("Magento sync failed unexpectedly")
+        raise
+    finally:
+        run.finished_at = timezone.now()
+        run.counts = {surface: c.as_dict() for surface, c in state.counts.items()}
+        run.cursors = state.cursors
+        if not run.media:
+            run.media = media_stats.as_dict() if run.status == SyncRun.Status.SUCCEEDED else {}
+        run.save(update_fields=["status", "error", "finished_at", "counts", "cursors", "media"])
+        sync_lock_release(holder=holder)
+    return run

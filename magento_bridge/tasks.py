@@ -1,0 +1,39 @@
+"""Celery tasks: thin wrappers around the sync service."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from magento_bridge.models import SyncRun
+from magento_bridge.services import SyncAlreadyRunning, sync_run
+
+logger = logging.getLogger(__name__)
+
+
+class SyncFailed(Exception):
+    """The run was recorded as failed; raised so Celery retries with backoff."""
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(SyncFailed,),
+    retry_backoff=60,
+    retry_backoff_max=900,
+    retry_jitter=True,
+    max_retries=3,
+    acks_late=True,
+)
+def magento_sync_task(
+    self, store_code: str | None = None, full: bool = False, triggered_by: str = "schedule"
+):
+    """Sync one store (or all); skipped when another sync holds the lock. Returns the run id."""
+    try:
+        run = sync_run(store_code=store_code or None, full=full, triggered_by=triggered_by)
+    except SyncAlreadyRunning as exc:
+        logger.info("Skipping scheduled sync: %s", exc)
+        return None
+    if run.status == SyncRun.Status.FAILED:
+        raise SyncFailed(run.error)
+    return run.pk

@@ -1,0 +1,272 @@
+"""Writes to the registry. Every change to a ContentItem goes through these functions."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from provenance.hashing import state_sha256
+from provenance.models import ContentItem, Origin, OriginSource, SourceRule
+
+# Fields copied from an observation onto the item, in the order they enter the state hash.
+OBSERVED_FIELDS = (
+    "sku",
+    "identifier",
+    "gallery_value_id",
+    "file_path",
+    "media_type",
+    "video_url",
+    "link_type",
+    "title",
+    "label",
+    "image_roles",
+    "position",
+    "is_enabled",
+    "is_visible",
+    "is_hidden",
+    "all_stores",
+    "linked_skus",
+    "content_sha256",
+    "problem_code",
+    "problem",
+)
+ORIGIN_FIELDS = ("origin", "origin_source", "origin_evidence", "digital_source_type")
+_LOADED_FIELDS = ("id", "magento_id", "part_key", "state_sha256", "removed_at", *ORIGIN_FIELDS)
+
+
+@dataclass
+class ObservedItem:
+    """What a source saw of one item in one store view, in registry terms."""
+
+    store_code: str
+    surface: str
+    magento_id: int
+    part_key: str = ""
+    sku: str = ""
+    identifier: str = ""
+    gallery_value_id: int | None = None
+    file_path: str = ""
+    media_type: str = ""
+    video_url: str = ""
+    link_type: str = ""
+    title: str = ""
+    label: str = ""
+    image_roles: list[str] = field(default_factory=list)
+    position: int | None = None
+    is_enabled: bool = True
+    is_visible: bool = True
+    is_hidden: bool = False
+    all_stores: bool = False
+    linked_skus: list[str] = field(default_factory=list)
+    content_sha256: str = ""
+    problem_code: str = ""
+    problem: str = ""
+    magento_updated_at: datetime | None = None
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.magento_id, self.part_key)
+
+    def values(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in OBSERVED_FIELDS}
+
+
+@dataclass
+class ApplyCounts:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+
+    def add(self, other: ApplyCounts) -> None:
+        for name in ("added", "changed", "removed", "unchanged", "failed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "added": self.added,
+            "changed": self.changed,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+        }
+
+
+def _truncate(value: str, length: int) -> str:
+    return value if len(value) <= length else value[: length - 1] + "…"
+
+
+def _clean(obs: ObservedItem) -> dict[str, object]:
+    """Observed values fitted to the columns (Magento allows longer text than some of ours)."""
+    values = obs.values()
+    for name, length in (("title", 255), ("label", 255), ("identifier", 255), ("problem", 500), ("sku", 64)):
+        values[name] = _truncate(str(values[name] or ""), length)
+    values["file_path"] = _truncate(str(values["file_path"] or ""), 255)
+    values["video_url"] = _truncate(str(values["video_url"] or ""), 1024)
+    return values
+
+
+def source_rules_active() -> list[SourceRule]:
+    return list(SourceRule.objects.filter(is_active=True).order_by("priority", "id"))
+
+
+def source_rule_match(rules: Sequence[SourceRule], obs: ObservedItem) -> SourceRule | None:
+    """The first active rule that declares where ``obs`` comes from."""
+    for rule in rules:
+        if rule.surface != obs.surface:
+            continue
+        if rule.store_code and rule.store_code != obs.store_code:
+            continue
+        if rule.link_type and rule.link_type != obs.link_type:
+            continue
+        if rule.identifier_pattern and not fnmatch.fnmatchcase(obs.identifier, rule.identifier_pattern):
+            continue
+        return rule
+    return None
+
+
+def _origin_from_rules(rules: Sequence[SourceRule], obs: ObservedItem) -> dict[str, object]:
+    rule = source_rule_match(rules, obs)
+    if rule is None:
+        return {
+            "origin": Origin.UNKNOWN,
+            "origin_source": OriginSource.DEFAULT,
+            "origin_evidence": [],
+            "digital_source_type": "",
+        }
+    evidence = {
+        "kind": "source_rule",
+        "strength": "declared",
+        "rule_id": rule.pk,
+        "rule": rule.name,
+        "generator": rule.generator,
+        "detail": f"{rule.get_surface_display()} matched source rule {rule.name!r}",
+    }
+    return {
+        "origin": rule.declared_origin,
+        "origin_source": OriginSource.RULE,
+        "origin_evidence": [evidence],
+        "digital_source_type": rule.digital_source_type if rule.declared_origin == Origin.SYNTHETIC else "",
+    }
+
+
+def _item_state(values: dict[str, object], origin: dict[str, object]) -> str:
+    return state_sha256([values[name] for name in OBSERVED_FIELDS] + [origin[n] for n in ORIGIN_FIELDS])
+
+
+def content_items_apply(
+    *,
+    store_code: str,
+    surface: str,
+    observed: Iterable[ObservedItem],
+    covered_ids: Sequence[int],
+    seen_at: datetime,
+    rules: Sequence[SourceRule],
+) -> ApplyCounts:
+    """Bring the registry in line with what a source saw for ``covered_ids`` of one store and surface.
+
+    Items of those ids that were not observed are marked removed; items observed again after a
+    removal come back. Re-applying the same observations changes nothing but ``last_seen_at``.
+    Call inside the sync's transaction.
+    """
+    counts = ApplyCounts()
+    existing = {
+        (row.magento_id, row.part_key): row
+        for row in ContentItem.objects.filter(
+            store_code=store_code, surface=surface, magento_id__in=list(covered_ids)
+        ).only(*_LOADED_FIELDS)
+    }
+    to_create: list[ContentItem] = []
+    to_update: list[ContentItem] = []
+    seen_ids: list[int] = []
+    observed_keys = set()
+    for obs in observed:
+        if obs.key in observed_keys:
+            continue  # the source repeated an item (e.g. duplicate gallery link rows)
+        observed_keys.add(obs.key)
+        values = _clean(obs)
+        row = existing.get(obs.key)
+        if row is not None and row.origin_source in (OriginSource.DETECTOR, OriginSource.MANUAL):
+            origin = {name: getattr(row, name) for name in ORIGIN_FIELDS}
+        else:
+            origin = _origin_from_rules(rules, obs)
+        state = _item_state(values, origin)
+        if row is None:
+            to_create.append(
+                ContentItem(
+                    store_code=store_code,
+                    surface=surface,
+                    magento_id=obs.magento_id,
+                    part_key=obs.part_key,
+                    state_sha256=state,
+                    magento_updated_at=obs.magento_updated_at,
+                    first_seen_at=seen_at,
+                    last_seen_at=seen_at,
+                    changed_at=seen_at,
+                    **values,
+                    **origin,
+                )
+            )
+            counts.added += 1
+        elif row.state_sha256 != state or row.removed_at is not None:
+            for name, value in {**values, **origin}.items():
+                setattr(row, name, value)
+            row.state_sha256 = state
+            row.magento_updated_at = obs.magento_updated_at
+            row.last_seen_at = seen_at
+            row.changed_at = seen_at
+            row.removed_at = None
+            to_update.append(row)
+            counts.changed += 1
+        else:
+            seen_ids.append(row.id)
+            counts.unchanged += 1
+    gone = [row.id for key, row in existing.items() if key not in observed_keys and row.removed_at is None]
+    if to_create:
+        ContentItem.objects.bulk_create(to_create, batch_size=500)
+    if to_update:
+        ContentItem.objects.bulk_update(
+            to_update,
+            [
+                *OBSERVED_FIELDS,
+                *ORIGIN_FIELDS,
+                "state_sha256",
+                "magento_updated_at",
+                "last_seen_at",
+                "changed_at",
+                "removed_at",
+            ],
+            batch_size=200,
+        )
+    for chunk in _chunks(seen_ids, 900):
+        ContentItem.objects.filter(id__in=chunk).update(last_seen_at=seen_at)
+    for chunk in _chunks(gone, 900):
+        counts.removed += ContentItem.objects.filter(id__in=chunk).update(removed_at=seen_at, changed_at=seen_at)
+    return counts
+
+
+def content_items_remove_missing(
+    *, store_code: str, surface: str, live_ids: Iterable[int], removed_at: datetime
+) -> int:
+    """Mark removed every item whose product / block / page no longer exists in Magento."""
+    live = set(live_ids)
+    present = set(
+        ContentItem.objects.filter(store_code=store_code, surface=surface, removed_at__isnull=True)
+        .values_list("magento_id", flat=True)
+        .distinct()
+    )
+    gone = sorted(present - live)
+    removed = 0
+    for chunk in _chunks(gone, 900):
+        removed += ContentItem.objects.filter(
+            store_code=store_code, surface=surface, magento_id__in=chunk, removed_at__isnull=True
+        ).update(removed_at=removed_at, changed_at=removed_at)
+    return removed
+
+
+def _chunks(values: list, size: int):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

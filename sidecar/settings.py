@@ -1,0 +1,193 @@
+"""Provenant settings, read from the environment (see the configuration table in README.md).
+
+Defaults give the embedded mode: SQLite, eager Celery tasks, local-memory cache, debug off unless
+``PROVENANT_DEBUG`` is set. Production sets ``PROVENANT_SECRET_KEY`` (or ``_FILE``),
+``PROVENANT_ALLOWED_HOSTS``, ``DATABASE_URL``, ``REDIS_URL`` and ``MAGENTO_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from magento_bridge.connection import DatabaseUrlError, parse_database_url
+from sidecar.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("PROVENANT_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("PROVENANT_DEBUG", False)
+SECRET_KEY = env_str("PROVENANT_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "PROVENANT_SECRET_KEY (or PROVENANT_SECRET_KEY_FILE) must be set unless PROVENANT_DEBUG=1"
+        )
+    SECRET_KEY = "insecure-development-key-only-used-with-PROVENANT_DEBUG"  # noqa: S105
+ALLOWED_HOSTS = env_list("PROVENANT_ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("PROVENANT_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_celery_beat",
+    "provenance",
+    "magento_bridge",
+    "disclosure",
+    "audits",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "sidecar.urls"
+WSGI_APPLICATION = "sidecar.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database(env_name: str, default_url: str) -> dict:
+    url = env_str(env_name, default_url)
+    try:
+        return parse_database_url(url).django_settings()
+    except DatabaseUrlError as exc:
+        raise ImproperlyConfigured(f"{env_name}: {exc}") from None
+
+
+DATABASES = {"default": _database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'provenant.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+
+# The Magento database: read through its own read-only connections (magento_bridge.connection);
+# the alias exists so the router can refuse ORM writes and migrations to it.
+MAGENTO_DATABASE_URL = env_str("MAGENTO_DATABASE_URL")
+if MAGENTO_DATABASE_URL:
+    DATABASES["magento"] = _database("MAGENTO_DATABASE_URL", MAGENTO_DATABASE_URL)
+DATABASE_ROUTERS = ["sidecar.routers.MagentoReadOnlyRouter"]
+
+MAGENTO_SOURCE = env_choice("MAGENTO_SOURCE", "mysql", ("mysql",))
+MAGENTO_TABLE_PREFIX = env_str("MAGENTO_TABLE_PREFIX")
+MAGENTO_MEDIA_ROOT = env_str("MAGENTO_MEDIA_ROOT")
+MAGENTO_MEDIA_BASE_URL = env_url("MAGENTO_MEDIA_BASE_URL")
+MAGENTO_STORES = env_list("MAGENTO_STORES")  # empty: every active store view
+MAGENTO_BATCH_SIZE = env_int("MAGENTO_BATCH_SIZE", 1000, minimum=10, maximum=50_000)
+MAGENTO_RETRIES = env_int("MAGENTO_RETRIES", 4, minimum=0, maximum=20)
+MAGENTO_RETRY_BACKOFF = env_float("MAGENTO_RETRY_BACKOFF", 2.0, minimum=0.0)
+MAGENTO_CONNECT_TIMEOUT = env_float("MAGENTO_CONNECT_TIMEOUT", 10.0, minimum=0.1)
+MEDIA_MAX_BYTES = env_int("PROVENANT_MEDIA_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
+MEDIA_MAX_PIXELS = env_int("PROVENANT_MEDIA_MAX_PIXELS", 80_000_000, minimum=1024)
+MEDIA_HTTP_TIMEOUT = env_float("PROVENANT_MEDIA_HTTP_TIMEOUT", 15.0, minimum=0.1)
+SYNC_INCREMENTAL_MINUTES = env_int("PROVENANT_SYNC_INCREMENTAL_MINUTES", 15, minimum=1)
+SYNC_FULL_CRON_HOUR = env_int("PROVENANT_SYNC_FULL_HOUR", 2, minimum=0, maximum=23)
+SYNC_LOCK_SECONDS = env_int("PROVENANT_SYNC_LOCK_SECONDS", 6 * 3600, minimum=60)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("PROVENANT_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("PROVENANT_STATIC_ROOT", str(VAR_DIR / "static")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache and Celery: Redis when configured, embedded otherwise.
+REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", schemes=("redis", "rediss", "amqp", "memory"))
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL if CELERY_BROKER_URL else "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 6 * 3600, minimum=60)
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Provenant API",
+    "DESCRIPTION": "Provenance and disclosure of AI-generated content in Magento stores.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# Security: HTTPS settings on unless debugging; a TLS-terminating proxy sets X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("PROVENANT_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env_int("PROVENANT_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = env_bool("PROVENANT_HSTS_PRELOAD", not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("PROVENANT_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,20 @@
+"""URL configuration."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView
+
+from sidecar.health import healthz
+
+admin.site.site_header = "Provenant"
+admin.site.site_title = "Provenant"
+admin.site.index_title = "AI content compliance"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("staff/media/", include("magento_bridge.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+]
