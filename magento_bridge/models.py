@@ -59,6 +59,9 @@ class SyncCursor(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store_code", "surface"], name="sync_cursor_key")]
 
+    def __str__(self) -> str:
+        return f"{self.store_code}/{self.surface} after {self.updated_after}"
+
 
 class SyncLock(models.Model):
     """A named lock with an expiry, so two syncs of one store never overlap (any database)."""
@@ -67,6 +70,9 @@ class SyncLock(models.Model):
     holder = models.CharField(max_length=200)
     acquired_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder}"
 
 
 class MediaFile(models.Model):

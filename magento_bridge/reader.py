@@ -155,8 +155,8 @@ class MagentoReader:
         if self._conn is not None:
             try:
                 self._conn.close()
-            except Exception:  # noqa: BLE001 - closing a dead connection may fail any way it likes
-                pass
+            except Exception as exc:  # noqa: BLE001 - closing a dead connection may fail any way it likes
+                logger.debug("closing the Magento connection failed: %s", exc)
             self._conn = None
 
     def __enter__(self) -> MagentoReader:
@@ -190,8 +190,9 @@ class MagentoReader:
                 if self._is_missing_table(exc):
                     raise MagentoSchemaError(str(exc)) from exc
                 if attempt >= self.retries:
+                    where = self.db.redacted()
                     raise MagentoUnavailable(
-                        f"Magento database {self.db.redacted()} unreachable after {attempt + 1} attempt(s): {exc}"
+                        f"Magento database {where} unreachable after {attempt + 1} attempt(s): {exc}"
                     ) from exc
                 delay = self.backoff * (2**attempt)
                 logger.warning("Magento query failed (%s); retrying in %.1fs", exc, delay)
@@ -414,8 +415,9 @@ class MagentoReader:
         for backend, attrs in by_table.items():
             code_by_id = {attr_id: code for code, attr_id in attrs}
             ids = list(code_by_id)
+            table = self.t("catalog_product_entity_" + backend)
             rows = self._query(
-                f"SELECT {key}, attribute_id, store_id, value FROM {self.t('catalog_product_entity_' + backend)} "
+                f"SELECT {key}, attribute_id, store_id, value FROM {table} "
                 f"WHERE {key} IN ({self._in(keys)}) AND attribute_id IN ({self._in(ids)}) "
                 f"AND store_id IN ({self._in(store_ids)})",
                 [*keys, *ids, *store_ids],

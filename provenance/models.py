@@ -64,7 +64,9 @@ class ContentItem(models.Model):
     state_sha256 = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.UNKNOWN)
-    origin_source = models.CharField(max_length=16, choices=OriginSource.choices, default=OriginSource.DEFAULT)
+    origin_source = models.CharField(
+        max_length=16, choices=OriginSource.choices, default=OriginSource.DEFAULT
+    )
     origin_evidence = models.JSONField(default=list, blank=True)
     digital_source_type = models.CharField(max_length=200, blank=True, default="")
 

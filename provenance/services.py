@@ -244,7 +244,9 @@ def content_items_apply(
     for chunk in _chunks(seen_ids, 900):
         ContentItem.objects.filter(id__in=chunk).update(last_seen_at=seen_at)
     for chunk in _chunks(gone, 900):
-        counts.removed += ContentItem.objects.filter(id__in=chunk).update(removed_at=seen_at, changed_at=seen_at)
+        counts.removed += ContentItem.objects.filter(id__in=chunk).update(
+            removed_at=seen_at, changed_at=seen_at
+        )
     return counts
 
 

@@ -58,4 +58,6 @@ def healthz(request):
     else:
         checks["magento"] = {"ok": False, "error": "MAGENTO_DATABASE_URL is not set"}
     healthy = all(c["ok"] for c in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
+    )

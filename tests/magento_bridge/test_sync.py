@@ -48,7 +48,10 @@ def test_it_registers_every_item_the_demo_store_holds(mariadb_store):
 
     assert registry_counts() == expected(mariadb_store)
     for code, hidden in mariadb_store.summary.expected_hidden_images.items():
-        assert ContentItem.objects.filter(store_code=code, surface="product_image", is_hidden=True).count() == hidden
+        assert (
+            ContentItem.objects.filter(store_code=code, surface="product_image", is_hidden=True).count()
+            == hidden
+        )
     assert run.total("added") == ContentItem.objects.count()
     assert run.media["files_read"] > 0
 
@@ -79,14 +82,17 @@ def test_store_views_get_their_own_labels_and_hidden_flags(mariadb_store):
     full_sync(mariadb_store)
     store = mariadb_store
     rows = store.sql(
-        f"SELECT v.value_id, v.entity_id, v.label, d.label FROM {store.t('catalog_product_entity_media_gallery_value')} v "
+        "SELECT v.value_id, v.entity_id, v.label, d.label "
+        f"FROM {store.t('catalog_product_entity_media_gallery_value')} v "
         f"JOIN {store.t('catalog_product_entity_media_gallery_value')} d ON d.value_id = v.value_id "
         "AND d.entity_id = v.entity_id AND d.store_id = 0 "
         "WHERE v.store_id = 2 AND v.label IS NOT NULL AND v.label <> d.label"
     )
     assert rows, "the demo store overrides some labels in store 2"
     for value_id, entity_id, de_label, default_label in rows:
-        de = ContentItem.objects.get(store_code="de", surface="product_image", magento_id=entity_id, part_key=str(value_id))
+        de = ContentItem.objects.get(
+            store_code="de", surface="product_image", magento_id=entity_id, part_key=str(value_id)
+        )
         en = ContentItem.objects.get(
             store_code="default", surface="product_image", magento_id=entity_id, part_key=str(value_id)
         )
@@ -106,9 +112,13 @@ def test_store_views_get_their_own_labels_and_hidden_flags(mariadb_store):
 
 def test_image_roles_follow_the_store_view(mariadb_store):
     full_sync(mariadb_store)
-    with_roles = ContentItem.objects.filter(store_code="default", surface="product_image").exclude(image_roles=[])
+    with_roles = ContentItem.objects.filter(store_code="default", surface="product_image").exclude(
+        image_roles=[]
+    )
     assert with_roles.exists()
-    assert all(set(i.image_roles) <= {"image", "small_image", "thumbnail", "swatch_image"} for i in with_roles)
+    assert all(
+        set(i.image_roles) <= {"image", "small_image", "thumbnail", "swatch_image"} for i in with_roles
+    )
     # no_selection never becomes a role
     assert not ContentItem.objects.filter(file_path="no_selection").exists()
 
@@ -116,7 +126,9 @@ def test_image_roles_follow_the_store_view(mariadb_store):
 def test_cms_content_assigned_to_store_zero_appears_in_every_store_view(mariadb_store):
     full_sync(mariadb_store)
     store = mariadb_store
-    all_store_blocks = {r[0] for r in store.sql(f"SELECT block_id FROM {store.t('cms_block_store')} WHERE store_id = 0")}
+    all_store_blocks = {
+        r[0] for r in store.sql(f"SELECT block_id FROM {store.t('cms_block_store')} WHERE store_id = 0")
+    }
     assert all_store_blocks
     for block_id in all_store_blocks:
         items = ContentItem.objects.filter(surface="cms_block", magento_id=block_id)
@@ -167,7 +179,10 @@ def test_hostile_and_broken_images_are_recorded_as_problems_and_the_sync_goes_on
 def test_incremental_sync_picks_up_touched_products_only(mariadb_store):
     full_sync(mariadb_store)
     store = mariadb_store
-    ids = [r[0] for r in store.sql(f"SELECT entity_id FROM {store.t('catalog_product_entity')} ORDER BY entity_id")][:3]
+    ids = [
+        r[0]
+        for r in store.sql(f"SELECT entity_id FROM {store.t('catalog_product_entity')} ORDER BY entity_id")
+    ][:3]
     touch_products(store.db, ids, prefix=store.prefix, new_label="Relabelled by an editor")
 
     run = sync_run(media=store.media)
@@ -176,14 +191,19 @@ def test_incremental_sync_picks_up_touched_products_only(mariadb_store):
     # the first image of each product; store views that override the label keep theirs
     assert len(ids) <= run.counts["product_image"]["changed"] <= 2 * len(ids)
     assert run.total("added") == run.total("removed") == 0
-    assert ContentItem.objects.filter(label="Relabelled by an editor", store_code="default").count() == len(ids)
+    assert ContentItem.objects.filter(label="Relabelled by an editor", store_code="default").count() == len(
+        ids
+    )
     assert run.media["files_read"] == 0
 
 
 def test_mass_updates_are_missed_by_incremental_syncs_and_caught_by_a_full_reconcile(mariadb_store):
     full_sync(mariadb_store)
     store = mariadb_store
-    ids = [r[0] for r in store.sql(f"SELECT entity_id FROM {store.t('catalog_product_entity')} ORDER BY entity_id")][:2]
+    ids = [
+        r[0]
+        for r in store.sql(f"SELECT entity_id FROM {store.t('catalog_product_entity')} ORDER BY entity_id")
+    ][:2]
     mass_update_labels(store.db, ids, prefix=store.prefix, new_label="Mass-updated label")
 
     sync_run(media=store.media)
@@ -208,28 +228,37 @@ def test_removals_are_detected_and_items_come_back(mariadb_store):
         f"DELETE FROM {store.t('catalog_product_entity_media_gallery_value_to_entity')} WHERE value_id = %s",
         (value_id,),
     )
-    block_id = store.sql(f"SELECT block_id FROM {store.t('cms_block_store')} WHERE store_id = 0 ORDER BY block_id")[0][0]
+    block_id = store.sql(
+        f"SELECT block_id FROM {store.t('cms_block_store')} WHERE store_id = 0 ORDER BY block_id"
+    )[0][0]
     store.sql(f"UPDATE {store.t('cms_block_store')} SET store_id = 1 WHERE block_id = %s", (block_id,))
 
     run = sync_run(media=store.media)  # incremental: removals still found
     assert run.status == SyncRun.Status.SUCCEEDED
 
-    assert not ContentItem.objects.filter(magento_id=gone_product, surface="product_image", removed_at__isnull=True).exists()
+    assert not ContentItem.objects.filter(
+        magento_id=gone_product, surface="product_image", removed_at__isnull=True
+    ).exists()
     assert ContentItem.objects.filter(magento_id=gone_product, removed_at__isnull=False).exists()
     full = full_sync(store)  # the lost gallery link is only visible to a full read
     image = ContentItem.objects.filter(magento_id=entity_id, part_key=str(value_id))
     assert all(i.removed_at is not None for i in image) and image.exists()
-    block = {i.store_code: i.removed_at is None for i in ContentItem.objects.filter(surface="cms_block", magento_id=block_id)}
+    block = {
+        i.store_code: i.removed_at is None
+        for i in ContentItem.objects.filter(surface="cms_block", magento_id=block_id)
+    }
     assert block == {"default": True, "de": False}
     assert full.total("removed") >= 2
 
     store.sql(
-        f"INSERT INTO {store.t('catalog_product_entity_media_gallery_value_to_entity')} (value_id, entity_id) "
-        "VALUES (%s, %s)",
+        f"INSERT INTO {store.t('catalog_product_entity_media_gallery_value_to_entity')} "
+        "(value_id, entity_id) VALUES (%s, %s)",
         (value_id, entity_id),
     )
     full_sync(store)
-    assert all(i.removed_at is None for i in ContentItem.objects.filter(magento_id=entity_id, part_key=str(value_id)))
+    assert all(
+        i.removed_at is None for i in ContentItem.objects.filter(magento_id=entity_id, part_key=str(value_id))
+    )
 
 
 def test_commerce_staging_reads_only_the_live_version(make_store, mariadb_url):

@@ -24,8 +24,12 @@ def sync_user(mariadb_store):
         cur.execute(f"CREATE USER '{name}'@'%%' IDENTIFIED BY %s", (password,))
         cur.execute(f"GRANT SELECT ON `{mariadb_store.db.name}`.* TO '{name}'@'%'")
     db = DatabaseUrl(
-        engine="mysql", name=mariadb_store.db.name, host=mariadb_store.db.host, port=mariadb_store.db.port,
-        user=name, password=password,
+        engine="mysql",
+        name=mariadb_store.db.name,
+        host=mariadb_store.db.host,
+        port=mariadb_store.db.port,
+        user=name,
+        password=password,
     )
     yield db, admin, name
     with admin.cursor() as cur:
@@ -93,7 +97,9 @@ def test_a_failed_run_keeps_the_previous_registry_intact(mariadb_store, sync_use
     db, admin, name = sync_user
     sync_run(full=True, db=db, media=mariadb_store.media)
     before = list(ContentItem.objects.order_by("id").values_list("id", "state_sha256", "last_seen_at"))
-    mariadb_store.sql("UPDATE catalog_product_entity_media_gallery_value SET label = 'changed' WHERE store_id = 0")
+    mariadb_store.sql(
+        "UPDATE catalog_product_entity_media_gallery_value SET label = 'changed' WHERE store_id = 0"
+    )
 
     def progress(phase, done, total):
         if phase == "products" and done:
@@ -103,7 +109,9 @@ def test_a_failed_run_keeps_the_previous_registry_intact(mariadb_store, sync_use
 
     run = sync_run(full=True, db=db, media=mariadb_store.media, progress=progress)
     assert run.status == SyncRun.Status.FAILED
-    assert list(ContentItem.objects.order_by("id").values_list("id", "state_sha256", "last_seen_at")) == before
+    assert (
+        list(ContentItem.objects.order_by("id").values_list("id", "state_sha256", "last_seen_at")) == before
+    )
 
 
 def test_two_syncs_never_overlap():

@@ -113,6 +113,8 @@ def test_thumbnails_are_for_staff_only(synced, client):
     assert response.status_code == 302 and "/login/" in response["Location"]
 
 
-def test_the_changelist_query_count_does_not_grow_with_the_page(synced, staff, client, django_assert_max_num_queries):
+def test_the_changelist_query_count_does_not_grow_with_the_page(
+    synced, staff, client, django_assert_max_num_queries
+):
     with django_assert_max_num_queries(12):
         client.get(CHANGELIST)
