@@ -669,7 +669,7 @@ class _StoreBuilder:
         finally:
             cur.close()
         if self.rows:
-            raise AssertionError(f"rows generated for tables without columns: {sorted(self.rows)}")
+            raise RuntimeError(f"rows generated for tables without columns: {sorted(self.rows)}")
 
     def _write_file(self, path: str, data: bytes) -> None:
         if self.media_base is None:

@@ -19,6 +19,7 @@ Markup, attributes and entity spelling are kept as they are: a changed attribute
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -47,15 +48,10 @@ def link_list_sha256(skus: Sequence[str]) -> str:
 
 
 def state_sha256(values: Iterable[object]) -> str:
-    """A change marker over everything the registry records of an item (RFC 8785 JSON array)."""
-    return hashlib.sha256(rfc8785.dumps([_jsonable(v) for v in values])).hexdigest()
+    """A change marker over everything the registry records of an item.
 
-
-def _jsonable(value: object) -> object:
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return str(value)
+    Internal and never published or signed, so it uses the standard library's (C-accelerated)
+    JSON encoder with a fixed configuration rather than RFC 8785: it only has to be stable.
+    """
+    encoded = json.dumps(list(values), ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()

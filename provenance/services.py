@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from django.db import connection, models
 
 from provenance.hashing import state_sha256
 from provenance.models import ContentItem, Origin, OriginSource, SourceRule
@@ -177,9 +180,11 @@ def content_items_apply(
         (row.magento_id, row.part_key): row
         for row in ContentItem.objects.filter(
             store_code=store_code, surface=surface, magento_id__in=list(covered_ids)
-        ).only(*_LOADED_FIELDS)
+        )
+        .order_by()
+        .only(*_LOADED_FIELDS)
     }
-    to_create: list[ContentItem] = []
+    to_create: list[dict[str, object]] = []
     to_update: list[ContentItem] = []
     seen_ids: list[int] = []
     observed_keys = set()
@@ -196,19 +201,19 @@ def content_items_apply(
         state = _item_state(values, origin)
         if row is None:
             to_create.append(
-                ContentItem(
-                    store_code=store_code,
-                    surface=surface,
-                    magento_id=obs.magento_id,
-                    part_key=obs.part_key,
-                    state_sha256=state,
-                    magento_updated_at=obs.magento_updated_at,
-                    first_seen_at=seen_at,
-                    last_seen_at=seen_at,
-                    changed_at=seen_at,
+                {
+                    "store_code": store_code,
+                    "surface": surface,
+                    "magento_id": obs.magento_id,
+                    "part_key": obs.part_key,
+                    "state_sha256": state,
+                    "magento_updated_at": obs.magento_updated_at,
+                    "first_seen_at": seen_at,
+                    "last_seen_at": seen_at,
+                    "changed_at": seen_at,
                     **values,
                     **origin,
-                )
+                }
             )
             counts.added += 1
         elif row.state_sha256 != state or row.removed_at is not None:
@@ -226,9 +231,9 @@ def content_items_apply(
             counts.unchanged += 1
     gone = [row.id for key, row in existing.items() if key not in observed_keys and row.removed_at is None]
     if to_create:
-        ContentItem.objects.bulk_create(to_create, batch_size=500)
+        _insert_items(to_create)
     if to_update:
-        ContentItem.objects.bulk_update(
+        _update_items(
             to_update,
             [
                 *OBSERVED_FIELDS,
@@ -239,7 +244,6 @@ def content_items_apply(
                 "changed_at",
                 "removed_at",
             ],
-            batch_size=200,
         )
     for chunk in _chunks(seen_ids, 900):
         ContentItem.objects.filter(id__in=chunk).update(last_seen_at=seen_at)
@@ -257,6 +261,7 @@ def content_items_remove_missing(
     live = set(live_ids)
     present = set(
         ContentItem.objects.filter(store_code=store_code, surface=surface, removed_at__isnull=True)
+        .order_by()
         .values_list("magento_id", flat=True)
         .distinct()
     )
@@ -267,6 +272,65 @@ def content_items_remove_missing(
             store_code=store_code, surface=surface, magento_id__in=chunk, removed_at__isnull=True
         ).update(removed_at=removed_at, changed_at=removed_at)
     return removed
+
+
+class _RawRows:
+    """Convert ContentItem values for raw ``executemany`` statements.
+
+    ``bulk_create`` and ``bulk_update`` spend most of a large sync preparing values field by field
+    (and ``bulk_update`` builds one CASE per column); this converts only what needs converting
+    (JSON and datetimes) and leaves the rest to the driver.
+    """
+
+    def __init__(self) -> None:
+        self.fields = {f.attname: f for f in ContentItem._meta.concrete_fields if not f.primary_key}
+        self.json = {n for n, f in self.fields.items() if isinstance(f, models.JSONField)}
+        self.times = {n for n, f in self.fields.items() if isinstance(f, models.DateTimeField)}
+        self._adapted: dict[object, object] = {}
+        self.quote = connection.ops.quote_name
+        self.table = self.quote(ContentItem._meta.db_table)
+
+    def value(self, name: str, value: object) -> object:
+        if name in self.json:
+            return json.dumps(value, ensure_ascii=False)
+        if name in self.times and value is not None:
+            if value not in self._adapted:
+                self._adapted[value] = connection.ops.adapt_datetimefield_value(value)
+            return self._adapted[value]
+        return value
+
+    def column(self, name: str) -> str:
+        return self.quote(self.fields[name].column)
+
+
+def _insert_items(rows: list[dict[str, object]]) -> None:
+    """Insert new items, one multi-row INSERT per chunk; every column comes from the row dicts."""
+    raw = _RawRows()
+    names = list(raw.fields)
+    defaults = {n: f.get_default() for n, f in raw.fields.items()}
+    columns = ", ".join(raw.column(n) for n in names)
+    sql = f"INSERT INTO {raw.table} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"
+    converted = [(i, n) for i, n in enumerate(names) if n in raw.json or n in raw.times]
+    params = []
+    for row in rows:
+        values = [row[n] if n in row else defaults[n] for n in names]
+        for i, n in converted:
+            values[i] = raw.value(n, values[i])
+        params.append(values)
+    with connection.cursor() as cursor:
+        for chunk in _chunks(params, 1000):
+            cursor.executemany(sql, chunk)
+
+
+def _update_items(items: list[ContentItem], names: Sequence[str]) -> None:
+    """Write ``names`` of each item with one prepared UPDATE per row."""
+    raw = _RawRows()
+    assignments = ", ".join(f"{raw.column(n)} = %s" for n in names)
+    sql = f"UPDATE {raw.table} SET {assignments} WHERE {raw.quote('id')} = %s"
+    params = [(*(raw.value(n, getattr(item, n)) for n in names), item.pk) for item in items]
+    with connection.cursor() as cursor:
+        for chunk in _chunks(params, 1000):
+            cursor.executemany(sql, chunk)
 
 
 def _chunks(values: list, size: int):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pymysql
 from django.core.exceptions import ImproperlyConfigured
 
 from magento_bridge.connection import DatabaseUrlError, parse_database_url
@@ -21,6 +22,9 @@ from sidecar.env import (
     env_str,
     env_url,
 )
+
+# MariaDB/MySQL through PyMySQL (pure Python): Django's mysql backend imports it as MySQLdb.
+pymysql.install_as_MySQLdb()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PROVENANT_VAR_DIR", str(BASE_DIR / "var")))

@@ -6,6 +6,7 @@ import hashlib
 import io
 import time
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,10 @@ def _tree(root: Path) -> dict[str, str]:
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
+
+
+def _without_media_root(summary: DemoSummary) -> dict:
+    return {k: v for k, v in asdict(summary).items() if k != "media_root"}
 
 
 def _live(alias: str, staging: bool) -> str:
@@ -220,13 +225,7 @@ def test_it_builds_the_same_store_for_the_same_seed(tmp_path):
 
     assert _dump(first_db, staging=True) == _dump(second_db, staging=True)
     assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
-    assert dataclass_without_media_root(first) == dataclass_without_media_root(second)
-
-
-def dataclass_without_media_root(summary: DemoSummary) -> dict:
-    from dataclasses import asdict
-
-    return {k: v for k, v in asdict(summary).items() if k != "media_root"}
+    assert _without_media_root(first) == _without_media_root(second)
 
 
 def test_another_seed_builds_different_content(tmp_path):

@@ -65,7 +65,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
 
     def handle(self, *args, **options) -> None:
-        bar = None if options["no_progress"] else ProgressBar(sys.stderr)
+        # The raw stream: OutputWrapper would end every carriage-return update with a newline.
+        bar = None if options["no_progress"] else ProgressBar(getattr(self.stderr, "_out", sys.stderr))
         try:
             run = sync_run(
                 store_code=options["store"],

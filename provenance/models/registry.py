@@ -86,12 +86,15 @@ class ContentItem(models.Model):
                 fields=["store_code", "surface", "magento_id", "part_key"], name="content_item_natural_key"
             )
         ]
+        # Admin search is a substring match that no B-tree serves, so only the sync's lookups, the
+        # review queue and matching generation records by output hash are indexed; the presence
+        # index covers the sync's removal check.
         indexes = [
             models.Index(fields=["surface", "origin"]),
-            models.Index(fields=["store_code", "surface", "removed_at"]),
-            models.Index(fields=["sku"]),
-            models.Index(fields=["file_path"]),
-            models.Index(fields=["identifier"]),
+            models.Index(
+                fields=["store_code", "surface", "removed_at", "magento_id"], name="content_item_presence"
+            ),
+            models.Index(fields=["content_sha256"], name="content_item_content"),
         ]
         ordering = ["store_code", "surface", "magento_id", "part_key"]
 

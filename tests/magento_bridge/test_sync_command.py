@@ -1,0 +1,43 @@
+"""``manage.py magento_sync`` as an operator runs it."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from magento_bridge.models import SyncRun
+from provenance.models import ContentItem
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_prints_a_summary_table_per_surface(mariadb_store):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("magento_sync", "--full", stdout=out, stderr=err)
+
+    text = out.getvalue()
+    assert "Full reconcile sync of all store views: succeeded" in text
+    for label in ("Product image", "CMS block", "CMS page", "Recommendation"):
+        assert label in text
+    assert "with problems" in text
+    assert "products" in err.getvalue(), "progress goes to stderr"
+    assert SyncRun.objects.get().triggered_by == "command"
+
+
+def test_one_store_view_can_be_synced_alone(mariadb_store):
+    call_command("magento_sync", "--store", "de", "--no-progress", stdout=io.StringIO())
+    assert set(ContentItem.objects.values_list("store_code", flat=True)) == {"de"}
+
+
+def test_a_failed_run_exits_non_zero_with_the_reason(mariadb_store):
+    with pytest.raises(CommandError, match="unknown store code"):
+        call_command("magento_sync", "--store", "nope", "--no-progress", stdout=io.StringIO())
+    assert SyncRun.objects.get().status == SyncRun.Status.FAILED
+
+
+def test_it_explains_a_missing_magento_configuration(settings):
+    settings.MAGENTO_DATABASE_URL = ""
+    with pytest.raises(CommandError, match="MAGENTO_DATABASE_URL is not set"):
+        call_command("magento_sync", "--no-progress", stdout=io.StringIO())
