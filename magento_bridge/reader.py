@@ -69,6 +69,18 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _database_errors() -> tuple[type[BaseException], ...]:
+    """Every DB-API error: not retried, reported as a Magento problem instead of a crash."""
+    errors: list[type[BaseException]] = [sqlite3.Error]
+    try:
+        import pymysql
+
+        errors.append(pymysql.err.MySQLError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
 @dataclass
 class ProductBatch:
     """Everything the storefront shows for a batch of products, for every requested store view."""
@@ -145,6 +157,7 @@ class MagentoReader:
         self._sleep = sleep
         self._conn = None
         self._transient = _transient_errors()
+        self._database_errors = _database_errors()
         self._prepared = False
         self.staging = False
         self.queries = 0
@@ -188,7 +201,7 @@ class MagentoReader:
             except self._transient as exc:
                 self.close()
                 if self._is_missing_table(exc):
-                    raise MagentoSchemaError(str(exc)) from exc
+                    raise MagentoSchemaError(f"Magento table missing: {exc}") from exc
                 if attempt >= self.retries:
                     where = self.db.redacted()
                     raise MagentoUnavailable(
@@ -198,6 +211,10 @@ class MagentoReader:
                 logger.warning("Magento query failed (%s); retrying in %.1fs", exc, delay)
                 self._sleep(delay)
                 attempt += 1
+            except self._database_errors as exc:
+                if self._is_missing_table(exc):
+                    raise MagentoSchemaError(f"Magento table missing: {exc}") from exc
+                raise MagentoError(f"Magento query failed: {exc}") from exc
 
     @staticmethod
     def _is_missing_table(exc: BaseException) -> bool:
