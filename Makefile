@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_PRODUCTS ?= 120
 DEMO_ENV := PROVENANT_DEBUG=1 \
+	PROVENANT_LOG_ORIGIN=demo.provenant.localhost/log \
+	PROVENANT_LOG_KEY_FILE=var/demo/log-signing.key \
 	MAGENTO_DATABASE_URL=sqlite:///var/demo/magento.sqlite3 \
 	MAGENTO_MEDIA_ROOT=var/demo/media \
 	DATABASE_URL=sqlite:///var/demo/provenant.sqlite3
@@ -21,9 +23,13 @@ install: $(STAMP)
 
 demo-data: install
 	mkdir -p var/demo
+	test -f var/demo/log-signing.key || PROVENANT_DEBUG=1 $(BIN)/python manage.py provenance_keygen \
+		--name demo.provenant.localhost/log --out var/demo/log-signing.key
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input
 	$(DEMO_ENV) $(BIN)/python manage.py magento_demo_store --products $(DEMO_PRODUCTS) --seed 7
 	$(DEMO_ENV) $(BIN)/python manage.py magento_sync --full --no-progress
+	$(DEMO_ENV) $(BIN)/python manage.py provenance_checkpoint
+	$(DEMO_ENV) $(BIN)/python manage.py provenance_verify
 	$(DEMO_ENV) $(BIN)/python manage.py provenant_demo_user
 
 demo: demo-data

@@ -1,12 +1,35 @@
-"""Admin for the registry: read-only content items (Magento is the source), editable source rules."""
+"""Admin for the registry: read-only content items (Magento is the source), editable source rules;
+generators with their model cards, read-only generation records, and API clients."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import Count, Max
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
-from provenance.models import ContentItem, SourceRule, Surface
+from provenance.auth import (
+    CLIENT_NAME,
+    CLIENT_NAME_RULE,
+    ApiClientError,
+    api_client_create,
+    api_client_revoke,
+    api_token_rotate,
+)
+from provenance.models import (
+    ApiClient,
+    ApiScope,
+    ApiToken,
+    ContentItem,
+    GenerationRecord,
+    Generator,
+    SourceRule,
+    Surface,
+)
 
 
 class ProblemFilter(admin.SimpleListFilter):
@@ -199,3 +222,214 @@ class SourceRuleAdmin(admin.ModelAdmin):
     )
     list_filter = ("surface", "declared_origin", "is_active")
     search_fields = ("name", "generator", "identifier_pattern")
+
+
+# --- Generators, generation records, API clients ---------------------------------------------------
+
+
+class IndentedJSONField(forms.JSONField):
+    """Shows JSON indented, so a model card can be read and edited in the admin."""
+
+    def prepare_value(self, value):
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, ensure_ascii=False, indent=2, cls=self.encoder)
+
+
+@admin.register(Generator)
+class GeneratorAdmin(admin.ModelAdmin):
+    list_display = ("name", "provider", "version", "uses_patient_data", "record_count", "updated_at")
+    list_filter = ("uses_patient_data", "provider")
+    search_fields = ("name", "provider")
+    readonly_fields = ("created_at", "updated_at")
+    formfield_overrides = {
+        models.JSONField: {
+            "form_class": IndentedJSONField,
+            "widget": forms.Textarea(attrs={"rows": 24, "cols": 100, "class": "vLargeTextField"}),
+        }
+    }
+    fieldsets = (
+        (None, {"fields": ("name", "provider", "version")}),
+        (
+            "Model card",
+            {
+                "fields": ("model_card", "hf_metadata"),
+                "description": "Model Card Toolkit fields (model_details, model_parameters, "
+                "quantitative_analysis, considerations) and Hugging Face model-card metadata, as JSON.",
+            },
+        ),
+        (
+            "Use and data",
+            {"fields": ("intended_use", "data_sources", "uses_patient_data", "patient_data_note")},
+        ),
+        ("History", {"fields": ("created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_record_count=Count("records"))
+
+    @admin.display(description="Records", ordering="_record_count")
+    def record_count(self, generator: Generator) -> int:
+        return generator._record_count
+
+
+@admin.register(GenerationRecord)
+class GenerationRecordAdmin(admin.ModelAdmin):
+    """Read-only: records arrive through the API and are in the log; nobody edits them."""
+
+    list_display = (
+        "id",
+        "external_id",
+        "generator",
+        "generator_version",
+        "client",
+        "output_media_type",
+        "output_hash",
+        "generated_at",
+        "log_index",
+    )
+    list_filter = ("generator", "client", "output_media_type", "generated_at")
+    list_select_related = ("generator", "client")
+    search_fields = ("external_id", "=output_sha256", "=prompt_sha256", "pipeline_run_id")
+    show_full_result_count = False
+    readonly_fields = [f.name for f in GenerationRecord._meta.fields] + ["matching_items"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Output SHA-256")
+    def output_hash(self, record: GenerationRecord) -> str:
+        return f"{record.output_sha256[:12]}…"
+
+    @admin.display(description="Registry items with this output")
+    def matching_items(self, record: GenerationRecord):
+        items = ContentItem.objects.filter(content_sha256=record.output_sha256).order_by("id")[:50]
+        if not items:
+            return "None yet."
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                '<li><a href="{}">{}</a> ({})</li>',
+                (
+                    (
+                        reverse("admin:provenance_contentitem_change", args=[i.pk]),
+                        str(i),
+                        i.get_origin_display(),
+                    )
+                    for i in items
+                ),
+            ),
+        )
+
+
+class ApiTokenInline(admin.TabularInline):
+    model = ApiToken
+    fields = ("key_id", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ApiClientForm(forms.ModelForm):
+    scopes = forms.TypedMultipleChoiceField(
+        choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple, help_text="What the client may do."
+    )
+
+    class Meta:
+        model = ApiClient
+        fields = ("name", "scopes", "note")
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if not CLIENT_NAME.fullmatch(name):
+            raise forms.ValidationError(f"Use {CLIENT_NAME_RULE}.")
+        return name
+
+
+def _actor(request) -> str:
+    return f"admin:{request.user.get_username()}"
+
+
+def _show_token(request, client: ApiClient, token: str) -> None:
+    messages.warning(
+        request,
+        f"Token for {client.name}: {token} — copy it now; it is stored hashed and will not be shown again.",
+    )
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(admin.ModelAdmin):
+    """Creating a client issues its first token, shown once. Clients are revoked, never deleted."""
+
+    form = ApiClientForm
+    list_display = ("name", "scope_list", "status", "created_at", "last_used")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("name", "note")
+    readonly_fields = ("created_at", "created_by", "revoked_at", "revoked_by")
+    inlines = [ApiTokenInline]
+    actions = ["revoke_clients", "rotate_tokens"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_last_used=Max("tokens__last_used_at"))
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "name") if obj is not None else self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        try:
+            issued = api_client_create(name=obj.name, scopes=obj.scopes, note=obj.note, actor=_actor(request))
+        except ApiClientError as exc:
+            # The form checked the name and scopes, so only a concurrent create gets here.
+            messages.error(request, str(exc))
+            raise
+        obj.pk = issued.client.pk
+        obj.created_at = issued.client.created_at
+        obj.created_by = issued.client.created_by
+        obj._state.adding = False
+        _show_token(request, issued.client, issued.token)
+
+    @admin.display(description="Scopes")
+    def scope_list(self, client: ApiClient) -> str:
+        return ", ".join(client.scopes)
+
+    @admin.display(description="Status", ordering="revoked_at")
+    def status(self, client: ApiClient) -> str:
+        return "revoked" if client.revoked_at else "active"
+
+    @admin.display(description="Last used", ordering="_last_used")
+    def last_used(self, client: ApiClient):
+        return client._last_used
+
+    @admin.action(description="Revoke selected clients and their tokens", permissions=["change"])
+    def revoke_clients(self, request, queryset):
+        revoked = [c.name for c in queryset if api_client_revoke(client=c, actor=_actor(request))]
+        if revoked:
+            self.message_user(request, f"Revoked {', '.join(revoked)}.", messages.SUCCESS)
+        else:
+            self.message_user(request, "The selected clients were already revoked.", messages.INFO)
+
+    @admin.action(description="Issue a new token (revokes the old ones)", permissions=["change"])
+    def rotate_tokens(self, request, queryset):
+        for client in queryset:
+            try:
+                issued = api_token_rotate(client=client, actor=_actor(request))
+            except ApiClientError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            _show_token(request, issued.client, issued.token)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, models
 
 from provenance.hashing import state_sha256
+from provenance.log import log_append_many
 from provenance.models import ContentItem, Origin, OriginSource, SourceRule
 
 # Fields copied from an observation onto the item, in the order they enter the state hash.
@@ -36,7 +37,18 @@ OBSERVED_FIELDS = (
     "problem",
 )
 ORIGIN_FIELDS = ("origin", "origin_source", "origin_evidence", "digital_source_type")
-_LOADED_FIELDS = ("id", "magento_id", "part_key", "state_sha256", "removed_at", *ORIGIN_FIELDS)
+_LOADED_FIELDS = (
+    "id",
+    "store_code",
+    "surface",
+    "magento_id",
+    "part_key",
+    "state_sha256",
+    "content_sha256",
+    "removed_at",
+    "latest_log_index",
+    *ORIGIN_FIELDS,
+)
 
 
 @dataclass
@@ -160,6 +172,63 @@ def _item_state(values: dict[str, object], origin: dict[str, object]) -> str:
     return state_sha256([values[name] for name in OBSERVED_FIELDS] + [origin[n] for n in ORIGIN_FIELDS])
 
 
+def _log_payload(
+    *,
+    store_code: str,
+    surface: str,
+    magento_id: int,
+    part_key: str,
+    content_sha256: str,
+    state: str,
+    origin: Mapping[str, object],
+) -> dict[str, object]:
+    """An item's log payload: identity and hashes only (the log is public)."""
+    evidence = origin.get("origin_evidence") or []
+    return {
+        "store_code": store_code,
+        "surface": surface,
+        "magento_id": magento_id,
+        "part_key": part_key,
+        "content_sha256": content_sha256,
+        "state_sha256": state,
+        "origin": str(origin.get("origin", "")),
+        "origin_source": str(origin.get("origin_source", "")),
+        "evidence_sha256": state_sha256([evidence]) if evidence else "",
+    }
+
+
+def _origin_changed(row: ContentItem, origin: Mapping[str, object]) -> bool:
+    return any(getattr(row, name) != origin[name] for name in ORIGIN_FIELDS)
+
+
+def _resolve_origin(
+    row: ContentItem | None,
+    obs: ObservedItem,
+    rules: Sequence[SourceRule],
+    detections: Mapping[str, Mapping[str, object]],
+) -> dict[str, object]:
+    """Staff decisions stand; then detector findings for this exact content; then source rules."""
+    if row is not None and row.origin_source == OriginSource.MANUAL:
+        return {name: getattr(row, name) for name in ORIGIN_FIELDS}
+    if (
+        row is not None
+        and row.origin_source == OriginSource.DETECTOR
+        and row.content_sha256 == obs.content_sha256
+    ):
+        return {name: getattr(row, name) for name in ORIGIN_FIELDS}
+    if obs.content_sha256 and obs.content_sha256 in detections:
+        return dict(detections[obs.content_sha256])
+    return _origin_from_rules(rules, obs)
+
+
+def _record_detections(observed: Sequence[ObservedItem]) -> dict[str, dict[str, object]]:
+    """Origins established by generation records whose output hash equals an observed content hash."""
+    from provenance.records import origin_from_records, record_origin  # records builds on this module
+
+    found = origin_from_records({obs.content_sha256 for obs in observed if obs.content_sha256})
+    return {digest: record_origin(record) for digest, record in found.items()}
+
+
 def content_items_apply(
     *,
     store_code: str,
@@ -168,13 +237,20 @@ def content_items_apply(
     covered_ids: Sequence[int],
     seen_at: datetime,
     rules: Sequence[SourceRule],
+    detections: Mapping[str, Mapping[str, object]] | None = None,
 ) -> ApplyCounts:
     """Bring the registry in line with what a source saw for ``covered_ids`` of one store and surface.
 
     Items of those ids that were not observed are marked removed; items observed again after a
     removal come back. Re-applying the same observations changes nothing but ``last_seen_at``.
-    Call inside the sync's transaction.
+    A generation record whose output hash equals an item's content hash makes it synthetic;
+    ``detections`` adds other detectors' findings (content hash -> origin fields).
+
+    Every addition, change, origin decision and removal is appended to the transparency log in the
+    caller's transaction, and the item keeps the index of its latest entry.
     """
+    observed = list(observed)
+    detections = {**_record_detections(observed), **(detections or {})}
     counts = ApplyCounts()
     existing = {
         (row.magento_id, row.part_key): row
@@ -188,35 +264,54 @@ def content_items_apply(
     to_update: list[ContentItem] = []
     seen_ids: list[int] = []
     observed_keys = set()
+    entries: list[tuple[str, dict]] = []
+    targets: list[dict[str, object] | ContentItem] = []
+
+    def log(kind: str, target: dict[str, object] | ContentItem, payload: dict[str, object]) -> None:
+        entries.append((kind, payload))
+        targets.append(target)
+
     for obs in observed:
         if obs.key in observed_keys:
             continue  # the source repeated an item (e.g. duplicate gallery link rows)
         observed_keys.add(obs.key)
         values = _clean(obs)
         row = existing.get(obs.key)
-        if row is not None and row.origin_source in (OriginSource.DETECTOR, OriginSource.MANUAL):
-            origin = {name: getattr(row, name) for name in ORIGIN_FIELDS}
-        else:
-            origin = _origin_from_rules(rules, obs)
+        origin = _resolve_origin(row, obs, rules, detections)
         state = _item_state(values, origin)
+        payload = _log_payload(
+            store_code=store_code,
+            surface=surface,
+            magento_id=obs.magento_id,
+            part_key=obs.part_key,
+            content_sha256=str(values["content_sha256"]),
+            state=state,
+            origin=origin,
+        )
         if row is None:
-            to_create.append(
-                {
-                    "store_code": store_code,
-                    "surface": surface,
-                    "magento_id": obs.magento_id,
-                    "part_key": obs.part_key,
-                    "state_sha256": state,
-                    "magento_updated_at": obs.magento_updated_at,
-                    "first_seen_at": seen_at,
-                    "last_seen_at": seen_at,
-                    "changed_at": seen_at,
-                    **values,
-                    **origin,
-                }
-            )
+            created = {
+                "store_code": store_code,
+                "surface": surface,
+                "magento_id": obs.magento_id,
+                "part_key": obs.part_key,
+                "state_sha256": state,
+                "magento_updated_at": obs.magento_updated_at,
+                "first_seen_at": seen_at,
+                "last_seen_at": seen_at,
+                "changed_at": seen_at,
+                **values,
+                **origin,
+            }
+            to_create.append(created)
+            log("item.added", created, payload)
             counts.added += 1
         elif row.state_sha256 != state or row.removed_at is not None:
+            origin_changed = _origin_changed(row, origin)
+            content_changed = row.removed_at is not None or row.content_sha256 != values["content_sha256"]
+            if content_changed or not origin_changed:
+                log("item.changed", row, payload)
+            if origin_changed:
+                log("item.origin", row, payload)
             for name, value in {**values, **origin}.items():
                 setattr(row, name, value)
             row.state_sha256 = state
@@ -229,7 +324,12 @@ def content_items_apply(
         else:
             seen_ids.append(row.id)
             counts.unchanged += 1
-    gone = [row.id for key, row in existing.items() if key not in observed_keys and row.removed_at is None]
+    gone = [row for key, row in existing.items() if key not in observed_keys and row.removed_at is None]
+    for row in gone:
+        row.removed_at = seen_at
+        row.changed_at = seen_at
+        log("item.removed", row, _removal_payload(row))
+    _assign_log_indexes(entries, targets)
     if to_create:
         _insert_items(to_create)
     if to_update:
@@ -243,21 +343,46 @@ def content_items_apply(
                 "last_seen_at",
                 "changed_at",
                 "removed_at",
+                "latest_log_index",
             ],
         )
     for chunk in _chunks(seen_ids, 900):
         ContentItem.objects.filter(id__in=chunk).update(last_seen_at=seen_at)
-    for chunk in _chunks(gone, 900):
-        counts.removed += ContentItem.objects.filter(id__in=chunk).update(
-            removed_at=seen_at, changed_at=seen_at
-        )
+    if gone:
+        _update_items(gone, ["removed_at", "changed_at", "latest_log_index"])
+        counts.removed += len(gone)
     return counts
+
+
+def _removal_payload(row: ContentItem) -> dict[str, object]:
+    return _log_payload(
+        store_code=row.store_code,
+        surface=row.surface,
+        magento_id=row.magento_id,
+        part_key=row.part_key,
+        content_sha256=row.content_sha256,
+        state=row.state_sha256,
+        origin={name: getattr(row, name) for name in ORIGIN_FIELDS},
+    )
+
+
+def _assign_log_indexes(
+    entries: list[tuple[str, dict]], targets: list[dict[str, object] | ContentItem]
+) -> None:
+    """Append the entries and give each target the index of its last one."""
+    if not entries:
+        return
+    for entry, target in zip(log_append_many(entries=entries), targets, strict=True):
+        if isinstance(target, dict):
+            target["latest_log_index"] = entry.index
+        else:
+            target.latest_log_index = entry.index
 
 
 def content_items_remove_missing(
     *, store_code: str, surface: str, live_ids: Iterable[int], removed_at: datetime
 ) -> int:
-    """Mark removed every item whose product / block / page no longer exists in Magento."""
+    """Mark removed (and log) every item whose product / block / page no longer exists in Magento."""
     live = set(live_ids)
     present = set(
         ContentItem.objects.filter(store_code=store_code, surface=surface, removed_at__isnull=True)
@@ -265,12 +390,22 @@ def content_items_remove_missing(
         .values_list("magento_id", flat=True)
         .distinct()
     )
-    gone = sorted(present - live)
+    gone_ids = sorted(present - live)
     removed = 0
-    for chunk in _chunks(gone, 900):
-        removed += ContentItem.objects.filter(
-            store_code=store_code, surface=surface, magento_id__in=chunk, removed_at__isnull=True
-        ).update(removed_at=removed_at, changed_at=removed_at)
+    for chunk in _chunks(gone_ids, 900):
+        rows = list(
+            ContentItem.objects.filter(
+                store_code=store_code, surface=surface, magento_id__in=chunk, removed_at__isnull=True
+            )
+            .order_by("id")
+            .only(*_LOADED_FIELDS)
+        )
+        for row in rows:
+            row.removed_at = removed_at
+            row.changed_at = removed_at
+        _assign_log_indexes([("item.removed", _removal_payload(row)) for row in rows], list(rows))
+        _update_items(rows, ["removed_at", "changed_at", "latest_log_index"])
+        removed += len(rows)
     return removed
 
 

@@ -13,6 +13,7 @@ import pymysql
 from django.core.exceptions import ImproperlyConfigured
 
 from magento_bridge.connection import DatabaseUrlError, parse_database_url
+from provenance.notes import InvalidKeyError, signer_from_key_string
 from sidecar.env import (
     env_bool,
     env_choice,
@@ -125,6 +126,23 @@ SYNC_INCREMENTAL_MINUTES = env_int("PROVENANT_SYNC_INCREMENTAL_MINUTES", 15, min
 SYNC_FULL_CRON_HOUR = env_int("PROVENANT_SYNC_FULL_HOUR", 2, minimum=0, maximum=23)
 SYNC_LOCK_SECONDS = env_int("PROVENANT_SYNC_LOCK_SECONDS", 6 * 3600, minimum=60)
 
+# Transparency log: checkpoints are signed with an Ed25519 key in Go's note format
+# (PRIVATE+KEY+<name>+<key ID>+<base64>), made by `manage.py provenance_keygen`.
+LOG_ORIGIN = env_str("PROVENANT_LOG_ORIGIN", "provenant.localhost/log")
+if not LOG_ORIGIN or any(ch < " " for ch in LOG_ORIGIN):
+    raise ImproperlyConfigured("PROVENANT_LOG_ORIGIN must be one non-empty line, e.g. example.org/log")
+LOG_SIGNING_KEY = env_str("PROVENANT_LOG_KEY").strip()
+if LOG_SIGNING_KEY:
+    try:
+        signer_from_key_string(LOG_SIGNING_KEY)
+    except InvalidKeyError as exc:
+        raise ImproperlyConfigured(f"PROVENANT_LOG_KEY (or PROVENANT_LOG_KEY_FILE): {exc}") from None
+LOG_LOCK_WAIT_SECONDS = env_int("PROVENANT_LOG_LOCK_WAIT_SECONDS", 10, minimum=1, maximum=3600)
+LOG_CHECKPOINT_MINUTES = env_int("PROVENANT_LOG_CHECKPOINT_MINUTES", 5, minimum=1)
+TSA_URL = env_url("PROVENANT_TSA_URL")
+TSA_TIMEOUT = env_float("PROVENANT_TSA_TIMEOUT", 10.0, minimum=0.1)
+TSA_CA_CERTS = env_str("PROVENANT_TSA_CA_CERTS")  # PEM file: when set, timestamps are verified
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -162,10 +180,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "provenance.auth.ApiTokenAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "provenance.errors.api_exception_handler",
 }
+# Largest request body the ingest API reads; larger bodies are refused with 413 before parsing.
+API_MAX_BODY_BYTES = env_int("PROVENANT_API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Provenant API",
     "DESCRIPTION": "Provenance and disclosure of AI-generated content in Magento stores.",

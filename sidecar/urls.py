@@ -17,4 +17,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("staff/media/", include("magento_bridge.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/v1/provenance/", include("provenance.api_urls")),
+    path("", include("provenance.urls")),
 ]

@@ -1,5 +1,23 @@
 """Provenance models: the registry, the transparency log, generators and generation records."""
 
+from provenance.models.log import Checkpoint, LogEntry, LogHash, LogHead, LogKey
+from provenance.models.records import ApiClient, ApiScope, ApiToken, GenerationRecord, Generator
 from provenance.models.registry import ContentItem, Origin, OriginSource, SourceRule, Surface
 
-__all__ = ["ContentItem", "Origin", "OriginSource", "SourceRule", "Surface"]
+__all__ = [
+    "ApiClient",
+    "ApiScope",
+    "ApiToken",
+    "Checkpoint",
+    "ContentItem",
+    "GenerationRecord",
+    "Generator",
+    "LogEntry",
+    "LogHash",
+    "LogHead",
+    "LogKey",
+    "Origin",
+    "OriginSource",
+    "SourceRule",
+    "Surface",
+]

@@ -1,5 +1,7 @@
 """The Magento alias is never migrated and never written through the ORM."""
 
+import pytest
+
 from sidecar.routers import MagentoReadOnlyRouter
 
 
@@ -14,8 +16,6 @@ def test_writes_always_go_to_our_own_database():
 
 
 def test_the_magento_session_itself_refuses_writes(mariadb_url):
-    import pymysql
-
     from magento_bridge.connection import connect
 
     owner = connect(mariadb_url, read_only=False)
@@ -23,13 +23,8 @@ def test_the_magento_session_itself_refuses_writes(mariadb_url):
         cur.execute("CREATE TABLE t (id int)")
     ro = connect(mariadb_url, read_only=True)
     try:
-        with ro.cursor() as cur:
-            try:
-                cur.execute("INSERT INTO t VALUES (1)")
-            except pymysql.err.MySQLError as exc:
-                assert "READ ONLY" in str(exc).upper()
-            else:
-                raise AssertionError("a read-only session accepted a write")
+        with ro.cursor() as cur, pytest.raises(Exception, match="READ ONLY"):
+            cur.execute("INSERT INTO t VALUES (1)")
     finally:
         ro.close()
         owner.close()

@@ -1,0 +1,234 @@
+"""Benchmark the ingest API: generation records per second from one client on loopback.
+
+    python bench/ingest.py [--records 2000] [--database sqlite|mariadb|both]
+
+Starts the app under gunicorn (one worker process, threaded, keep-alive) on 127.0.0.1 over a
+throwaway database (a SQLite file in a temporary directory, and/or a fresh MariaDB database on
+``PROVENANT_BENCH_MARIADB_URL``, default ``mysql://root@127.0.0.1:3306/test``), then sends from one
+client, sequentially, over one keep-alive connection:
+
+  (a) baseline: a trivial authenticated GET of one record (token check, one lookup, the latest
+      checkpoint) - the cost of a request through the same stack;
+  (b) ``POST /api/v1/provenance/records``: N distinct generation records, each validated, stored,
+      appended to the transparency log and matched against the registry;
+  (c) a replay of the same N records (idempotent answers).
+
+Target: (b) at least 300 records/s. Ratios are against (a) measured in the same run; the machine
+is shared, so read the ratios, not the seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SERVER = os.environ.get("PROVENANT_BENCH_MARIADB_URL", "mysql://root@127.0.0.1:3306/test")
+TARGET = 300.0
+WARM_UP = 50
+
+SETUP = """
+import json, django
+django.setup()
+from django.apps import apps
+from django.conf import settings
+from django.core.management import call_command
+# The schema straight from the models, so the benchmark runs on any checkout.
+settings.MIGRATION_MODULES = {app.label: None for app in apps.get_app_configs()}
+call_command("migrate", run_syncdb=True, verbosity=0)
+from provenance.auth import api_client_create
+from provenance.models import Generator
+Generator.objects.create(name="bench-writer", version="1.0")
+print(json.dumps(api_client_create(name="bench", scopes=["records:write"], actor="bench").token))
+"""
+
+COUNT = """
+import django
+django.setup()
+from provenance.log import log_size
+from provenance.models import GenerationRecord
+print(GenerationRecord.objects.count(), log_size())
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _env(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "sidecar.settings",
+        "DATABASE_URL": database_url,
+        "PROVENANT_SECRET_KEY": "bench-only-" + "x" * 40,
+        "PROVENANT_SSL_REDIRECT": "0",
+        "PROVENANT_ALLOWED_HOSTS": "127.0.0.1",
+        "PROVENANT_LOG_LEVEL": "ERROR",
+        "DATABASE_CONN_MAX_AGE": "600",
+    }
+
+
+def _python(code: str, env: dict[str, str]) -> str:
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _start_server(env: dict[str, str]) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "sidecar.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+        + ["--workers", "1", "--worker-class", "gthread", "--threads", "2", "--keep-alive", "60"]
+        + ["--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return server, port
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the server did not start") from None
+            time.sleep(0.1)
+
+
+class Client:
+    """One keep-alive connection, as a pipeline would hold it."""
+
+    def __init__(self, port: int, token: str):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def request(self, method: str, path: str, body: dict | None = None) -> int:
+        self.conn.request(method, path, body=json.dumps(body) if body else None, headers=self.headers)
+        response = self.conn.getresponse()
+        self.last_body = response.read()
+        return response.status
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _record(n: int, run: str) -> dict:
+    return {
+        "generator": "bench-writer",
+        "generator_version": "1.0",
+        "prompt_text": f"Describe product {n} for the catalogue.",
+        "inputs": [hashlib.sha256(f"input-{run}-{n}".encode()).hexdigest()],
+        "parameters": {"seed": n, "temperature": 0.7, "max_tokens": 400},
+        "output_sha256": hashlib.sha256(f"output-{run}-{n}".encode()).hexdigest(),
+        "output_media_type": "image/png",
+        "generated_at": "2026-01-31T09:30:00Z",
+        "pipeline_run_id": run,
+        "external_id": f"{run}-{n}",
+    }
+
+
+def _timed(label: str, count: int, send, expected: int) -> float:
+    started = time.perf_counter()
+    for n in range(count):
+        status = send(n)
+        if status != expected:
+            raise SystemExit(f"{label}: request {n} answered {status}, expected {expected}")
+    return count / (time.perf_counter() - started)
+
+
+def bench(database: str, database_url: str, records: int) -> dict[str, float]:
+    env = _env(database_url)
+    token = json.loads(_python(SETUP, env))
+    server, port = _start_server(env)
+    client = Client(port, token)
+    try:
+        run = uuid.uuid4().hex[:8]
+        post = "/api/v1/provenance/records"
+        _timed("warm-up", WARM_UP, lambda n: client.request("POST", post, _record(n, "w")), 201)
+        one = f"{post}/{json.loads(client.last_body)['id']}"
+        _timed("warm-up", WARM_UP, lambda n: client.request("GET", one), 200)
+
+        baseline = _timed("baseline", records, lambda n: client.request("GET", one), 200)
+        ingest = _timed("ingest", records, lambda n: client.request("POST", post, _record(n, run)), 201)
+        replay = _timed("replay", records, lambda n: client.request("POST", post, _record(n, run)), 200)
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(timeout=30)
+    stored, logged = (int(v) for v in _python(COUNT, env).split())
+    if stored != WARM_UP + records or logged != stored:
+        raise SystemExit(
+            f"{database}: {stored} records stored and {logged} log entries, expected {WARM_UP + records}"
+        )
+    return {"baseline": baseline, "ingest": ingest, "replay": replay}
+
+
+def _mariadb_database() -> tuple[str, callable]:
+    from magento_bridge.connection import connect, parse_database_url
+
+    server = parse_database_url(SERVER)
+    name = f"provenant_bench_{uuid.uuid4().hex[:10]}"
+    admin = connect(server, read_only=False, connect_timeout=3)
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")
+    auth = server.user + (f":{server.password}" if server.password else "")
+
+    def drop() -> None:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()
+
+    return f"mysql://{auth}@{server.host}:{server.port or 3306}/{name}", drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--records", type=int, default=2000)
+    parser.add_argument("--database", choices=("sqlite", "mariadb", "both"), default="both")
+    args = parser.parse_args()
+
+    results: dict[str, dict[str, float]] = {}
+    if args.database in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory(prefix="provenant-bench-") as tmp:
+            results["sqlite"] = bench("sqlite", f"sqlite:///{tmp}/provenant.sqlite3", args.records)
+    if args.database in ("mariadb", "both"):
+        try:
+            url, drop = _mariadb_database()
+        except Exception as exc:  # noqa: BLE001 - report and carry on with what can run
+            print(f"MariaDB at {SERVER} is not reachable ({exc}); skipped")
+        else:
+            try:
+                results["mariadb"] = bench("mariadb", url, args.records)
+            finally:
+                drop()
+
+    print(f"ingest API, one client, keep-alive, {args.records} requests per phase (after {WARM_UP} warm-up)")
+    print(
+        f"{'database':<9} {'(a) GET req/s':>14} {'(b) POST rec/s':>15} {'(b)/(a)':>8} {'(c) replay/s':>13}  target"
+    )
+    for database, r in results.items():
+        verdict = "ok" if r["ingest"] >= TARGET else "MISSED"
+        print(
+            f"{database:<9} {r['baseline']:>14.0f} {r['ingest']:>15.0f} {r['ingest'] / r['baseline']:>8.2f} "
+            f"{r['replay']:>13.0f}  >= {TARGET:.0f} rec/s: {verdict}"
+        )
+
+
+if __name__ == "__main__":
+    main()

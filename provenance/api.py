@@ -1,0 +1,432 @@
+"""The ingest API: generation pipelines submit generation records and read them back with their proofs.
+
+    POST /api/v1/provenance/records        (scope records:write)
+    GET  /api/v1/provenance/records/<id>   (scope records:write or records:read; own records only)
+
+Token authentication (``Authorization: Bearer pvt_…``); errors in the one shape of
+:mod:`provenance.errors`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ParseError
+from rest_framework.parsers import BaseParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from provenance.auth import ApiTokenAuthentication, HasScope
+from provenance.canonical import CanonicalJsonError, canonical_json
+from provenance.errors import Conflict, ErrorResponseSerializer, PayloadTooLarge
+from provenance.hashing import cms_content_sha256
+from provenance.models import ApiScope, GenerationRecord, Generator
+from provenance.records import (
+    RecordConflict,
+    generation_record_get,
+    generation_record_proof,
+    generation_record_submit,
+)
+
+MAX_INPUTS = 256
+MAX_PARAMETERS_BYTES = 16 * 1024
+MAX_PARAMETERS_DEPTH = 16
+# Pipelines' clocks drift; a record from further in the future than this is a mistake.
+FUTURE_TOLERANCE = timedelta(minutes=10)
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
+
+
+# --- Parsing --------------------------------------------------------------------------------------
+
+
+class BoundedJSONParser(BaseParser):
+    """Strict JSON with a size limit (``PROVENANT_API_MAX_BODY_BYTES``): no NaN or Infinity, no
+    duplicate member names, no nesting deep enough to exhaust the parser."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.API_MAX_BODY_BYTES
+        request = (parser_context or {}).get("request")
+        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        body = stream.read(limit + 1) if stream is not None else b""
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        try:
+            return json.loads(
+                body.decode("utf-8"), object_pairs_hook=_unique_members, parse_constant=_no_constant
+            )
+        except RecursionError:
+            raise ParseError("Malformed JSON: nested too deeply.") from None
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ParseError(f"Malformed JSON: {exc}") from None
+
+
+def _unique_members(pairs: list[tuple[str, object]]) -> dict:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        names = [name for name, _ in pairs]
+        duplicate = next(name for name in names if names.count(name) > 1)
+        raise ValueError(f"duplicate member name {duplicate!r}")
+    return result
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+# --- Fields ---------------------------------------------------------------------------------------
+
+
+class StrictCharField(serializers.CharField):
+    """A string that must arrive as a JSON string (DRF would turn ``42`` into ``"42"``)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^[0-9a-fA-F]{64}$",
+        "example": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    }
+)
+class Sha256Field(StrictCharField):
+    """A SHA-256 digest as 64 hex digits; stored lower-case."""
+
+    default_error_messages = {"sha256": "Must be a SHA-256 digest: 64 hexadecimal digits."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if len(value) != 64 or not all(c in "0123456789abcdefABCDEF" for c in value):
+            self.fail("sha256")
+        return value.lower()
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An RFC 3339 date-time with an explicit UTC offset (a local time without one is ambiguous)."""
+
+    default_error_messages = {
+        "format": "Must be an ISO 8601 / RFC 3339 date-time such as 2026-01-31T09:30:00Z.",
+        "naive": "Must include a UTC offset, e.g. 'Z' or '+01:00'.",
+    }
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str):
+            self.fail("format")
+        try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            self.fail("format")
+        if timezone.is_naive(parsed):
+            self.fail("naive")
+        return parsed
+
+
+def _depth(value: object, level: int = 1) -> int:
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level)
+    return level
+
+
+# --- Serializers ----------------------------------------------------------------------------------
+
+
+class RecordSubmitSerializer(serializers.Serializer):
+    """A generation record as a pipeline submits it."""
+
+    generator = StrictCharField(max_length=200, help_text="A registered generator's name.")
+    generator_version = StrictCharField(max_length=100, help_text="The version that generated the output.")
+    prompt_sha256 = Sha256Field(
+        required=False, help_text="SHA-256 of the prompt's UTF-8 bytes. Send this or `prompt_text`."
+    )
+    prompt_text = StrictCharField(
+        required=False,
+        write_only=True,
+        trim_whitespace=False,
+        help_text="The prompt itself: hashed (SHA-256 of its UTF-8 bytes) and discarded, never stored.",
+    )
+    inputs = serializers.ListField(
+        child=Sha256Field(),
+        required=False,
+        default=list,
+        max_length=MAX_INPUTS,
+        help_text=f"SHA-256 of each input (reference image, source document...), at most {MAX_INPUTS}.",
+    )
+    parameters = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text=f"Generation parameters (seed, temperature...), at most {MAX_PARAMETERS_BYTES} bytes "
+        "as canonical JSON. Stored; only their hash is logged.",
+    )
+    output_sha256 = Sha256Field(
+        required=False, help_text="SHA-256 of the output's exact bytes. Send this or `output_text`."
+    )
+    output_text = StrictCharField(
+        required=False,
+        write_only=True,
+        trim_whitespace=False,
+        help_text="CMS text or HTML as published: hashed with the registry's CMS normalisation "
+        "(Unicode NFC, line endings and runs of whitespace folded, whitespace between tags removed) "
+        "and discarded.",
+    )
+    output_media_type = StrictCharField(
+        required=False,
+        max_length=127,
+        help_text="Media type of the output, e.g. `image/png`. Defaults to `text/html` with `output_text`.",
+    )
+    generated_at = AwareDateTimeField(help_text="When the output was generated, with a UTC offset.")
+    pipeline_run_id = StrictCharField(required=False, default="", allow_blank=True, max_length=200)
+    external_id = StrictCharField(
+        max_length=200, help_text="The pipeline's id for this output; a replay with the same id is safe."
+    )
+
+    def to_internal_value(self, data):
+        # Unknown fields are reported with the others: a misspelt optional field would otherwise
+        # be dropped without a word.
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        problems = {name: [serializers.ErrorDetail("Unknown field.", code="unknown")] for name in unknown}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if problems and isinstance(exc.detail, dict):
+                exc.detail.update(problems)
+            raise
+        if problems:
+            raise serializers.ValidationError(problems)
+        return value
+
+    def validate_generator(self, value: str) -> Generator:
+        generator = Generator.objects.only("id", "name").filter(name=value).first()
+        if generator is None:
+            raise serializers.ValidationError(f"Unknown generator {value!r}; register it in the admin first.")
+        return generator
+
+    def validate_parameters(self, value: dict) -> dict:
+        if _depth(value) > MAX_PARAMETERS_DEPTH:
+            raise serializers.ValidationError(f"Nested deeper than {MAX_PARAMETERS_DEPTH} levels.")
+        try:
+            size = len(canonical_json(value))
+        except CanonicalJsonError as exc:
+            raise serializers.ValidationError(f"Not representable as canonical JSON: {exc}.") from None
+        if size > MAX_PARAMETERS_BYTES:
+            raise serializers.ValidationError(
+                f"{size} bytes as canonical JSON; the limit is {MAX_PARAMETERS_BYTES}."
+            )
+        return value
+
+    def validate_output_media_type(self, value: str) -> str:
+        value = value.strip().lower()
+        if not _MEDIA_TYPE.fullmatch(value):
+            raise serializers.ValidationError("Must be a media type such as 'image/png' (no parameters).")
+        return value
+
+    def validate_generated_at(self, value: datetime) -> datetime:
+        if value > timezone.now() + FUTURE_TOLERANCE:
+            raise serializers.ValidationError("Lies in the future.")
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        errors: dict[str, list[str]] = {}
+        _one_of(attrs, "prompt_sha256", "prompt_text", errors)
+        _one_of(attrs, "output_sha256", "output_text", errors)
+        media_type = attrs.get("output_media_type")
+        if "output_text" in attrs:
+            media_type = media_type or "text/html"
+            if not media_type.startswith("text/"):
+                errors.setdefault("output_text", []).append(
+                    "Only for text; send output_sha256 for other media types."
+                )
+        elif "output_sha256" in attrs and not media_type:
+            errors.setdefault("output_media_type", []).append("This field is required with output_sha256.")
+        if errors:
+            raise serializers.ValidationError(errors)
+        if "prompt_text" in attrs:
+            attrs["prompt_sha256"] = hashlib.sha256(attrs.pop("prompt_text").encode("utf-8")).hexdigest()
+        if "output_text" in attrs:
+            attrs["output_sha256"] = cms_content_sha256(attrs.pop("output_text"))
+        attrs["output_media_type"] = media_type
+        return attrs
+
+    def service_arguments(self) -> dict:
+        """The validated submission as keyword arguments of :func:`generation_record_submit`."""
+        data = dict(self.validated_data)
+        data["input_sha256s"] = data.pop("inputs")
+        return data
+
+
+def _one_of(attrs: dict, hashed: str, plain: str, errors: dict[str, list[str]]) -> None:
+    if hashed in attrs and plain in attrs:
+        errors.setdefault(plain, []).append(f"Send either {hashed} or {plain}, not both.")
+    elif hashed not in attrs and plain not in attrs:
+        errors.setdefault(hashed, []).append(f"This field is required (or send {plain}).")
+
+
+class CheckpointSerializer(serializers.Serializer):
+    size = serializers.IntegerField(help_text="Tree size the checkpoint commits to.")
+    root_hash = serializers.CharField(source="root_hash_base64", help_text="Base64 RFC 9162 root hash.")
+    origin = serializers.CharField()
+    note = serializers.CharField(help_text="The C2SP signed note, as served at /log/checkpoint.")
+    created_at = serializers.DateTimeField()
+
+
+class InclusionProofSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    size = serializers.IntegerField()
+    hashes = serializers.ListField(
+        child=serializers.CharField(), help_text="Base64 audit path, leaf to root."
+    )
+
+
+class RecordSerializer(serializers.Serializer):
+    """A stored generation record, with its log index and, once a checkpoint covers it, its proof."""
+
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    generator = serializers.CharField(source="generator.name")
+    generator_version = serializers.CharField()
+    prompt_sha256 = serializers.CharField()
+    inputs = serializers.ListField(source="input_sha256s", child=serializers.CharField())
+    parameters_sha256 = serializers.CharField(help_text="SHA-256 of the parameters' RFC 8785 canonical JSON.")
+    output_sha256 = serializers.CharField()
+    output_media_type = serializers.CharField()
+    generated_at = serializers.DateTimeField()
+    pipeline_run_id = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    log_index = serializers.IntegerField(help_text="The record's entry in the transparency log.")
+    checkpoint = serializers.SerializerMethodField()
+    proof = serializers.SerializerMethodField()
+
+    def _proof(self, record: GenerationRecord):
+        cache = self.context.setdefault("proofs", {})
+        if record.pk not in cache:
+            cache[record.pk] = generation_record_proof(record)
+        return cache[record.pk]
+
+    @extend_schema_field(CheckpointSerializer(allow_null=True))
+    def get_checkpoint(self, record: GenerationRecord) -> dict | None:
+        proof = self._proof(record)
+        return CheckpointSerializer(proof.checkpoint).data if proof else None
+
+    @extend_schema_field(InclusionProofSerializer(allow_null=True))
+    def get_proof(self, record: GenerationRecord) -> dict | None:
+        proof = self._proof(record)
+        if proof is None:
+            return None
+        return {
+            "index": record.log_index,
+            "size": proof.checkpoint.size,
+            "hashes": [base64.b64encode(h).decode("ascii") for h in proof.hashes],
+        }
+
+
+# --- Views ----------------------------------------------------------------------------------------
+
+
+def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    descriptions = {
+        400: "Invalid fields, malformed JSON or an unknown generator.",
+        401: "Missing, invalid or revoked token.",
+        403: "The token lacks the scope.",
+        404: "No such record for this client.",
+        409: "The external id was already used for a different record.",
+        413: "The request body is too large.",
+        415: "The body is not application/json.",
+    }
+    return {code: OpenApiResponse(ErrorResponseSerializer, description=descriptions[code]) for code in codes}
+
+
+class _ApiView(APIView):
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [HasScope]
+    parser_classes = [BoundedJSONParser]
+    required_scopes: dict[str, tuple[str, ...]] = {}
+
+
+class RecordCollectionView(_ApiView):
+    required_scopes = {"POST": (ApiScope.RECORDS_WRITE,)}
+
+    @extend_schema(
+        operation_id="provenance_records_create",
+        tags=["provenance"],
+        summary="Submit a generation record",
+        description=(
+            "Registers what a generator produced. Idempotent on the client and `external_id`: the same "
+            "submission again answers 200 with the original record; different values under the same "
+            "`external_id` answer 409. Registry content whose hash equals `output_sha256` becomes "
+            "synthetic with this record as evidence. `proof` and `checkpoint` are null until a signed "
+            "checkpoint covers the record's log entry; fetch the record again later."
+        ),
+        request=RecordSubmitSerializer,
+        responses={
+            201: OpenApiResponse(RecordSerializer, description="Recorded and logged."),
+            200: OpenApiResponse(RecordSerializer, description="A replay: the record submitted before."),
+            **_errors(400, 401, 403, 409, 413, 415),
+        },
+        examples=[
+            OpenApiExample(
+                "CMS text",
+                request_only=True,
+                value={
+                    "generator": "patient-education-writer",
+                    "generator_version": "2026.01",
+                    "prompt_text": "Explain how to store insulin pens at home.",
+                    "parameters": {"temperature": 0.2},
+                    "output_text": "<p>Keep unopened pens in the fridge.</p>",
+                    "generated_at": "2026-01-31T09:30:00Z",
+                    "pipeline_run_id": "run-812",
+                    "external_id": "block-insulin-storage-v3",
+                },
+            )
+        ],
+    )
+    def post(self, request):
+        serializer = RecordSubmitSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            result = generation_record_submit(**serializer.service_arguments(), actor=request.user)
+        except RecordConflict as exc:
+            raise Conflict(
+                f"external_id {exc.record.external_id!r} was already used for a different record "
+                f"(id {exc.record.pk})."
+            ) from None
+        if result.created:
+            # Checkpoints are signed minutes apart, so one covering an entry committed a moment ago
+            # is all but impossible: skip the lookup on the hot path; the GET returns the proof later.
+            data = RecordSerializer(result.record, context={"proofs": {result.record.pk: None}}).data
+            return Response(data, status=status.HTTP_201_CREATED)
+        return Response(RecordSerializer(result.record).data, status=status.HTTP_200_OK)
+
+
+class RecordDetailView(_ApiView):
+    required_scopes = {"GET": (ApiScope.RECORDS_WRITE, ApiScope.RECORDS_READ)}
+
+    @extend_schema(
+        operation_id="provenance_records_retrieve",
+        tags=["provenance"],
+        summary="Read a generation record you submitted, with its inclusion proof",
+        responses={200: RecordSerializer, **_errors(401, 403, 404)},
+    )
+    def get(self, request, record_id: int):
+        record = generation_record_get(client=request.user, record_id=record_id)
+        if record is None:
+            raise NotFound("No such record for this client.")
+        return Response(RecordSerializer(record).data)

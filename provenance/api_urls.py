@@ -1,0 +1,12 @@
+"""URLs of the ingest API, mounted at ``/api/v1/provenance/``."""
+
+from django.urls import path
+
+from provenance.api import RecordCollectionView, RecordDetailView
+
+app_name = "provenance_api"
+
+urlpatterns = [
+    path("records", RecordCollectionView.as_view(), name="records"),
+    path("records/<int:record_id>", RecordDetailView.as_view(), name="record"),
+]

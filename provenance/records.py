@@ -1,0 +1,377 @@
+"""Generation records: submitting them (logged, idempotent) and what they prove about registry content.
+
+A record says "generator G, version V, given a prompt and inputs with these SHA-256s and these
+parameters, produced output with this SHA-256". It is appended to the transparency log as a
+``generation_record`` entry holding hashes only. A registry item whose ``content_sha256`` equals a
+record's ``output_sha256`` is synthetic beyond doubt: the record is conclusive evidence. That holds
+whichever comes first: :func:`generation_record_submit` updates items already in the registry, and
+the sync asks :func:`origin_from_records` about items it is about to write.
+
+Staff decisions (``OriginSource.MANUAL``) are never overridden.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from provenance.canonical import canonical_json
+from provenance.checkpoints import checkpoint_latest
+from provenance.hashing import state_sha256
+from provenance.log import log_append_many, log_inclusion_proof
+from provenance.models import (
+    ApiClient,
+    Checkpoint,
+    ContentItem,
+    GenerationRecord,
+    Generator,
+    Origin,
+    OriginSource,
+)
+from provenance.services import OBSERVED_FIELDS, ORIGIN_FIELDS
+
+__all__ = [
+    "GENERATION_RECORD_KIND",
+    "ITEM_ORIGIN_KIND",
+    "TRAINED_ALGORITHMIC_MEDIA",
+    "RecordConflict",
+    "RecordProof",
+    "RecordSubmission",
+    "generation_record_get",
+    "generation_record_payload",
+    "generation_record_proof",
+    "generation_record_submit",
+    "item_origin_payload",
+    "origin_from_records",
+    "parameters_sha256",
+    "record_origin",
+]
+
+GENERATION_RECORD_KIND = "generation_record"
+ITEM_ORIGIN_KIND = "item.origin"
+TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+EVIDENCE_KIND = "generation_record"
+# Evidence a record replaces: an earlier record's, and a rule's declaration (weaker than proof).
+_SUPERSEDED_EVIDENCE = frozenset({EVIDENCE_KIND, "source_rule"})
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# Bounds the query text of one lookup; a sync batch fits in one.
+_LOOKUP_CHUNK = 5000
+
+
+class RecordConflict(Exception):
+    """The client already used this external id for a different submission."""
+
+    def __init__(self, record: GenerationRecord):
+        self.record = record
+        super().__init__(
+            f"external id {record.external_id!r} was already used for a different record (id {record.pk})"
+        )
+
+
+@dataclass(frozen=True)
+class RecordSubmission:
+    """The outcome of a submission: the record, whether this call created it, and items it marked."""
+
+    record: GenerationRecord
+    created: bool
+    items_matched: int = 0
+
+
+@dataclass(frozen=True)
+class RecordProof:
+    """An RFC 9162 inclusion proof of a record's log entry in the tree of a signed checkpoint."""
+
+    checkpoint: Checkpoint
+    hashes: list[bytes]
+
+
+def parameters_sha256(parameters: dict) -> str:
+    """SHA-256 of the parameters' RFC 8785 canonical JSON."""
+    return hashlib.sha256(canonical_json(parameters)).hexdigest()
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _fingerprint(values: dict[str, object]) -> str:
+    return hashlib.sha256(canonical_json(values)).hexdigest()
+
+
+def _submitted_values(
+    *,
+    generator: Generator,
+    generator_version: str,
+    prompt_sha256: str,
+    input_sha256s: Sequence[str],
+    parameters_digest: str,
+    output_sha256: str,
+    output_media_type: str,
+    generated_at: datetime,
+    pipeline_run_id: str,
+) -> dict[str, object]:
+    return {
+        "generator": generator.name,
+        "generator_version": generator_version,
+        "prompt_sha256": prompt_sha256,
+        "input_sha256s": list(input_sha256s),
+        "parameters_sha256": parameters_digest,
+        "output_sha256": output_sha256,
+        "output_media_type": output_media_type,
+        "generated_at": _utc(generated_at),
+        "pipeline_run_id": pipeline_run_id,
+    }
+
+
+def generation_record_payload(record: GenerationRecord) -> dict[str, object]:
+    """The ``generation_record`` log payload: hashes and identifiers, never prompts or parameters.
+
+    The record is found from its entry by ``(client, external_id)``, and from the row by ``log_index``.
+    """
+    return {
+        "generator": record.generator.name,
+        "generator_version": record.generator_version,
+        "prompt_sha256": record.prompt_sha256,
+        "input_sha256s": list(record.input_sha256s),
+        "parameters_sha256": record.parameters_sha256,
+        "output_sha256": record.output_sha256,
+        "output_media_type": record.output_media_type,
+        "generated_at": _utc(record.generated_at),
+        "pipeline_run_id": record.pipeline_run_id,
+        "client": record.client.name,
+        "external_id": record.external_id,
+    }
+
+
+def item_origin_payload(item: ContentItem) -> dict[str, object]:
+    """The ``item.origin`` log payload for the origin ``item`` holds now.
+
+    The registry's item payload (identity, content and state hashes, origin, a hash of the
+    evidence) plus the evidence's kind and generation record id.
+    """
+    evidence = item.origin_evidence or []
+    first = evidence[0] if evidence else {}
+    return {
+        "store_code": item.store_code,
+        "surface": item.surface,
+        "magento_id": item.magento_id,
+        "part_key": item.part_key,
+        "content_sha256": item.content_sha256,
+        "state_sha256": item.state_sha256,
+        "origin": str(item.origin),
+        "origin_source": str(item.origin_source),
+        "evidence_sha256": state_sha256([evidence]) if evidence else "",
+        "digital_source_type": item.digital_source_type,
+        "evidence_kind": first.get("kind", ""),
+        "record_id": first.get("record_id"),
+    }
+
+
+def record_origin(record: GenerationRecord, *, previous_evidence: Iterable[dict] = ()) -> dict[str, object]:
+    """The origin fields (``origin``, ``origin_source``, ``origin_evidence``, ``digital_source_type``)
+    of content that ``record`` generated. Evidence other than a rule's or an earlier record's is kept
+    after the record's."""
+    evidence = {
+        "kind": EVIDENCE_KIND,
+        "strength": "conclusive",
+        "record_id": record.pk,
+        "generator": record.generator.name,
+        "generator_version": record.generator_version,
+        "detail": (
+            f"The content's SHA-256 equals the output of generation record #{record.pk} "
+            f"({record.generator.name} {record.generator_version}, external id {record.external_id!r} "
+            f"from {record.client.name})"
+        ),
+    }
+    kept = [e for e in previous_evidence if e.get("kind") not in _SUPERSEDED_EVIDENCE]
+    return {
+        "origin": Origin.SYNTHETIC,
+        "origin_source": OriginSource.DETECTOR,
+        "origin_evidence": [evidence, *kept],
+        "digital_source_type": TRAINED_ALGORITHMIC_MEDIA,
+    }
+
+
+def _proven_by_record(item: ContentItem) -> bool:
+    return (
+        item.origin == Origin.SYNTHETIC
+        and item.origin_source == OriginSource.DETECTOR
+        and any(e.get("kind") == EVIDENCE_KIND for e in item.origin_evidence or [])
+    )
+
+
+# --- Services -------------------------------------------------------------------------------------
+
+
+def generation_record_submit(
+    *,
+    generator: Generator,
+    generator_version: str,
+    prompt_sha256: str,
+    input_sha256s: Sequence[str],
+    parameters: dict,
+    output_sha256: str,
+    output_media_type: str,
+    generated_at: datetime,
+    pipeline_run_id: str = "",
+    external_id: str,
+    actor: ApiClient,
+) -> RecordSubmission:
+    """Record what ``generator`` produced, as submitted by the client ``actor``, and log it.
+
+    Idempotent on ``(actor, external_id)``: submitting the same values again returns the existing
+    record with ``created=False``; different values under a used external id raise
+    :class:`RecordConflict`. In the same transaction the record is appended to the log and every
+    registry item with ``content_sha256 == output_sha256`` (except staff decisions) becomes
+    synthetic with the record as evidence, each change logged as ``item.origin``.
+    Hashes are lower-case hex SHA-256; ``generated_at`` must be aware.
+    """
+    for name, value in (("prompt_sha256", prompt_sha256), ("output_sha256", output_sha256)):
+        if not _SHA256.fullmatch(value):
+            raise ValueError(f"{name} must be 64 lower-case hex digits")
+    if not all(isinstance(h, str) and _SHA256.fullmatch(h) for h in input_sha256s):
+        raise ValueError("input_sha256s must be 64 lower-case hex digits each")
+    if timezone.is_naive(generated_at):
+        raise ValueError("generated_at must carry a time zone")
+    digest = parameters_sha256(parameters)
+    fingerprint = _fingerprint(
+        _submitted_values(
+            generator=generator,
+            generator_version=generator_version,
+            prompt_sha256=prompt_sha256,
+            input_sha256s=input_sha256s,
+            parameters_digest=digest,
+            output_sha256=output_sha256,
+            output_media_type=output_media_type,
+            generated_at=generated_at,
+            pipeline_run_id=pipeline_run_id,
+        )
+    )
+    if GenerationRecord.objects.filter(client=actor, external_id=external_id).exists():
+        return _replayed(_record_by_external_id(actor, external_id), fingerprint)
+    record = GenerationRecord(
+        generator=generator,
+        generator_version=generator_version,
+        prompt_sha256=prompt_sha256,
+        input_sha256s=list(input_sha256s),
+        parameters=parameters,
+        parameters_sha256=digest,
+        output_sha256=output_sha256,
+        output_media_type=output_media_type,
+        generated_at=generated_at,
+        pipeline_run_id=pipeline_run_id,
+        client=actor,
+        external_id=external_id,
+        submission_sha256=fingerprint,
+    )
+    try:
+        with transaction.atomic():
+            matched = _log_save_and_match(record)
+    except IntegrityError:
+        # A concurrent submission of the same external id committed first: a replay or a conflict.
+        existing = _record_by_external_id(actor, external_id)
+        if existing is None:
+            raise
+        return _replayed(existing, fingerprint)
+    return RecordSubmission(record=record, created=True, items_matched=matched)
+
+
+def _records_with_names():
+    # The generator's and client's names, not their model cards and notes.
+    return GenerationRecord.objects.select_related("generator", "client").defer(
+        *(f"generator__{f.name}" for f in Generator._meta.concrete_fields if f.name not in ("id", "name")),
+        *(f"client__{f.name}" for f in ApiClient._meta.concrete_fields if f.name not in ("id", "name")),
+    )
+
+
+def _record_by_external_id(client: ApiClient, external_id: str) -> GenerationRecord | None:
+    return _records_with_names().filter(client=client, external_id=external_id).first()
+
+
+def _replayed(record: GenerationRecord, fingerprint: str) -> RecordSubmission:
+    if record.submission_sha256 != fingerprint:
+        raise RecordConflict(record)
+    return RecordSubmission(record=record, created=False)
+
+
+def _log_save_and_match(record: GenerationRecord) -> int:
+    """Log and save ``record``, then mark the registry items it generated; returns how many changed.
+
+    The log's writer lock comes first and the items' row locks second, the order the sync takes
+    them in, so the two never wait on each other in a cycle. The record is saved with its log
+    index: the row never exists without its entry.
+    """
+    (entry,) = log_append_many(entries=[(GENERATION_RECORD_KIND, generation_record_payload(record))])
+    record.log_index = entry.index
+    record.save(force_insert=True)
+    items = list(
+        ContentItem.objects.select_for_update()
+        .filter(content_sha256=record.output_sha256)
+        .exclude(origin_source=OriginSource.MANUAL)
+        .order_by("id")
+    )
+    changed = [item for item in items if not _proven_by_record(item)]
+    if not changed:
+        return 0
+    now = timezone.now()
+    for item in changed:
+        for name, value in record_origin(record, previous_evidence=item.origin_evidence or []).items():
+            setattr(item, name, value)
+        item.state_sha256 = _item_state(item)
+        item.changed_at = now
+    entries = log_append_many(entries=[(ITEM_ORIGIN_KIND, item_origin_payload(item)) for item in changed])
+    for item, entry in zip(changed, entries, strict=True):
+        item.latest_log_index = entry.index
+    ContentItem.objects.bulk_update(
+        changed, [*ORIGIN_FIELDS, "state_sha256", "changed_at", "latest_log_index"], batch_size=200
+    )
+    return len(changed)
+
+
+def _item_state(item: ContentItem) -> str:
+    # The sync's change marker over the same fields, so the next sync sees no change.
+    return state_sha256([getattr(item, name) for name in (*OBSERVED_FIELDS, *ORIGIN_FIELDS)])
+
+
+# --- Selectors ------------------------------------------------------------------------------------
+
+
+def origin_from_records(content_sha256s: set[str]) -> dict[str, GenerationRecord]:
+    """The generation record that produced each of these content hashes, where one did.
+
+    Maps ``content_sha256`` to the earliest record with that ``output_sha256`` (generator and
+    client loaded), in one query for up to 5,000 hashes. Pair with :func:`record_origin` for the
+    fields to write and :func:`item_origin_payload` for the ``item.origin`` log entry.
+    """
+    wanted = sorted(h for h in content_sha256s if h)
+    found: dict[str, GenerationRecord] = {}
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        records = (
+            _records_with_names()
+            .filter(output_sha256__in=wanted[start : start + _LOOKUP_CHUNK])
+            .order_by("id")
+        )
+        for record in records:
+            found.setdefault(record.output_sha256, record)
+    return found
+
+
+def generation_record_get(*, client: ApiClient, record_id: int) -> GenerationRecord | None:
+    """The record ``record_id`` if ``client`` submitted it."""
+    return _records_with_names().filter(pk=record_id, client=client).first()
+
+
+def generation_record_proof(record: GenerationRecord) -> RecordProof | None:
+    """The inclusion proof of ``record``'s entry in the latest signed checkpoint, once one covers it."""
+    if record.log_index is None:
+        return None
+    checkpoint = checkpoint_latest()
+    if checkpoint is None or checkpoint.size <= record.log_index:
+        return None
+    return RecordProof(checkpoint=checkpoint, hashes=log_inclusion_proof(record.log_index, checkpoint.size))
