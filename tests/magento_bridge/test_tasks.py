@@ -2,49 +2,87 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import redis
-from celery.backends.redis import RedisBackend
-from celery.contrib.testing.worker import start_worker
+from celery import Celery
 from celery.exceptions import Retry
-from celery.result import AsyncResult
 from django_celery_beat.models import PeriodicTask
 
 from magento_bridge.models import SyncRun
 from magento_bridge.services import sync_lock_acquire, sync_lock_release
 from magento_bridge.tasks import SyncFailed, magento_sync_task
-from provenance.models import ContentItem
-from sidecar.celery import app
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def redis_worker(redis_url):
+def worker(tmp_path, mariadb_store, redis_url):
+    """A real ``celery worker`` process on the Redis broker, with its own registry database."""
+    registry = tmp_path / "worker-registry.sqlite3"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "sidecar.settings",
+        "PROVENANT_DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{registry}",
+        "MAGENTO_DATABASE_URL": mariadb_store.db.url(),
+        "MAGENTO_MEDIA_ROOT": str(mariadb_store.media_root),
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_RESULT_BACKEND": redis_url,
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], env=env, cwd=ROOT, check=True
+    )
     redis.Redis.from_url(redis_url).flushdb()  # no tasks left over from an interrupted run
-    keys = ("broker_url", "result_backend", "task_always_eager")
-    previous = {k: app.conf[k] for k in keys}
-    app.conf.update(
-        broker_url=redis_url,
-        result_backend=redis_url,
-        task_always_eager=False,
-        broker_connection_retry_on_startup=False,
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "sidecar",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            yield
+        yield registry
     finally:
-        app.conf.update(previous)
+        process.terminate()
+        output, _ = process.communicate(timeout=60)
+        print(output)  # shown when the test fails
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_worker_runs_the_sync_task_from_the_redis_queue(mariadb_store, redis_worker, redis_url):
-    queued = magento_sync_task.delay(full=True, triggered_by="schedule")
+def test_a_worker_runs_the_sync_task_from_the_redis_queue(worker, redis_url):
+    client = Celery("provenant-client", broker=redis_url, backend=redis_url)
+    queued = client.send_task(
+        "magento_bridge.tasks.magento_sync_task", kwargs={"full": True, "triggered_by": "schedule"}
+    )
+    run_id = queued.get(timeout=180)
 
-    # Wait on Redis, not the database, so the test does not contend with the worker's transaction.
-    backend = RedisBackend(app=app, url=redis_url)
-    run_id = AsyncResult(queued.id, app=app, backend=backend).get(timeout=180)
-    run = SyncRun.objects.get(pk=run_id)
-    assert run.status == SyncRun.Status.SUCCEEDED and run.triggered_by == "schedule"
-    assert ContentItem.objects.count() == run.total("added") > 0
+    with sqlite3.connect(worker) as db:
+        status, triggered_by = db.execute(
+            "SELECT status, triggered_by FROM magento_bridge_syncrun WHERE id = ?", (run_id,)
+        ).fetchone()
+        items = db.execute("SELECT COUNT(*) FROM provenance_contentitem").fetchone()[0]
+    assert (status, triggered_by) == ("succeeded", "schedule")
+    assert items > 0
 
 
 @pytest.mark.django_db
