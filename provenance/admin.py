@@ -111,7 +111,11 @@ class ContentItemAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     ordering = ("store_code", "surface", "magento_id", "part_key")
-    readonly_fields = [f.name for f in ContentItem._meta.fields] + ["thumbnail_large", "evidence_list"]
+    readonly_fields = [f.name for f in ContentItem._meta.fields] + [
+        "thumbnail_large",
+        "evidence_list",
+        "log_entry",
+    ]
     fieldsets = (
         ("Identity", {"fields": ("store_code", "surface", "magento_id", "part_key", "sku", "identifier")}),
         (
@@ -136,7 +140,7 @@ class ContentItemAdmin(admin.ModelAdmin):
             },
         ),
         ("Origin", {"fields": ("origin", "origin_source", "digital_source_type", "evidence_list")}),
-        ("Integrity", {"fields": ("content_sha256", "problem_code", "problem")}),
+        ("Integrity", {"fields": ("content_sha256", "log_entry", "problem_code", "problem")}),
         (
             "History",
             {"fields": ("magento_updated_at", "first_seen_at", "changed_at", "last_seen_at", "removed_at")},
@@ -146,8 +150,18 @@ class ContentItemAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False  # Magento is the source; origins change through the review services
+
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Latest log entry")
+    def log_entry(self, item: ContentItem):
+        if item.latest_log_index is None:
+            return "—"
+        index = item.latest_log_index
+        return format_html('<a href="/log/entries?start={}&end={}">#{}</a>', index, index + 1, index)
 
     @admin.display(description="")
     def thumbnail(self, item: ContentItem):
