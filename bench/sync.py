@@ -109,7 +109,9 @@ def _django(registry_url: str, magento_url: str, media_root: str) -> None:
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "sidecar.settings",
-            "PROVENANT_DEBUG": "1",
+            # Production mode: with debug on, Django keeps the text of every query in memory.
+            "PROVENANT_DEBUG": "0",
+            "PROVENANT_SECRET_KEY": "benchmark-only-secret-key-" + "x" * 40,
             "DATABASE_URL": registry_url,
             "MAGENTO_DATABASE_URL": magento_url,
             "MAGENTO_MEDIA_ROOT": media_root,
