@@ -92,6 +92,7 @@ class MediaFile(models.Model):
     height = models.IntegerField(null=True, blank=True)
     problem_code = models.CharField(max_length=32, blank=True, default="")
     problem = models.CharField(max_length=500, blank=True, default="")
+    marks = models.JSONField(default=list, blank=True, help_text="AI marks found in the file's metadata.")
     inspected_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

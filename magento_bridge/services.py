@@ -14,7 +14,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -22,7 +22,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from magento_bridge.connection import DatabaseUrl, parse_database_url
-from magento_bridge.media import MediaInspection, MediaSource, inspect_file, media_source_for
+from magento_bridge.media import (
+    MediaFetchError,
+    MediaInspection,
+    MediaSource,
+    inspect_image_bytes,
+    media_source_for,
+)
 from magento_bridge.models import MediaFile, SyncCursor, SyncLock, SyncRun
 from magento_bridge.reader import MagentoError, MagentoReader, StoreView
 from magento_bridge.records import (
@@ -36,6 +42,8 @@ from magento_bridge.records import (
     ProductLinkSet,
 )
 from provenance.hashing import cms_content_sha256, link_list_sha256
+from provenance.media_marks import detect_ai_marks
+from provenance.models import Origin, OriginSource
 from provenance.services import (
     ApplyCounts,
     ObservedItem,
@@ -232,10 +240,29 @@ def _inspection_from_row(row: MediaFile) -> MediaInspection:
     )
 
 
+@dataclass(frozen=True)
+class MediaResult:
+    """What one read of a media file established: its inspection and the AI marks it carries."""
+
+    inspection: MediaInspection
+    marks: tuple[dict, ...] = ()
+
+
+def _read_media(source: MediaSource, path: str) -> MediaResult:
+    try:
+        data = source.fetch(path, max_bytes=settings.MEDIA_MAX_BYTES)
+    except MediaFetchError as exc:
+        return MediaResult(MediaInspection(None, None, None, None, None, exc.problem, exc.detail))
+    inspection = inspect_image_bytes(data, max_pixels=settings.MEDIA_MAX_PIXELS)
+    marks = tuple(asdict(f) for f in detect_ai_marks(data, max_pixels=settings.MEDIA_MAX_PIXELS))
+    return MediaResult(inspection, marks)
+
+
 def media_inspect_files(
     *, files: Iterable[str], source: MediaSource, stats: MediaStats, reread: bool
-) -> dict[str, MediaInspection]:
-    """Hash and check each file once, reusing the stored result while its fingerprint is unchanged.
+) -> dict[str, MediaResult]:
+    """Hash, check and look for AI marks in each file once, reusing the stored result while its
+    fingerprint is unchanged.
 
     Without a cheap fingerprint (an HTTP media base without validators) a stored result is reused
     unless ``reread`` (a full sync) asks for the bytes again.
@@ -243,7 +270,7 @@ def media_inspect_files(
     started = time.perf_counter()
     paths = sorted(set(files))
     known = {row.path: row for row in MediaFile.objects.filter(path__in=paths)}
-    result: dict[str, MediaInspection] = {}
+    result: dict[str, MediaResult] = {}
     to_create: list[MediaFile] = []
     to_update: list[MediaFile] = []
     now = timezone.now()
@@ -254,16 +281,15 @@ def media_inspect_files(
         row = known.get(path)
         fresh = row is not None and row.source == source.describe()
         if fresh and ((marker and row.fingerprint == marker) or (not marker and not reread)):
-            result[path] = _inspection_from_row(row)
+            result[path] = MediaResult(_inspection_from_row(row), tuple(row.marks or ()))
             stats.problems += bool(row.problem_code)
             continue
-        inspection = inspect_file(
-            source, path, max_bytes=settings.MEDIA_MAX_BYTES, max_pixels=settings.MEDIA_MAX_PIXELS
-        )
+        read = _read_media(source, path)
+        inspection = read.inspection
         stats.files_read += 1
         stats.bytes_read += inspection.size or 0
         stats.problems += inspection.problem is not None
-        result[path] = inspection
+        result[path] = read
         values = {
             "source": source.describe()[:255],
             "fingerprint": marker[:200],
@@ -274,6 +300,7 @@ def media_inspect_files(
             "height": inspection.height,
             "problem_code": inspection.problem.value if inspection.problem else "",
             "problem": (inspection.detail or "")[:500] if inspection.problem else "",
+            "marks": list(read.marks),
             "inspected_at": now,
         }
         if row is None:
@@ -288,6 +315,32 @@ def media_inspect_files(
         MediaFile.objects.bulk_update(to_update, list(values), batch_size=200)
     stats.seconds += time.perf_counter() - started
     return result
+
+
+def mark_origin(marks: Iterable[dict]) -> dict[str, object] | None:
+    """The origin that metadata marks establish: an IPTC generative source type makes the content
+    synthetic; a generator fingerprint (PNG parameters, a generator's name as software) only makes
+    it suspected, since such metadata is easy to add or strip."""
+    conclusive = [m for m in marks if m.get("strength") == "conclusive"]
+    strong = [m for m in marks if m.get("strength") == "strong"]
+    if not conclusive and not strong:
+        return None
+    evidence = [
+        {"kind": m["kind"], "strength": m["strength"], "detail": m["detail"]} for m in (*conclusive, *strong)
+    ]
+    if conclusive:
+        return {
+            "origin": Origin.SYNTHETIC,
+            "origin_source": OriginSource.DETECTOR,
+            "origin_evidence": evidence,
+            "digital_source_type": conclusive[0].get("digital_source_type", ""),
+        }
+    return {
+        "origin": Origin.SUSPECTED,
+        "origin_source": OriginSource.DETECTOR,
+        "origin_evidence": evidence,
+        "digital_source_type": "",
+    }
 
 
 # -- the run --------------------------------------------------------------------------------
@@ -363,12 +416,19 @@ def _sync_products(
         progress("products", 0, total)
     for batch in reader.product_batches(stores, updated_since=since):
         files = [entry.file for entry in batch.gallery if entry.file]
-        inspections = (
+        media_results = (
             media_inspect_files(files=files, source=media, stats=media_stats, reread=full) if media else {}
         )
+        detections = {}
+        for read in media_results.values():
+            origin = mark_origin(read.marks)
+            if origin is not None and read.inspection.sha256:
+                detections[read.inspection.sha256] = origin
         for store in stores:
             images = [
-                _observed_image(e, inspections.get(e.file) if media else None)
+                _observed_image(
+                    e, media_results[e.file].inspection if media and e.file in media_results else None
+                )
                 for e in batch.gallery
                 if e.store_code == store.code
             ]
@@ -379,6 +439,7 @@ def _sync_products(
                 covered_ids=batch.entity_ids,
                 seen_at=seen_at,
                 rules=rules,
+                detections=detections,
             )
             counts.failed += sum(1 for item in images if item.problem_code)
             state.counts[SURFACE_PRODUCT_IMAGE].add(counts)

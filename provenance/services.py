@@ -250,7 +250,7 @@ def content_items_apply(
     caller's transaction, and the item keeps the index of its latest entry.
     """
     observed = list(observed)
-    detections = {**_record_detections(observed), **(detections or {})}
+    detections = {**(detections or {}), **_record_detections(observed)}  # a registered record wins
     counts = ApplyCounts()
     existing = {
         (row.magento_id, row.part_key): row

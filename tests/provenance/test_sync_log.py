@@ -85,7 +85,9 @@ def test_removals_and_origin_decisions_are_logged(mariadb_store):
     removed = ContentItem.objects.filter(magento_id=gone, removed_at__isnull=False)
     assert removed.exists()
     assert {entry(i.latest_log_index)["kind"] for i in removed} == {"item.removed"}
-    decided = ContentItem.objects.filter(origin=Origin.SYNTHETIC, removed_at__isnull=True)
+    decided = ContentItem.objects.filter(
+        surface="recommendation", origin=Origin.SYNTHETIC, removed_at__isnull=True
+    )
     assert decided.exists()
     for item in decided[:20]:
         data = entry(item.latest_log_index)
