@@ -6,6 +6,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from provenance.notes import generate_signer
 from sidecar.env import env_bool, env_choice, env_int, env_str, env_url
 
 
@@ -69,9 +70,26 @@ def test_deploy_checks_pass_with_production_settings(tmp_path):
             "PROVENANT_SECRET_KEY": "k" * 20 + "-production-like-secret-with-enough-entropy-0123456789",
             "PROVENANT_ALLOWED_HOSTS": "provenant.example.org",
             "PROVENANT_VAR_DIR": str(tmp_path),
+            "PROVENANT_LOG_KEY": generate_signer("provenant.example.org/log")[1],
         },
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_deploy_checks_warn_when_checkpoints_cannot_be_signed(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PROVENANT_SECRET_KEY": "k" * 20 + "-production-like-secret-with-enough-entropy-0123456789",
+            "PROVENANT_ALLOWED_HOSTS": "provenant.example.org",
+            "PROVENANT_VAR_DIR": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "provenance.W001" in result.stdout + result.stderr
