@@ -3,6 +3,11 @@
 from django.db import migrations, models
 
 
+def forget_fingerprints(apps, schema_editor):
+    # Files read before marks were looked for must be read again by the next sync.
+    apps.get_model("magento_bridge", "MediaFile").objects.update(fingerprint="")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -15,4 +20,5 @@ class Migration(migrations.Migration):
             name='marks',
             field=models.JSONField(blank=True, default=list, help_text="AI marks found in the file's metadata."),
         ),
+        migrations.RunPython(forget_fingerprints, migrations.RunPython.noop),
     ]
