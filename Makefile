@@ -49,6 +49,8 @@ format: install
 
 bench: install
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/log.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf var/demo
