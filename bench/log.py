@@ -34,7 +34,6 @@ import json
 import math
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -43,31 +42,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-SERVER = os.environ.get("PROVENANT_BENCH_MARIADB_URL", "mysql://root@127.0.0.1:3306/test")
-
-
-def _maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _db_url(name: str) -> str:
-    from magento_bridge.connection import parse_database_url
-
-    server = parse_database_url(SERVER)
-    auth = server.user + (f":{server.password}" if server.password else "")
-    return f"mysql://{auth}@{server.host}:{server.port or 3306}/{name}"
-
-
-def _admin_sql(*statements: str) -> None:
-    from magento_bridge.connection import connect, parse_database_url
-
-    conn = connect(parse_database_url(SERVER), read_only=False)
-    with conn.cursor() as cur:
-        for statement in statements:
-            cur.execute(statement)
-    conn.close()
+from _mariadb import admin_sql, db_url, maxrss_mb  # noqa: E402
 
 
 def _django(url: str) -> None:
@@ -148,7 +126,7 @@ def phase_baseline(url: str, entries: int, batch: int, literal: bool = False) ->
                     rows,
                 )
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "rows": entries, "row_bytes": len(sample), "rss_mb": _maxrss_mb()}
+    return {"seconds": seconds, "rows": entries, "row_bytes": len(sample), "rss_mb": maxrss_mb()}
 
 
 def phase_append(url: str, entries: int, batch: int) -> dict:
@@ -188,7 +166,7 @@ def phase_append(url: str, entries: int, batch: int) -> dict:
         "sign_first_ms": first_sign * 1000,
         "sign_next_ms": second_sign * 1000,
         "size": checkpoint.size,
-        "rss_mb": _maxrss_mb(),
+        "rss_mb": maxrss_mb(),
     }
 
 
@@ -233,7 +211,7 @@ def phase_proofs(url: str, inclusion: int, consistency: int, seed: int) -> dict:
         "ceil_log2_size": math.ceil(math.log2(size)),
         "inclusion_excess": worst_inclusion,
         "consistency_excess": worst_consistency,
-        "rss_mb": _maxrss_mb(),
+        "rss_mb": maxrss_mb(),
     }
 
 
@@ -250,7 +228,7 @@ def phase_verify(url: str) -> dict:
         "hashes": report.hashes_checked,
         "ok": report.ok,
         "findings": [str(f) for f in report.findings[:5]],
-        "rss_mb": _maxrss_mb(),
+        "rss_mb": maxrss_mb(),
     }
 
 
@@ -299,8 +277,8 @@ def main() -> None:
         return
 
     name = f"provenant_bench_log_{os.getpid()}"
-    url = _db_url(name)
-    _admin_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")
+    url = db_url(name)
+    admin_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")
     try:
         n, batch = str(args.entries), str(args.batch)
         print(f"MariaDB database {name}: {args.entries:,} entries in batches of {args.batch:,}", flush=True)
@@ -311,7 +289,7 @@ def main() -> None:
             f"= {base['rows'] / base['seconds']:,.0f} rows/s, peak RSS {base['rss_mb']:.0f} MB",
             flush=True,
         )
-        _admin_sql(f"TRUNCATE TABLE `{name}`.bench_plain")
+        admin_sql(f"TRUNCATE TABLE `{name}`.bench_plain")
         literal = _child(["baseline", url, n, batch, "literal"])
         print(
             f"    the same rows as multi-row literal INSERTs (how the log writes): {literal['seconds']:.1f} s "
@@ -372,7 +350,7 @@ def main() -> None:
             )
     finally:
         if not args.keep:
-            _admin_sql(f"DROP DATABASE IF EXISTS `{name}`")
+            admin_sql(f"DROP DATABASE IF EXISTS `{name}`")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,32 +29,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-SERVER = os.environ.get("PROVENANT_BENCH_MARIADB_URL", "mysql://root@127.0.0.1:3306/test")
-
-
-def _maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _db_url(name: str) -> str:
-    from magento_bridge.connection import parse_database_url
-
-    server = parse_database_url(SERVER)
-    auth = server.user + (f":{server.password}" if server.password else "")
-    return f"mysql://{auth}@{server.host}:{server.port or 3306}/{name}"
-
-
-def _admin_sql(*statements: str) -> None:
-    from magento_bridge.connection import connect, parse_database_url
-
-    conn = connect(parse_database_url(SERVER), read_only=False)
-    with conn.cursor() as cur:
-        for statement in statements:
-            cur.execute(statement)
-    conn.close()
-
+from _mariadb import admin_sql, db_url, maxrss_mb  # noqa: E402
 
 # -- child phases (run in their own process) ------------------------------------------------
 
@@ -102,7 +79,7 @@ def phase_baseline(magento_url: str) -> dict:
                 rows += 1
     seconds = time.perf_counter() - started
     conn.close()
-    return {"seconds": seconds, "rows": rows, "rss_mb": _maxrss_mb()}
+    return {"seconds": seconds, "rows": rows, "rss_mb": maxrss_mb()}
 
 
 def _django(registry_url: str, magento_url: str, media_root: str) -> None:
@@ -144,7 +121,7 @@ def phase_sync(registry_url: str, magento_url: str, media_root: str, mode: str) 
         "seconds": seconds,
         "counts": run.counts,
         "queries": run.media.get("queries"),
-        "rss_mb": _maxrss_mb(),
+        "rss_mb": maxrss_mb(),
     }
 
 
@@ -172,7 +149,7 @@ def phase_hash(registry_url: str, magento_url: str, media_root: str) -> dict:
     for start in range(0, len(files), 2000):
         media_inspect_files(files=files[start : start + 2000], source=source, stats=stats, reread=True)
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "files": stats.files_read, "bytes": stats.bytes_read, "rss_mb": _maxrss_mb()}
+    return {"seconds": seconds, "files": stats.files_read, "bytes": stats.bytes_read, "rss_mb": maxrss_mb()}
 
 
 def phase_touch(magento_url: str, fraction: float) -> dict:
@@ -208,13 +185,13 @@ def run_size(products: int, workdir: Path, keep: bool) -> dict:
 
     magento_db = f"provenant_bench_magento_{products}"
     registry_db = f"provenant_bench_registry_{products}"
-    _admin_sql(
+    admin_sql(
         f"DROP DATABASE IF EXISTS `{magento_db}`",
         f"DROP DATABASE IF EXISTS `{registry_db}`",
         f"CREATE DATABASE `{magento_db}` CHARACTER SET utf8mb4",
         f"CREATE DATABASE `{registry_db}` CHARACTER SET utf8mb4",
     )
-    magento_url, registry_url = _db_url(magento_db), _db_url(registry_db)
+    magento_url, registry_url = db_url(magento_db), db_url(registry_db)
     media_root = workdir / f"media-{products}"
     started = time.perf_counter()
     summary = build_demo_store(magento_url, products=products, media_root=media_root, seed=11)
@@ -236,7 +213,7 @@ def run_size(products: int, workdir: Path, keep: bool) -> dict:
     results["incremental_1pct"] = _child(["sync", *common, "incremental"])
     results["hash"] = _child(["hash", *common])
     if not keep:
-        _admin_sql(f"DROP DATABASE IF EXISTS `{magento_db}`", f"DROP DATABASE IF EXISTS `{registry_db}`")
+        admin_sql(f"DROP DATABASE IF EXISTS `{magento_db}`", f"DROP DATABASE IF EXISTS `{registry_db}`")
     return results
 
 

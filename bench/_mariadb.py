@@ -1,0 +1,38 @@
+"""Helpers the benchmarks share: the MariaDB server they use, throwaway databases, peak RSS."""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from magento_bridge.connection import connect, parse_database_url  # noqa: E402
+
+SERVER = os.environ.get("PROVENANT_BENCH_MARIADB_URL", "mysql://root@127.0.0.1:3306/test")
+
+
+def maxrss_mb() -> float:
+    """This process's peak resident memory in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def db_url(name: str) -> str:
+    """The URL of database ``name`` on the benchmark server."""
+    return replace(parse_database_url(SERVER), name=name, options={}).url()
+
+
+def admin_sql(*statements: str) -> None:
+    """Run statements (CREATE/DROP DATABASE …) as the server's administrator."""
+    conn = connect(parse_database_url(SERVER), read_only=False)
+    try:
+        with conn.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+    finally:
+        conn.close()
