@@ -211,12 +211,15 @@ def inspect_image_bytes(data: bytes, *, max_pixels: int) -> MediaInspection:
     return result(None, f"{fmt} image, {width}×{height}", fmt, dims)
 
 
-def inspect_file(source: MediaSource, file: str, *, max_bytes: int, max_pixels: int) -> MediaInspection:
-    """Fetch gallery file ``file`` from ``source`` and inspect it; fetch failures become problems."""
+def fetch_and_inspect(
+    source: MediaSource, file: str, *, max_bytes: int, max_pixels: int
+) -> tuple[bytes | None, MediaInspection]:
+    """Fetch gallery file ``file`` and inspect it; returns the bytes (``None`` when the fetch failed,
+    which becomes the inspection's problem) so callers can examine them further without a refetch."""
     try:
         data = source.fetch(file, max_bytes=max_bytes)
     except MediaFetchError as exc:
-        return MediaInspection(
+        failed = MediaInspection(
             sha256=None,
             size=None,
             format=None,
@@ -225,7 +228,13 @@ def inspect_file(source: MediaSource, file: str, *, max_bytes: int, max_pixels: 
             problem=exc.problem,
             detail=exc.detail,
         )
-    return inspect_image_bytes(data, max_pixels=max_pixels)
+        return None, failed
+    return data, inspect_image_bytes(data, max_pixels=max_pixels)
+
+
+def inspect_file(source: MediaSource, file: str, *, max_bytes: int, max_pixels: int) -> MediaInspection:
+    """Fetch gallery file ``file`` from ``source`` and inspect it; fetch failures become problems."""
+    return fetch_and_inspect(source, file, max_bytes=max_bytes, max_pixels=max_pixels)[1]
 
 
 @contextmanager

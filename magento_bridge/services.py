@@ -23,10 +23,9 @@ from django.utils import timezone
 
 from magento_bridge.connection import DatabaseUrl, parse_database_url
 from magento_bridge.media import (
-    MediaFetchError,
     MediaInspection,
     MediaSource,
-    inspect_image_bytes,
+    fetch_and_inspect,
     media_source_for,
 )
 from magento_bridge.models import MediaFile, SyncCursor, SyncLock, SyncRun
@@ -249,11 +248,11 @@ class MediaResult:
 
 
 def _read_media(source: MediaSource, path: str) -> MediaResult:
-    try:
-        data = source.fetch(path, max_bytes=settings.MEDIA_MAX_BYTES)
-    except MediaFetchError as exc:
-        return MediaResult(MediaInspection(None, None, None, None, None, exc.problem, exc.detail))
-    inspection = inspect_image_bytes(data, max_pixels=settings.MEDIA_MAX_PIXELS)
+    data, inspection = fetch_and_inspect(
+        source, path, max_bytes=settings.MEDIA_MAX_BYTES, max_pixels=settings.MEDIA_MAX_PIXELS
+    )
+    if data is None:
+        return MediaResult(inspection)
     marks = tuple(asdict(f) for f in detect_ai_marks(data, max_pixels=settings.MEDIA_MAX_PIXELS))
     return MediaResult(inspection, marks)
 
