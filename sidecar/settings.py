@@ -7,6 +7,8 @@ Defaults give the embedded mode: SQLite, eager Celery tasks, local-memory cache,
 
 from __future__ import annotations
 
+import importlib
+import sys
 from pathlib import Path
 
 import pymysql
@@ -26,6 +28,11 @@ from sidecar.env import (
 
 # MariaDB/MySQL through PyMySQL (pure Python): Django's mysql backend imports it as MySQLdb.
 pymysql.install_as_MySQLdb()
+# It imports MySQLdb.constants and MySQLdb.converters: without these aliases Python would load
+# pymysql's submodules a second time under the MySQLdb name and rebind ``pymysql.err`` to a copy
+# whose exception classes no ``except pymysql.err.…`` clause matches.
+for _name in ("err", "constants", "constants.CLIENT", "constants.FIELD_TYPE", "converters"):
+    sys.modules.setdefault(f"MySQLdb.{_name}", importlib.import_module(f"pymysql.{_name}"))
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PROVENANT_VAR_DIR", str(BASE_DIR / "var")))
