@@ -7,6 +7,9 @@ DEMO_PRODUCTS ?= 120
 DEMO_ENV := PROVENANT_DEBUG=1 \
 	PROVENANT_LOG_ORIGIN=demo.provenant.localhost/log \
 	PROVENANT_LOG_KEY_FILE=var/demo/log-signing.key \
+	PROVENANT_C2PA_CERT_FILE=var/demo/c2pa/signer-chain.pem \
+	PROVENANT_C2PA_KEY_FILE=var/demo/c2pa/signer.key \
+	PROVENANT_C2PA_TRUST_ANCHORS_FILE=var/demo/c2pa/ca.pem \
 	MAGENTO_DATABASE_URL=sqlite:///var/demo/magento.sqlite3 \
 	MAGENTO_MEDIA_ROOT=var/demo/media \
 	DATABASE_URL=sqlite:///var/demo/provenant.sqlite3
@@ -25,9 +28,12 @@ demo-data: install
 	mkdir -p var/demo
 	test -f var/demo/log-signing.key || PROVENANT_DEBUG=1 $(BIN)/python manage.py provenance_keygen \
 		--name demo.provenant.localhost/log --out var/demo/log-signing.key
+	test -f var/demo/c2pa/signer.key || PROVENANT_DEBUG=1 $(BIN)/python manage.py provenance_keygen \
+		--c2pa --organisation "Provenant demo" --out var/demo/c2pa
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input
 	$(DEMO_ENV) $(BIN)/python manage.py magento_demo_store --products $(DEMO_PRODUCTS) --seed 7
 	$(DEMO_ENV) $(BIN)/python manage.py magento_sync --full --no-progress
+	$(DEMO_ENV) $(BIN)/python manage.py provenant_demo_pipeline --out var/demo/demo-marked.png
 	$(DEMO_ENV) $(BIN)/python manage.py provenance_checkpoint
 	$(DEMO_ENV) $(BIN)/python manage.py provenance_verify
 	$(DEMO_ENV) $(BIN)/python manage.py provenant_demo_user
@@ -51,6 +57,7 @@ bench: install
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/log.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/media.py
 
 clean:
 	rm -rf var/demo

@@ -33,6 +33,8 @@ from pathlib import Path
 
 from magento_bridge.connection import DatabaseUrl, connect, parse_database_url, placeholder_sql
 from magento_bridge.schema import STAGING_MAX_VERSION, create_schema
+from provenance.content_credentials import SigningCredentials, created_manifest, manifest_sign
+from provenance.xmp import xmp_embed, xmp_packet
 
 DEMO_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # every timestamp is this minus an offset
 STAGING_PAST_VERSION = 1_600_000_000  # 2020-09-13: where "old" versions end
@@ -349,6 +351,8 @@ class DemoSummary:
     seed: int = 0
     media_root: str | None = None
     fault_entity_ids: dict[str, int] = field(default_factory=dict)
+    c2pa_images: int = 0  # of the IPTC-marked files, those also signed with a C2PA manifest
+    c2pa_tampered_images: int = 0  # C2PA-signed JPEGs (no XMP) changed after signing
 
 
 # -- media ------------------------------------------------------------------------------------
@@ -427,6 +431,37 @@ class _ImagePool:
     plain: dict[str, list[bytes]]
     ai_marked: dict[str, list[bytes]]
     parameters: list[bytes]
+    c2pa_signed: dict[str, list[bytes]] = field(default_factory=dict)
+    c2pa_tampered: list[bytes] = field(default_factory=list)
+
+    def sign(self, credentials: SigningCredentials, seed: int) -> None:
+        """Add images marked as a generation pipeline marks them (IPTC XMP + signed C2PA manifest),
+        and C2PA-signed JPEGs whose pixels were changed after signing."""
+        rng = random.Random(f"{seed}:c2pa-pool")
+
+        def signed(fmt: str, *, xmp: bool) -> bytes:
+            data = _encode(_draw_product(rng), fmt)
+            if xmp:
+                data = xmp_embed(
+                    data,
+                    xmp_packet(digital_source_type=TRAINED_ALGORITHMIC_MEDIA, creator_tool=_DEMO_GENERATOR),
+                )
+            manifest = created_manifest(
+                title="Demo product shot",
+                digital_source_type=TRAINED_ALGORITHMIC_MEDIA,
+                generator=_DEMO_GENERATOR,
+                generator_version="2.1",
+                claim_generator="Provenant demo pipeline",
+                claim_generator_version="1",
+            )
+            mime = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}[fmt]
+            return manifest_sign(data, mime, manifest=manifest, credentials=credentials)
+
+        self.c2pa_signed = {fmt: [signed(fmt, xmp=True) for _ in range(2)] for fmt in _POOL_SIZES}
+        for _ in range(2):
+            data = bytearray(signed("jpg", xmp=False))
+            data[-64] ^= 0x01  # inside the entropy-coded scan: the C2PA data hash no longer matches
+            self.c2pa_tampered.append(bytes(data))
 
     @classmethod
     def render(cls, seed: int) -> _ImagePool:
@@ -443,6 +478,7 @@ class _ImagePool:
 
 
 _POOL_SIZES = {"jpg": 24, "png": 6, "webp": 4}
+_DEMO_GENERATOR = "Demo image studio"
 _AI_POOL_SIZES = {"jpg": 4, "png": 2, "webp": 2}
 
 
@@ -599,6 +635,7 @@ class _StoreBuilder:
         seed: int,
         faults: bool,
         progress: Callable[[str, int, int], None] | None,
+        c2pa: SigningCredentials | None = None,
     ) -> None:
         self.conn = conn
         self.engine = engine
@@ -613,6 +650,8 @@ class _StoreBuilder:
         self.rng = random.Random(f"{seed}:catalog")
         self.file_rng = random.Random(f"{seed}:files")
         self.pool = _ImagePool.render(seed) if media_root else None
+        if self.pool is not None and c2pa is not None:
+            self.pool.sign(c2pa, seed)
         moved = staging or bool(prefix)
         self.attribute_offset = _MOVED_ATTRIBUTE_OFFSET if moved else 0
         self.entity_type_offset = _MOVED_ENTITY_TYPE_OFFSET if moved else 0
@@ -630,6 +669,8 @@ class _StoreBuilder:
         self.videos = 0
         self.files_written = 0
         self.ai_marked = 0
+        self.c2pa_signed = 0
+        self.c2pa_tampered = 0
         self.parameters = 0
         self.png_count = 0
         self.recommendations = 0
@@ -1155,9 +1196,16 @@ class _StoreBuilder:
         elif image.fmt == "png" and self.png_count % 20 == 3:
             self._write_file(image.path, rng.choice(self.pool.parameters))
             self.parameters += 1
+        elif ai_roll < 0.04 and self.pool.c2pa_signed:
+            self._write_file(image.path, rng.choice(self.pool.c2pa_signed[image.fmt]))
+            self.ai_marked += 1
+            self.c2pa_signed += 1
         elif ai_roll < 0.1:
             self._write_file(image.path, rng.choice(self.pool.ai_marked[image.fmt]))
             self.ai_marked += 1
+        elif ai_roll < 0.115 and image.fmt == "jpg" and self.pool.c2pa_tampered:
+            self._write_file(image.path, rng.choice(self.pool.c2pa_tampered))
+            self.c2pa_tampered += 1
         else:
             self._write_file(image.path, rng.choice(self.pool.plain[image.fmt]))
 
@@ -1326,6 +1374,8 @@ class _StoreBuilder:
             images_on_disk=self.files_written,
             ai_marked_images=self.ai_marked,
             parameters_images=self.parameters,
+            c2pa_images=self.c2pa_signed,
+            c2pa_tampered_images=self.c2pa_tampered,
             videos=self.videos,
             blocks=self.block_count,
             pages=self.page_count,
@@ -1390,13 +1440,17 @@ def build_demo_store(
     faults: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
     force: bool = False,
+    c2pa: SigningCredentials | None = None,
 ) -> DemoSummary:
     """Drop and recreate the Magento tables in ``db`` and fill them with the demo store.
 
     ``media_root`` is Magento's ``pub/media``: gallery files go to ``<media_root>/catalog/product``
     (none are written without it). ``staging`` builds the Adobe Commerce content-staging layout.
     ``progress(phase, done, total)`` is called as phases finish and after every product batch.
-    Refuses to drop Magento tables it did not write itself unless ``force`` is set.
+    Refuses to drop Magento tables it did not write itself unless ``force`` is set. With ``c2pa``
+    signing credentials, some AI-marked files also carry a signed C2PA manifest and a few C2PA-signed
+    JPEGs are changed after signing (signatures differ on every build, so such stores are not
+    byte-for-byte reproducible).
     """
     if products < MIN_PRODUCTS:
         raise DemoStoreError(f"the demo store needs at least {MIN_PRODUCTS} products, not {products}")
@@ -1421,6 +1475,7 @@ def build_demo_store(
             seed=seed,
             faults=faults,
             progress=progress,
+            c2pa=c2pa,
         )
         builder.write_stores()
         builder.write_eav()

@@ -14,7 +14,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -41,7 +41,7 @@ from magento_bridge.records import (
     ProductLinkSet,
 )
 from provenance.hashing import cms_content_sha256, link_list_sha256
-from provenance.media_marks import detect_ai_marks
+from provenance.images import detector_key, evidence_c2pa_state, image_evidence
 from provenance.models import Origin, OriginSource
 from provenance.services import (
     ApplyCounts,
@@ -137,7 +137,9 @@ def sync_lock_release(*, holder: str, name: str = LOCK_NAME) -> None:
 # -- observations ---------------------------------------------------------------------------
 
 
-def _observed_image(entry: GalleryEntry, inspection: MediaInspection | None) -> ObservedItem:
+def _observed_image(entry: GalleryEntry, media: MediaResult | None) -> ObservedItem:
+    inspection = media.inspection if media is not None else None
+    evidence = list(media.marks) if media is not None else []
     if inspection is None:
         problem_code, problem, digest = (
             "media_unavailable",
@@ -168,6 +170,8 @@ def _observed_image(entry: GalleryEntry, inspection: MediaInspection | None) -> 
         content_sha256=digest,
         problem_code=problem_code,
         problem=problem,
+        media_evidence=evidence,
+        c2pa_state=evidence_c2pa_state(evidence),
         magento_updated_at=entry.updated_at,
     )
 
@@ -241,7 +245,8 @@ def _inspection_from_row(row: MediaFile) -> MediaInspection:
 
 @dataclass(frozen=True)
 class MediaResult:
-    """What one read of a media file established: its inspection and the AI marks it carries."""
+    """What one read of a media file established: its inspection and the evidence of how it was
+    made (C2PA, IPTC and fingerprint findings, see :func:`provenance.images.image_evidence`)."""
 
     inspection: MediaInspection
     marks: tuple[dict, ...] = ()
@@ -253,15 +258,14 @@ def _read_media(source: MediaSource, path: str) -> MediaResult:
     )
     if data is None:
         return MediaResult(inspection)
-    marks = tuple(asdict(f) for f in detect_ai_marks(data, max_pixels=settings.MEDIA_MAX_PIXELS))
-    return MediaResult(inspection, marks)
+    return MediaResult(inspection, tuple(image_evidence(data)))
 
 
 def media_inspect_files(
     *, files: Iterable[str], source: MediaSource, stats: MediaStats, reread: bool
 ) -> dict[str, MediaResult]:
-    """Hash, check and look for AI marks in each file once, reusing the stored result while its
-    fingerprint is unchanged.
+    """Hash, check and examine each file once, reusing the stored result while its fingerprint and
+    the detector (its version and trust anchors) are unchanged.
 
     Without a cheap fingerprint (an HTTP media base without validators) a stored result is reused
     unless ``reread`` (a full sync) asks for the bytes again.
@@ -273,13 +277,15 @@ def media_inspect_files(
     to_create: list[MediaFile] = []
     to_update: list[MediaFile] = []
     now = timezone.now()
+    detector = detector_key()
     for path in paths:
         stats.files_seen += 1
         fingerprint = source.stat(path)
-        marker = repr(fingerprint) if fingerprint is not None else ""
+        # The stored marker names the file's version (when the source has one) and the detector.
+        marker = (f"{fingerprint!r}|{detector}" if fingerprint is not None else f"|{detector}")[:200]
         row = known.get(path)
-        fresh = row is not None and row.source == source.describe()
-        if fresh and ((marker and row.fingerprint == marker) or (not marker and not reread)):
+        fresh = row is not None and row.source == source.describe() and row.fingerprint == marker
+        if fresh and (fingerprint is not None or not reread):
             result[path] = MediaResult(_inspection_from_row(row), tuple(row.marks or ()))
             stats.problems += bool(row.problem_code)
             continue
@@ -291,7 +297,7 @@ def media_inspect_files(
         result[path] = read
         values = {
             "source": source.describe()[:255],
-            "fingerprint": marker[:200],
+            "fingerprint": marker,
             "sha256": inspection.sha256 or "",
             "size": inspection.size,
             "format": inspection.format or "",
@@ -317,9 +323,10 @@ def media_inspect_files(
 
 
 def mark_origin(marks: Iterable[dict]) -> dict[str, object] | None:
-    """The origin that metadata marks establish: an IPTC generative source type makes the content
-    synthetic; a generator fingerprint (PNG parameters, a generator's name as software) only makes
-    it suspected, since such metadata is easy to add or strip."""
+    """The origin that media evidence establishes: a valid C2PA manifest or an IPTC term declaring a
+    generative source type makes the content synthetic; weaker evidence (a generator fingerprint such
+    as PNG parameters or a generator's name as software, a generative C2PA claim that fails
+    validation) only makes it suspected, since such metadata is easy to add, strip or damage."""
     conclusive = [m for m in marks if m.get("strength") == "conclusive"]
     strong = [m for m in marks if m.get("strength") == "strong"]
     if not conclusive and not strong:
@@ -425,9 +432,7 @@ def _sync_products(
                 detections[read.inspection.sha256] = origin
         for store in stores:
             images = [
-                _observed_image(
-                    e, media_results[e.file].inspection if media and e.file in media_results else None
-                )
+                _observed_image(e, media_results.get(e.file) if media else None)
                 for e in batch.gallery
                 if e.store_code == store.code
             ]

@@ -24,9 +24,11 @@ from provenance.models import (
     ApiClient,
     ApiScope,
     ApiToken,
+    C2paState,
     ContentItem,
     GenerationRecord,
     Generator,
+    Origin,
     SourceRule,
     Surface,
 )
@@ -83,6 +85,29 @@ class StoreFilter(admin.SimpleListFilter):
         return queryset.filter(store_code=self.value()) if self.value() else queryset
 
 
+class ReviewFocusFilter(admin.SimpleListFilter):
+    title = "review focus"
+    parameter_name = "focus"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("synthetic_without_c2pa", "Synthetic images without valid C2PA"),
+            ("suspected", "Suspected synthetic (to review)"),
+            ("c2pa_invalid", "C2PA invalid or unreadable"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "synthetic_without_c2pa":
+            return queryset.filter(surface=Surface.PRODUCT_IMAGE, origin=Origin.SYNTHETIC).exclude(
+                c2pa_state__in=[C2paState.VALID, C2paState.TRUSTED]
+            )
+        if self.value() == "suspected":
+            return queryset.filter(origin=Origin.SUSPECTED)
+        if self.value() == "c2pa_invalid":
+            return queryset.filter(c2pa_state__in=[C2paState.INVALID, C2paState.UNREADABLE])
+        return queryset
+
+
 def _thumbnail_url(item: ContentItem) -> str | None:
     if item.surface != Surface.PRODUCT_IMAGE or not item.file_path or item.problem_code:
         return None
@@ -101,12 +126,22 @@ class ContentItemAdmin(admin.ModelAdmin):
         "surface",
         "title_or_label",
         "origin",
+        "c2pa_state",
         "flags",
         "problem_code",
         "last_seen_at",
     )
     list_display_links = ("reference",)
-    list_filter = (StoreFilter, "surface", "origin", ProblemFilter, PresenceFilter, "is_hidden")
+    list_filter = (
+        ReviewFocusFilter,
+        StoreFilter,
+        "surface",
+        "origin",
+        "c2pa_state",
+        ProblemFilter,
+        PresenceFilter,
+        "is_hidden",
+    )
     search_fields = ("sku", "identifier", "file_path", "title", "label")
     list_per_page = 50
     show_full_result_count = False
@@ -114,6 +149,8 @@ class ContentItemAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in ContentItem._meta.fields] + [
         "thumbnail_large",
         "evidence_list",
+        "media_evidence_list",
+        "c2pa_summary",
         "log_entry",
     ]
     fieldsets = (
@@ -140,6 +177,7 @@ class ContentItemAdmin(admin.ModelAdmin):
             },
         ),
         ("Origin", {"fields": ("origin", "origin_source", "digital_source_type", "evidence_list")}),
+        ("Media evidence", {"fields": ("c2pa_state", "c2pa_summary", "media_evidence_list")}),
         ("Integrity", {"fields": ("content_sha256", "log_entry", "problem_code", "problem")}),
         (
             "History",
@@ -218,6 +256,59 @@ class ContentItemAdmin(admin.ModelAdmin):
                 "<li><strong>{}</strong> ({}): {}</li>",
                 ((e.get("kind", "?"), e.get("strength", ""), e.get("detail", "")) for e in evidence),
             ),
+        )
+
+    @admin.display(description="Everything found in the file")
+    def media_evidence_list(self, item: ContentItem):
+        evidence = item.media_evidence or []
+        if not evidence:
+            if item.surface != Surface.PRODUCT_IMAGE:
+                return "—"
+            return (
+                "No marks found in the file's metadata." if item.content_sha256 else "The file was not read."
+            )
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li><strong>{}</strong> ({}): {}</li>",
+                ((e.get("kind", "?"), e.get("strength", ""), e.get("detail", "")) for e in evidence),
+            ),
+        )
+
+    @admin.display(description="C2PA manifest")
+    def c2pa_summary(self, item: ContentItem):
+        manifest = next(
+            (e.get("manifest") for e in item.media_evidence or [] if e.get("kind") == "c2pa_manifest"), None
+        )
+        if not manifest:
+            return "No C2PA manifest." if item.surface == Surface.PRODUCT_IMAGE else "—"
+        rows = [
+            ("Validation", manifest.get("validation_state") or "unreadable"),
+            ("Failures", ", ".join(manifest.get("failures") or []) or "none"),
+            ("Signed by", f"{manifest.get('signer', '')} ({manifest.get('issuer', '')})"),
+            ("Signature", manifest.get("signing_alg", "")),
+            ("Timestamp", manifest.get("signed_at") or "none (valid while the certificate is)"),
+            ("Claim generator", manifest.get("claim_generator", "")),
+            ("Title", manifest.get("title", "")),
+            ("Manifests in the file", manifest.get("manifests", "")),
+        ]
+        actions = format_html_join(
+            "",
+            "<div>{} — {} ({})</div>",
+            (
+                (
+                    a.get("action", ""),
+                    a.get("digital_source_type", "").rsplit("/", 1)[-1] or "no source type",
+                    a.get("software_agent", "") or "no software agent",
+                )
+                for a in manifest.get("actions") or []
+            ),
+        )
+        return format_html(
+            '<table class="c2pa-summary">{}<tr><th>Actions</th><td>{}</td></tr></table>',
+            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
+            actions,
         )
 
 

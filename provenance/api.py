@@ -2,6 +2,7 @@
 
     POST /api/v1/provenance/records        (scope records:write)
     GET  /api/v1/provenance/records/<id>   (scope records:write or records:read; own records only)
+    POST /api/v1/provenance/images         (scope images:mark; multipart: marks the image, returns it)
 
 Token authentication (``Authorization: Bearer pvt_…``); errors in the one shape of
 :mod:`provenance.errors`.
@@ -16,12 +17,15 @@ import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ParseError
-from rest_framework.parsers import BaseParser
+from rest_framework.exceptions import APIException, NotFound, ParseError
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -29,6 +33,13 @@ from provenance.auth import ApiTokenAuthentication, HasScope
 from provenance.canonical import CanonicalJsonError, canonical_json
 from provenance.errors import Conflict, ErrorResponseSerializer, PayloadTooLarge
 from provenance.hashing import cms_content_sha256
+from provenance.images import (
+    TRAINED_ALGORITHMIC_MEDIA,
+    ImageRejected,
+    SigningUnavailable,
+    image_mark,
+)
+from provenance.media_marks import GENERATIVE_TERMS, normalise_digital_source_type
 from provenance.models import ApiScope, GenerationRecord, Generator
 from provenance.records import (
     RecordConflict,
@@ -430,3 +441,170 @@ class RecordDetailView(_ApiView):
         if record is None:
             raise NotFound("No such record for this client.")
         return Response(RecordSerializer(record).data)
+
+
+# --- Marking generated images ---------------------------------------------------------------------
+
+
+class ServiceUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service cannot do this now."
+    default_code = "signing_unavailable"
+
+
+class ImageRejectedError(APIException):
+    """An image the marking service refused, with the service's code and HTTP status."""
+
+    def __init__(self, exc: ImageRejected) -> None:
+        self.status_code = exc.status
+        super().__init__(detail=str(exc), code=exc.code)
+
+
+class BoundedMultiPartParser(MultiPartParser):
+    """multipart/form-data with a size limit (``PROVENANT_IMAGE_MARK_MAX_BYTES`` plus room for the
+    other fields), checked on the declared length before anything is read."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request = (parser_context or {}).get("request")
+        limit = settings.IMAGE_MARK_MAX_BYTES + 2 * settings.API_MAX_BODY_BYTES
+        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        return super().parse(stream, media_type, parser_context)
+
+
+class ImageMarkSerializer(RecordSubmitSerializer):
+    """A generated image and its generation record's fields, as multipart form fields."""
+
+    image = serializers.FileField(help_text="The generated image: JPEG, PNG or WebP.")
+    digital_source_type = StrictCharField(
+        required=False,
+        default=TRAINED_ALGORITHMIC_MEDIA,
+        max_length=200,
+        help_text="IPTC digital source type written into XMP and the C2PA `c2pa.created` action; "
+        "`trainedAlgorithmicMedia` (the default) or `compositeWithTrainedAlgorithmicMedia`.",
+    )
+    title = StrictCharField(
+        required=False, default="", allow_blank=True, max_length=200, help_text="Title for the manifest."
+    )
+    parameters = serializers.JSONField(
+        required=False,
+        default=dict,
+        help_text=f"Generation parameters as a JSON object in a form field, at most {MAX_PARAMETERS_BYTES} "
+        "bytes as canonical JSON.",
+    )
+    inputs = serializers.ListField(
+        child=Sha256Field(),
+        required=False,
+        default=list,
+        max_length=MAX_INPUTS,
+        help_text="SHA-256 of each input; repeat the field or separate digests with commas.",
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in ("output_sha256", "output_text", "output_media_type"):
+            fields.pop(name)
+        return fields
+
+    def validate_parameters(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return super().validate_parameters(value)
+
+    def validate_digital_source_type(self, value: str) -> str:
+        uri = normalise_digital_source_type(value)
+        if uri.rsplit("/", 1)[-1] not in GENERATIVE_TERMS:
+            raise serializers.ValidationError(
+                "Must be a generative IPTC digital source type, e.g. trainedAlgorithmicMedia."
+            )
+        return uri
+
+    def validate(self, attrs: dict) -> dict:
+        errors: dict[str, list[str]] = {}
+        _one_of(attrs, "prompt_sha256", "prompt_text", errors)
+        if errors:
+            raise serializers.ValidationError(errors)
+        if "prompt_text" in attrs:
+            attrs["prompt_sha256"] = hashlib.sha256(attrs.pop("prompt_text").encode("utf-8")).hexdigest()
+        return attrs
+
+    @staticmethod
+    def form_data(request) -> dict:
+        """The multipart fields as the serializer expects them: single values, with ``inputs``
+        collected from repeated or comma-separated fields and ``parameters`` parsed as JSON."""
+        data: dict = {}
+        for name in request.data:
+            if name == "inputs":
+                values = request.data.getlist(name)
+                data[name] = [v.strip() for value in values for v in str(value).split(",") if v.strip()]
+            elif name == "parameters":
+                raw = request.data.get(name)
+                try:
+                    data[name] = json.loads(raw) if isinstance(raw, str) else raw
+                except ValueError as exc:
+                    raise serializers.ValidationError({"parameters": [f"Malformed JSON: {exc}"]}) from None
+            else:
+                values = (
+                    request.data.getlist(name) if hasattr(request.data, "getlist") else [request.data[name]]
+                )
+                if len(values) > 1:
+                    raise serializers.ValidationError({name: ["Send this field once."]})
+                data[name] = values[0]
+        return data
+
+
+class ImageMarkView(_ApiView):
+    required_scopes = {"POST": (ApiScope.IMAGES_MARK,)}
+    parser_classes = [BoundedMultiPartParser]
+
+    @extend_schema(
+        operation_id="provenance_images_mark",
+        tags=["provenance"],
+        summary="Mark a generated image (IPTC XMP + signed C2PA manifest) and register its record",
+        description=(
+            "Validates the image (JPEG, PNG or WebP; byte and pixel limits; fully decoded), writes the IPTC "
+            "`DigitalSourceType` into its XMP, signs a C2PA manifest whose `c2pa.created` action carries the "
+            "same source type and names the generator, registers a generation record with the SHA-256 of the "
+            "marked file and returns that file. The record's id is in `Provenant-Record-Id` and `Location`, "
+            "the file's hash in `Provenant-Output-SHA256`. Signatures differ on every run, so an "
+            "`external_id` can be marked once: a second request answers 409 naming the existing record."
+        ),
+        request={"multipart/form-data": ImageMarkSerializer},
+        responses={
+            (201, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The marked image, in the format it was sent in."
+            ),
+            **_errors(400, 401, 403, 409, 413, 415),
+            503: OpenApiResponse(
+                ErrorResponseSerializer, description="No usable C2PA signing certificate is configured."
+            ),
+        },
+    )
+    def post(self, request):
+        serializer = ImageMarkSerializer(data=ImageMarkSerializer.form_data(request))
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        upload = values.pop("image")
+        if upload.size is not None and upload.size > settings.IMAGE_MARK_MAX_BYTES:
+            raise PayloadTooLarge(f"The image is larger than {settings.IMAGE_MARK_MAX_BYTES} bytes.")
+        data = upload.read(settings.IMAGE_MARK_MAX_BYTES + 1)
+        values["input_sha256s"] = values.pop("inputs")
+        try:
+            marked = image_mark(data=data, **values, actor=request.user)
+        except ImageRejected as exc:
+            raise ImageRejectedError(exc) from None
+        except SigningUnavailable as exc:
+            raise ServiceUnavailable(str(exc)) from None
+        except RecordConflict as exc:
+            raise Conflict(
+                f"external_id {exc.record.external_id!r} was already used (record {exc.record.pk}); "
+                "each image is marked once."
+            ) from None
+        extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}[marked.media_type]
+        response = HttpResponse(marked.data, content_type=marked.media_type, status=status.HTTP_201_CREATED)
+        response["Content-Disposition"] = f'attachment; filename="marked-{marked.record.pk}.{extension}"'
+        response["Location"] = reverse("provenance_api:record", args=[marked.record.pk])
+        response["Provenant-Record-Id"] = str(marked.record.pk)
+        response["Provenant-Output-SHA256"] = marked.sha256
+        return response

@@ -18,3 +18,45 @@ def log_signing_key_check(app_configs, **kwargs) -> list[Warning]:
             id="provenance.W001",
         )
     ]
+
+
+@register(Tags.security)
+def c2pa_credentials_check(app_configs, **kwargs) -> list[Warning]:
+    """Configured C2PA credentials that cannot sign would only fail when a pipeline sends an image."""
+    from provenance.content_credentials import CredentialsError, SigningCredentials
+
+    problems: list[Warning] = []
+    cert = getattr(settings, "C2PA_CERT", "")
+    if cert.strip():
+        try:
+            credentials = SigningCredentials.load(cert, settings.C2PA_KEY)
+        except CredentialsError as exc:
+            problems.append(
+                Warning(
+                    f"The C2PA signing certificate cannot be used: {exc}.",
+                    hint="Fix PROVENANT_C2PA_CERT_FILE / PROVENANT_C2PA_KEY_FILE; until then marking "
+                    "answers 503.",
+                    id="provenance.W002",
+                )
+            )
+        else:
+            if credentials.issuer_is_development:
+                problems.append(
+                    Warning(
+                        "The C2PA signing certificate was issued by a development CA "
+                        "(manage.py provenance_keygen --c2pa).",
+                        hint="Readers elsewhere show such signatures as untrusted; production needs a "
+                        "certificate from a CA on the C2PA trust list.",
+                        id="provenance.W003",
+                    )
+                )
+    anchors = getattr(settings, "C2PA_TRUST_ANCHORS", "")
+    if anchors.strip() and "-----BEGIN CERTIFICATE-----" not in anchors:
+        problems.append(
+            Warning(
+                "PROVENANT_C2PA_TRUST_ANCHORS holds no PEM certificate: no C2PA signer counts as trusted.",
+                hint="Point PROVENANT_C2PA_TRUST_ANCHORS_FILE at a PEM bundle of CA certificates.",
+                id="provenance.W004",
+            )
+        )
+    return problems

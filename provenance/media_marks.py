@@ -39,7 +39,9 @@ from PIL import Image, UnidentifiedImageError
 __all__ = [
     "DIGITAL_SOURCE_TYPE_BASE",
     "GENERATIVE_TERMS",
+    "ContainerSummary",
     "MarkFinding",
+    "container_summary",
     "detect_ai_marks",
     "normalise_digital_source_type",
 ]
@@ -119,6 +121,105 @@ class MarkFinding:
 
 
 @dataclass(frozen=True)
+class ContainerSummary:
+    """What walking a file's container structure (not its pixels or metadata) shows."""
+
+    has_metadata: bool  # XMP, EXIF or text chunks that may carry marks
+    has_c2pa: bool  # a JUMBF box where C2PA keeps its manifest store (JPEG APP11, PNG caBX, WebP C2PA)
+    pixels: int
+
+
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_PNG_METADATA = frozenset({b"tEXt", b"iTXt", b"zTXt", b"eXIf"})
+_WEBP_METADATA = frozenset({b"XMP ", b"EXIF"})
+
+
+def container_summary(data: bytes) -> ContainerSummary | None:
+    """Walk the segments (JPEG), chunks before the image data (PNG) or RIFF chunks (WebP) of
+    ``data`` by their length fields alone. ``None`` when the format is another or the structure
+    is not what it should be; callers then take the careful path. Costs microseconds, so files
+    without metadata, the common case, need not be parsed further."""
+    try:
+        if data.startswith(b"\xff\xd8\xff"):
+            return _jpeg_summary(data)
+        if data.startswith(b"\x89PNG\r\n\x1a\n"):
+            return _png_summary(data)
+        if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            return _webp_summary(data)
+    except (struct.error, IndexError):
+        return None
+    return None
+
+
+def _jpeg_summary(data: bytes) -> ContainerSummary | None:
+    pos, metadata, c2pa, pixels = 2, False, False, -1
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker == 0xDA:
+            return ContainerSummary(metadata, c2pa, pixels) if pixels >= 0 else None
+        (length,) = struct.unpack_from(">H", data, pos + 2)
+        if length < 2:
+            return None
+        if marker == 0xE1:
+            metadata = True
+        elif marker == 0xEB:
+            c2pa = True
+        elif marker in _JPEG_SOF:
+            height, width = struct.unpack_from(">HH", data, pos + 5)
+            pixels = width * height
+        pos += 2 + length
+    return None
+
+
+def _png_summary(data: bytes) -> ContainerSummary | None:
+    pos, metadata, c2pa, pixels, in_image = 8, False, False, -1, False
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        if kind == b"IHDR":
+            width, height = struct.unpack_from(">II", data, pos + 8)
+            pixels = width * height
+        elif kind == b"IEND":
+            return ContainerSummary(metadata, c2pa, pixels) if pixels >= 0 else None
+        elif kind == b"IDAT":
+            in_image = True
+        elif kind in _PNG_METADATA and not in_image:  # text after the image data is not read as marks
+            metadata = True
+        elif kind == b"caBX":
+            c2pa = True
+        pos += 12 + length
+    return None
+
+
+def _webp_summary(data: bytes) -> ContainerSummary | None:
+    pos, metadata, c2pa, pixels = 12, False, False, -1
+    end = min(len(data), 8 + struct.unpack_from("<I", data, 4)[0])
+    while pos + 8 <= end:
+        kind, length = struct.unpack_from("<4sI", data, pos)
+        body = pos + 8
+        if kind == b"VP8X":
+            width = int.from_bytes(data[body + 4 : body + 7], "little") + 1
+            height = int.from_bytes(data[body + 7 : body + 10], "little") + 1
+            pixels = width * height
+        elif kind == b"VP8 " and pixels < 0:
+            width, height = struct.unpack_from("<HH", data, body + 6)
+            pixels = (width & 0x3FFF) * (height & 0x3FFF)
+        elif kind == b"VP8L" and pixels < 0:
+            bits = int.from_bytes(data[body + 1 : body + 5], "little")
+            pixels = ((bits & 0x3FFF) + 1) * (((bits >> 14) & 0x3FFF) + 1)
+        elif kind in _WEBP_METADATA:
+            metadata = True
+        elif kind == b"C2PA":
+            c2pa = True
+        pos = body + length + (length & 1)
+    return ContainerSummary(metadata, c2pa, pixels) if pixels >= 0 and pos == end else None
+
+
+@dataclass(frozen=True)
 class _Generator:
     pattern: str
     generator: str
@@ -137,6 +238,9 @@ def detect_ai_marks(
     an image of a supported format gives ``[]``. Never raises on malformed input.
     """
     generators = _generators()  # a broken generator list is our fault, not the input's: let it raise
+    summary = container_summary(data)
+    if summary is not None and not summary.has_metadata and 0 < summary.pixels <= max_pixels:
+        return []  # well-formed and nothing to read: the common case, answered without parsing
     try:
         findings = _detect(
             data, generators=generators, max_pixels=max_pixels, max_metadata_bytes=max_metadata_bytes

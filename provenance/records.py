@@ -34,7 +34,7 @@ from provenance.models import (
     Origin,
     OriginSource,
 )
-from provenance.services import OBSERVED_FIELDS, ORIGIN_FIELDS
+from provenance.services import OBSERVED_FIELDS, ORIGIN_FIELDS, item_state
 
 __all__ = [
     "GENERATION_RECORD_KIND",
@@ -336,7 +336,10 @@ def _log_save_and_match(record: GenerationRecord) -> int:
 
 def _item_state(item: ContentItem) -> str:
     # The sync's change marker over the same fields, so the next sync sees no change.
-    return state_sha256([getattr(item, name) for name in (*OBSERVED_FIELDS, *ORIGIN_FIELDS)])
+    return item_state(
+        {name: getattr(item, name) for name in OBSERVED_FIELDS},
+        {name: getattr(item, name) for name in ORIGIN_FIELDS},
+    )
 
 
 # --- Selectors ------------------------------------------------------------------------------------

@@ -35,7 +35,11 @@ OBSERVED_FIELDS = (
     "content_sha256",
     "problem_code",
     "problem",
+    "media_evidence",
+    "c2pa_state",
 )
+# Enter the state hash only when set, so items observed before media evidence existed keep their state.
+_STATE_WHEN_SET = frozenset({"media_evidence", "c2pa_state"})
 ORIGIN_FIELDS = ("origin", "origin_source", "origin_evidence", "digital_source_type")
 _LOADED_FIELDS = (
     "id",
@@ -78,6 +82,8 @@ class ObservedItem:
     content_sha256: str = ""
     problem_code: str = ""
     problem: str = ""
+    media_evidence: list[dict] = field(default_factory=list)
+    c2pa_state: str = ""
     magento_updated_at: datetime | None = None
 
     @property
@@ -168,8 +174,10 @@ def _origin_from_rules(rules: Sequence[SourceRule], obs: ObservedItem) -> dict[s
     }
 
 
-def _item_state(values: dict[str, object], origin: dict[str, object]) -> str:
-    return state_sha256([values[name] for name in OBSERVED_FIELDS] + [origin[n] for n in ORIGIN_FIELDS])
+def item_state(values: Mapping[str, object], origin: Mapping[str, object]) -> str:
+    """The change marker of an item: a hash over its observed and origin fields."""
+    observed = [values[n] for n in OBSERVED_FIELDS if n not in _STATE_WHEN_SET or values[n]]
+    return state_sha256(observed + [origin[n] for n in ORIGIN_FIELDS])
 
 
 def _log_payload(
@@ -278,7 +286,7 @@ def content_items_apply(
         values = _clean(obs)
         row = existing.get(obs.key)
         origin = _resolve_origin(row, obs, rules, detections)
-        state = _item_state(values, origin)
+        state = item_state(values, origin)
         payload = _log_payload(
             store_code=store_code,
             surface=surface,

@@ -150,6 +150,21 @@ TSA_URL = env_url("PROVENANT_TSA_URL")
 TSA_TIMEOUT = env_float("PROVENANT_TSA_TIMEOUT", 10.0, minimum=0.1)
 TSA_CA_CERTS = env_str("PROVENANT_TSA_CA_CERTS")  # PEM file: when set, timestamps are verified
 
+# C2PA Content Credentials: the certificate chain (PEM, leaf first) and key that sign generated
+# images, an optional RFC 3161 timestamp authority, and the CA certificates whose signers count as
+# trusted when catalog images are examined. `manage.py provenance_keygen --c2pa` makes a
+# development pair; production needs a certificate from a CA on the C2PA trust list.
+C2PA_CERT = env_str("PROVENANT_C2PA_CERT")
+C2PA_KEY = env_str("PROVENANT_C2PA_KEY")
+if bool(C2PA_CERT.strip()) != bool(C2PA_KEY.strip()):
+    raise ImproperlyConfigured(
+        "PROVENANT_C2PA_CERT(_FILE) and PROVENANT_C2PA_KEY(_FILE) must be set together, or neither"
+    )
+C2PA_TSA_URL = env_url("PROVENANT_C2PA_TSA_URL")
+C2PA_TRUST_ANCHORS = env_str("PROVENANT_C2PA_TRUST_ANCHORS")
+IMAGE_MARK_MAX_BYTES = env_int("PROVENANT_IMAGE_MARK_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
+IMAGE_MARK_MAX_PIXELS = env_int("PROVENANT_IMAGE_MARK_MAX_PIXELS", 40_000_000, minimum=1024)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},

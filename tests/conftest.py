@@ -17,6 +17,11 @@ import pytest
 from magento_bridge.connection import DatabaseUrl, connect, parse_database_url, placeholder_sql
 from magento_bridge.demo_store import DemoSummary, build_demo_store
 from magento_bridge.media import LocalMediaRoot
+from provenance.content_credentials import (
+    DevelopmentCredentials,
+    SigningCredentials,
+    development_credentials,
+)
 
 MARIADB_URL = os.environ.get("PROVENANT_TEST_MARIADB_URL", "mysql://root@127.0.0.1:3306/test")
 REDIS_URL = os.environ.get("PROVENANT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -127,10 +132,18 @@ def _wire(settings, store: DemoStore) -> None:
 def make_store(settings, tmp_path):
     """Build a demo store and point the settings at it: ``make_store(db, products=40, ...)``."""
 
-    def make(db: DatabaseUrl, *, products: int = 40, staging: bool = False, prefix: str = "", seed: int = 3):
+    def make(
+        db: DatabaseUrl,
+        *,
+        products: int = 40,
+        staging: bool = False,
+        prefix: str = "",
+        seed: int = 3,
+        c2pa: SigningCredentials | None = None,
+    ):
         media_root = tmp_path / f"media-{db.engine}-{prefix or 'np'}-{int(staging)}"
         summary = build_demo_store(
-            db, products=products, media_root=media_root, staging=staging, prefix=prefix, seed=seed
+            db, products=products, media_root=media_root, staging=staging, prefix=prefix, seed=seed, c2pa=c2pa
         )
         store = DemoStore(db=db, media_root=media_root, summary=summary, prefix=prefix, staging=staging)
         _wire(settings, store)
@@ -143,3 +156,48 @@ def make_store(settings, tmp_path):
 def mariadb_store(make_store, mariadb_url) -> DemoStore:
     """A 40-product Open Source demo store in MariaDB."""
     return make_store(mariadb_url)
+
+
+@pytest.fixture(scope="session")
+def c2pa_development() -> DevelopmentCredentials:
+    """A development CA and a C2PA signing certificate it issued, made once per run."""
+    return development_credentials("Provenant test")
+
+
+@pytest.fixture
+def c2pa_signing(settings, c2pa_development) -> DevelopmentCredentials:
+    """Signing configured with the development certificate, and its CA trusted by readers."""
+    settings.C2PA_CERT = c2pa_development.chain_pem
+    settings.C2PA_KEY = c2pa_development.key_pem
+    settings.C2PA_TRUST_ANCHORS = c2pa_development.ca_pem
+    return c2pa_development
+
+
+@pytest.fixture
+def c2pa_credentials(c2pa_development) -> SigningCredentials:
+    return SigningCredentials.load(c2pa_development.chain_pem, c2pa_development.key_pem)
+
+
+def image_bytes(
+    fmt: str = "jpg", *, size: tuple[int, int] = (64, 48), color=(200, 90, 40), **options
+) -> bytes:
+    """A small image encoded by Pillow: ``jpg``, ``png``, ``webp`` (lossy), ``webp-lossless`` (RGBA)."""
+    import io
+
+    from PIL import Image
+
+    mode = "RGBA" if fmt == "webp-lossless" else "RGB"
+    image = Image.new(mode, size, (*color, 128) if mode == "RGBA" else color)
+    buffer = io.BytesIO()
+    pillow = {
+        "jpg": "JPEG",
+        "png": "PNG",
+        "webp": "WEBP",
+        "webp-lossless": "WEBP",
+        "gif": "GIF",
+        "tiff": "TIFF",
+    }
+    if fmt == "webp-lossless":
+        options.setdefault("lossless", True)
+    image.save(buffer, pillow[fmt], **options)
+    return buffer.getvalue()

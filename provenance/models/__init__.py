@@ -2,12 +2,13 @@
 
 from provenance.models.log import Checkpoint, LogEntry, LogHash, LogHead, LogKey
 from provenance.models.records import ApiClient, ApiScope, ApiToken, GenerationRecord, Generator
-from provenance.models.registry import ContentItem, Origin, OriginSource, SourceRule, Surface
+from provenance.models.registry import C2paState, ContentItem, Origin, OriginSource, SourceRule, Surface
 
 __all__ = [
     "ApiClient",
     "ApiScope",
     "ApiToken",
+    "C2paState",
     "Checkpoint",
     "ContentItem",
     "GenerationRecord",

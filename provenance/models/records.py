@@ -72,6 +72,7 @@ class Generator(models.Model):
 class ApiScope(models.TextChoices):
     RECORDS_WRITE = "records:write", "Submit generation records and read them back"
     RECORDS_READ = "records:read", "Read the client's own generation records"
+    IMAGES_MARK = "images:mark", "Mark generated images (C2PA + IPTC) and register their records"
 
 
 class ApiClient(models.Model):

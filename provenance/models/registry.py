@@ -27,6 +27,14 @@ class OriginSource(models.TextChoices):
     MANUAL = "manual", "Staff decision"
 
 
+class C2paState(models.TextChoices):
+    NONE = "", "No C2PA manifest"
+    TRUSTED = "trusted", "Trusted (signer on the trust list)"
+    VALID = "valid", "Valid (signer not on the trust list)"
+    INVALID = "invalid", "Invalid (changed after signing, or a broken signature)"
+    UNREADABLE = "unreadable", "Unreadable manifest"
+
+
 class ContentItem(models.Model):
     """One thing a storefront store view shows: a gallery entry, CMS block/page or a product's link list.
 
@@ -69,6 +77,15 @@ class ContentItem(models.Model):
     )
     origin_evidence = models.JSONField(default=list, blank=True)
     digital_source_type = models.CharField(max_length=200, blank=True, default="")
+    media_evidence = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Every finding in the media file's metadata (C2PA, IPTC, generator fingerprints), "
+        "whatever decided the origin.",
+    )
+    c2pa_state = models.CharField(
+        "C2PA", max_length=16, choices=C2paState.choices, blank=True, default=C2paState.NONE
+    )
 
     problem_code = models.CharField(max_length=32, blank=True, default="")
     problem = models.CharField(max_length=500, blank=True, default="")

@@ -13,6 +13,7 @@ from magento_bridge.connection import (
 )
 from magento_bridge.demo_store import MIN_PRODUCTS, DemoStoreError, DemoSummary, build_demo_store
 from magento_bridge.records import SURFACES
+from provenance.images import SigningUnavailable, signing_credentials
 
 
 class Command(BaseCommand):
@@ -71,8 +72,21 @@ class Command(BaseCommand):
             "real store's database.",
         )
 
+        parser.add_argument(
+            "--no-c2pa",
+            action="store_true",
+            help="Do not sign demo images with C2PA even when a signing certificate is configured "
+            "(PROVENANT_C2PA_CERT_FILE / PROVENANT_C2PA_KEY_FILE).",
+        )
+
     def handle(self, *args, **options):
         db = self._database(options["database"])
+        c2pa = None
+        if settings.C2PA_CERT.strip() and not options["no_c2pa"]:
+            try:
+                c2pa = signing_credentials()
+            except SigningUnavailable as exc:
+                raise CommandError(str(exc)) from None
         media_root = options["media_root"] or getattr(settings, "MAGENTO_MEDIA_ROOT", "") or None
         prefix = (
             options["prefix"]
@@ -99,6 +113,7 @@ class Command(BaseCommand):
                 faults=not options["no_faults"],
                 progress=self._progress_printer(),
                 force=options["force"],
+                c2pa=c2pa,
             )
         except DemoStoreError as exc:
             raise CommandError(str(exc)) from exc
@@ -139,7 +154,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Done: {summary.products} products, {summary.gallery_entries} gallery entries "
             f"({summary.videos} videos), {summary.images_on_disk} files on disk "
-            f"({summary.ai_marked_images} with IPTC AI XMP, "
+            f"({summary.ai_marked_images} with IPTC AI XMP, of which {summary.c2pa_images} C2PA-signed; "
+            f"{summary.c2pa_tampered_images} C2PA-signed and changed after signing; "
             f"{summary.parameters_images} with PNG parameters), "
             f"{summary.blocks} blocks, {summary.pages} pages, links: {links}."
         )
