@@ -37,9 +37,20 @@ UNKNOWN_TOKEN = "Specified token does not exist"
 REVOKED_TOKEN = "Access token has been revoked."
 UNKNOWN_CONSUMER = "A consumer having the specified key does not exist"
 
-_FILTER = re.compile(r"^searchCriteria\[filter_groups\]\[(\d+)\]\[filters\]\[(\d+)\]\[(field|value|condition_type)\]$")
+_FILTER = re.compile(
+    r"^searchCriteria\[filter_groups\]\[(\d+)\]\[filters\]\[(\d+)\]\[(field|value|condition_type)\]$"
+)
 _SORT = re.compile(r"^searchCriteria\[sortOrders\]\[(\d+)\]\[(field|direction)\]$")
-_OPS = {"eq": "=", "neq": "!=", "gt": ">", "gteq": ">=", "lt": "<", "lteq": "<=", "like": "LIKE", "nlike": "NOT LIKE"}
+_OPS = {
+    "eq": "=",
+    "neq": "!=",
+    "gt": ">",
+    "gteq": ">=",
+    "lt": "<",
+    "lteq": "<=",
+    "like": "LIKE",
+    "nlike": "NOT LIKE",
+}
 
 
 class RestFailure(Exception):
@@ -125,13 +136,18 @@ def parse_criteria(query: list[tuple[str, str]], max_page_size: int) -> dict[str
         raise RestFailure(400, "Maximum SearchCriteria pageSize is %max", {"max": max_page_size})
     filter_groups = [
         [
-            {"field": f["field"], "value": f.get("value", ""), "condition_type": f.get("condition_type", "eq")}
+            {
+                "field": f["field"],
+                "value": f.get("value", ""),
+                "condition_type": f.get("condition_type", "eq"),
+            }
             for _, f in sorted(g.items())
         ]
         for _, g in sorted(groups.items())
     ]
     sort_orders = [
-        {"field": s["field"], "direction": s.get("direction", "ASC").upper()} for _, s in sorted(sorts.items())
+        {"field": s["field"], "direction": s.get("direction", "ASC").upper()}
+        for _, s in sorted(sorts.items())
     ]
     return {
         "filter_groups": [{"filters": g} for g in filter_groups],
@@ -328,7 +344,11 @@ class MagentoRestServer:
                 path = re.sub("%2F", "/", raw, flags=re.IGNORECASE) + (f"?{query}" if query else "")
             try:
                 verify_signature(
-                    "GET", f"http://{host}{path}", params, integration.consumer_secret, integration.token_secret
+                    "GET",
+                    f"http://{host}{path}",
+                    params,
+                    integration.consumer_secret,
+                    integration.token_secret,
                 )
             except OAuthSignatureError:
                 raise RestFailure(401, BAD_SIGNATURE) from None
@@ -350,12 +370,15 @@ class MagentoRestServer:
         try:
             return reader.store_views([code])[0]
         except UnknownStoreError:
-            raise RestFailure(400, "The store that was requested wasn't found. Verify the store and try again.") from None
+            raise RestFailure(
+                400, "The store that was requested wasn't found. Verify the store and try again."
+            ) from None
 
     def _store_views(self, store: str, query: list) -> Any:
         with self._reader() as reader:
             rows = reader._query(
-                f"SELECT store_id, code, name, website_id, group_id, is_active FROM {reader.t('store')} ORDER BY store_id"
+                "SELECT store_id, code, name, website_id, group_id, is_active "
+                f"FROM {reader.t('store')} ORDER BY store_id"
             )
         return [
             {
@@ -405,14 +428,15 @@ class MagentoRestServer:
                     params += extra
                     continue
                 if name not in columns:
-                    raise RestFailure(400, 'Invalid attribute name: %1', [name])
+                    raise RestFailure(400, "Invalid attribute name: %1", [name])
                 column = columns[name]
                 if condition in ("in", "nin"):
                     values = [v for v in value.split(",") if v != ""]
                     if not values:
                         ors.append("1 = 0" if condition == "in" else "1 = 1")
                         continue
-                    ors.append(f"{column} {'NOT ' if condition == 'nin' else ''}IN ({', '.join(['%s'] * len(values))})")
+                    negate = "NOT " if condition == "nin" else ""
+                    ors.append(f"{column} {negate}IN ({', '.join(['%s'] * len(values))})")
                     params += values
                 elif condition == "null":
                     ors.append(f"{column} IS NULL")
@@ -432,11 +456,13 @@ class MagentoRestServer:
         parts = []
         for s in criteria["sort_orders"]:
             if s["field"] not in columns:
-                raise RestFailure(400, 'Invalid attribute name: %1', [s["field"]])
+                raise RestFailure(400, "Invalid attribute name: %1", [s["field"]])
             parts.append(f"{columns[s['field']]} {'DESC' if s['direction'] == 'DESC' else 'ASC'}")
         return " ORDER BY " + ", ".join(parts or [default])
 
-    def _page(self, reader: MagentoReader, criteria: dict, select: str, count: str, params: list) -> tuple[list, int]:
+    def _page(
+        self, reader: MagentoReader, criteria: dict, select: str, count: str, params: list
+    ) -> tuple[list, int]:
         total = int(reader._query(count, params)[0][0])
         size, page = criteria["page_size"], criteria["current_page"] or 1
         if size is None:
@@ -542,9 +568,7 @@ class MagentoRestServer:
                 "created_at": _stamp(created),
                 "updated_at": _stamp(updated),
                 "extension_attributes": {"website_ids": [1]},
-                "product_links": [
-                    {"sku": _text(sku), **link} for link in links.get(row_key, [])
-                ],
+                "product_links": [{"sku": _text(sku), **link} for link in links.get(row_key, [])],
                 "options": [],
                 "media_gallery_entries": gallery.get(int(entity_id), []),
                 "tier_prices": [],
@@ -560,7 +584,8 @@ class MagentoRestServer:
         live, live_params = reader._live("e2")
         marks = ", ".join(["%s"] * len(keys))
         rows = reader._query(
-            f"SELECT l.product_id, t.code, e2.sku, pos.value, l.link_id FROM {reader.t('catalog_product_link')} l "
+            "SELECT l.product_id, t.code, e2.sku, pos.value, l.link_id "
+            f"FROM {reader.t('catalog_product_link')} l "
             f"JOIN {reader.t('catalog_product_link_type')} t ON t.link_type_id = l.link_type_id "
             f"JOIN {reader.t('catalog_product_entity')} e2 ON e2.entity_id = l.linked_product_id{live} "
             f"LEFT JOIN {reader.t('catalog_product_link_attribute')} a ON a.link_type_id = l.link_type_id "
@@ -609,7 +634,11 @@ class MagentoRestServer:
 
             where, params = self._where(criteria, columns, {"store_id": store_filter})
             live, live_params = reader._live("c")
-            heading = ", c.content_heading, c.page_layout, c.meta_title, c.sort_order" if table == "cms_page" else ""
+            heading = (
+                ", c.content_heading, c.page_layout, c.meta_title, c.sort_order"
+                if table == "cms_page"
+                else ""
+            )
             rows, total = self._page(
                 reader,
                 criteria,
