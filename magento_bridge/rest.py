@@ -703,8 +703,8 @@ class MagentoRestReader:
     def _resolve_skus(self, skus: set[str]) -> None:
         """Learn the ids of linked SKUs not seen yet (an incremental sync reads few products)."""
         missing = sorted(s for s in skus if s not in self._sku_ids)
-        for start in range(0, len(missing), 50):
-            chunk = missing[start : start + 50]
+        for start in range(0, len(missing), 20):
+            chunk = missing[start : start + 20]
             for items in self.client.search_after(
                 "/V1/products",
                 key="entity_id",
