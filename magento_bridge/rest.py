@@ -207,6 +207,19 @@ def search_params(
     return params
 
 
+def _search_result(body: Any, path: str) -> tuple[list[dict], int]:
+    """``items`` and ``total_count`` of a search answer. Without ``total_count`` paging cannot know
+    where the list ends, and a short read would look like removed content: refuse it."""
+    if not isinstance(body, dict) or not isinstance(body.get("total_count"), int):
+        raise MagentoRestError(
+            f"Magento REST {path} answered a search without total_count: cannot page safely"
+        )
+    items = body.get("items") or []
+    if not isinstance(items, list):
+        raise MagentoRestError(f"Magento REST {path} answered a search whose items are not a list")
+    return items, body["total_count"]
+
+
 class MagentoRestClient:
     """HTTP to one Magento's REST API: signing, throttling, retries, connection reuse, counting."""
 
@@ -515,8 +528,7 @@ class MagentoRestClient:
                 resource=resource,
                 endpoint=endpoint,
             )
-            items = list(body.get("items") or []) if isinstance(body, dict) else []
-            total = int(body.get("total_count") or 0) if isinstance(body, dict) else 0
+            items, total = _search_result(body, path)
             if not items:
                 return
             ids = [int(item["id"]) for item in items]
@@ -553,8 +565,7 @@ class MagentoRestClient:
                 resource=resource,
                 endpoint=endpoint,
             )
-            items = list(body.get("items") or []) if isinstance(body, dict) else []
-            total = int(body.get("total_count") or 0) if isinstance(body, dict) else 0
+            items, total = _search_result(body, path)
             if items:
                 yield items
             if not items or page * size >= total:

@@ -131,6 +131,11 @@ def configured_media_source() -> MediaSource | None:
     )
 
 
+def _store_media_source(stores: Sequence[StoreView]) -> MediaSource | None:
+    urls = [s.media_base_url for s in stores if s.media_base_url]
+    return media_source_for(media_base_url=urls[0], timeout=settings.MEDIA_HTTP_TIMEOUT) if urls else None
+
+
 # -- lock -----------------------------------------------------------------------------------
 
 
@@ -577,6 +582,11 @@ def sync_run(
         with magento_reader(db) as reader:
             codes = [store_code] if store_code else (settings.MAGENTO_STORES or None)
             stores = reader.store_views(codes)
+            if media is True and media_source is None and isinstance(reader, MagentoRestReader):
+                # Without database access there is often no pub/media mount either: read the
+                # bytes from the media URL Magento reports for the store view.
+                media_source = _store_media_source(stores)
+                media_stats.configured = media_source is not None
             seen_at = timezone.now()
             rules = source_rules_active()
             with transaction.atomic():

@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -177,6 +178,7 @@ class MagentoRestServer:
         bearer_allowed: bool = False,
         max_page_size: int = 300,
         slash_bug: bool = True,
+        media_root: Path | None = None,
     ) -> None:
         self.db = db
         self.prefix = prefix
@@ -184,6 +186,7 @@ class MagentoRestServer:
         self.bearer_allowed = bearer_allowed
         self.max_page_size = max_page_size
         self.slash_bug = slash_bug
+        self.media_root = media_root  # serve <media_root>/... as /media/... and report that URL
         self.faults: list[Fault] = []
         self.log: list[tuple[str, int]] = []  # (path?query, status)
         self.auth_kinds: Counter = Counter()
@@ -207,7 +210,14 @@ class MagentoRestServer:
                     server.connections += 1
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                server._handle(self)
+                if not server._media(self):
+                    server._handle(self)
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                if not server._media(self):
+                    self.send_response(405)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -277,6 +287,29 @@ class MagentoRestServer:
                         fault.times -= 1
                         return fault
         return None
+
+    def _media(self, handler: BaseHTTPRequestHandler) -> bool:
+        """Answer a GET/HEAD under /media/ from the media root (no authentication, like a CDN)."""
+        path = unquote(urlsplit(handler.path).path)
+        if self.media_root is None or not path.startswith("/media/"):
+            return False
+        root = self.media_root.resolve()
+        file = (root / path[len("/media/") :]).resolve()
+        with self._lock:
+            self.log.append((handler.path, 200 if file.is_file() else 404))
+        if root not in file.parents or not file.is_file():
+            handler.send_response(404)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return True
+        data = file.read_bytes()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/octet-stream")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        if handler.command == "GET":
+            handler.wfile.write(data)
+        return True
 
     def _route(self, handler: BaseHTTPRequestHandler) -> Any:
         parts = urlsplit(handler.path)
@@ -407,7 +440,7 @@ class MagentoRestServer:
                 "base_url": v.base_url,
                 "secure_base_url": v.base_url,
                 "base_media_url": v.media_base_url,
-                "secure_base_media_url": v.media_base_url,
+                "secure_base_media_url": f"{self.base_url}media/" if self.media_root else v.media_base_url,
             }
             for v in views
         ]

@@ -346,3 +346,15 @@ def test_the_rest_reader_yields_the_mysql_readers_records(
     assert gallery(rest_batches) == [e for e in gallery(mysql_batches) if e.value_id not in disabled]
     assert links(rest_batches) == links(mysql_batches)
     assert max(b.max_updated_at for b in rest_batches) == max(b.max_updated_at for b in mysql_batches)
+
+
+def test_a_search_answer_without_total_count_is_refused_rather_than_read_short(server):
+    server.faults.append(Fault(200, times=1, match="cmsBlock/search", message="trimmed by a proxy"))
+    client = rest_client(server)
+
+    with pytest.raises(MagentoRestError, match="without total_count"):
+        list(
+            client.search_after(
+                "/V1/cmsBlock/search", key="block_id", store="all", resource="", fields="items[id]"
+            )
+        )

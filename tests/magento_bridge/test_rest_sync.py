@@ -234,3 +234,26 @@ def test_a_missing_acl_resource_fails_the_run_naming_it(mariadb_store, make_rest
     assert "Magento_Cms::page" in run.error
     assert not ContentItem.objects.exists()
     assert run.media["rest"]["requests"] > 0
+
+
+def test_without_a_media_setting_images_come_from_the_store_views_media_url(
+    mariadb_store, make_rest_server, use_rest, settings
+):
+    server = make_rest_server(mariadb_store, media_root=mariadb_store.media_root)
+    use_rest(server, MAGENTO_MEDIA_ROOT="", MAGENTO_MEDIA_BASE_URL="")
+    _run, expected = registry_after(lambda: full(mariadb_store))  # local media root
+
+    run = sync_run(full=True, triggered_by="test")
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    # Same hashes and problem codes; a problem's text (and so the item's state hash) names the
+    # source it was read from, a path or a URL.
+    state = REGISTRY_FIELDS.index("state_sha256")
+    problem = REGISTRY_FIELDS.index("problem_code")
+
+    def comparable(rows):
+        return [row[:state] + row[state + 1 :] if row[problem] else row for row in rows]
+
+    assert comparable(registry()) == comparable(expected)
+    assert run.media["configured"] and run.media["files_read"] > 0
+    assert server.requests_to("/media/catalog/product/") >= run.media["files_read"]
