@@ -755,38 +755,60 @@ class MagentoRestReader:
         yield from self._batches(stores, base)
 
     def _batches(self, stores: Sequence[StoreView], groups: list[list[Filter]]) -> Iterator[ProductBatch]:
-        first, others = stores[0], list(stores[1:])
-        for items in self.client.search_after(
-            "/V1/products",
-            key="entity_id",
-            store=first.code,
-            resource=RESOURCE_PRODUCTS,
-            fields=_PRODUCT_FIELDS,
-            groups=groups,
-            page_size=self.batch_size,
-            endpoint="products",
-        ):
-            ids = [int(item["id"]) for item in items]
-            lo, hi = min(ids), max(ids)
-            ranged = [*groups, [("entity_id", str(lo), "gteq")], [("entity_id", str(hi), "lteq")]]
+        """Every store view reads the same keyset page at once (``MAGENTO_REST_CONCURRENCY``); a view
+        whose page holds other products than the first view's (a product saved mid-read) reads the
+        first view's id range again, so each batch covers exactly the same products everywhere."""
+        first = stores[0]
+        last: int | None = None
 
-            def read(store: StoreView, ranged=ranged) -> list[dict]:
-                found: list[dict] = []
-                for page in self.client.search_after(
-                    "/V1/products",
-                    key="entity_id",
-                    store=store.code,
-                    resource=RESOURCE_PRODUCTS,
-                    fields=_PRODUCT_FIELDS,
-                    groups=ranged,
+        def page(store: StoreView, page_groups: list[list[Filter]]) -> tuple[list[dict], int]:
+            body = self.client.get(
+                "/V1/products",
+                search_params(
+                    groups=page_groups,
+                    sort=[("entity_id", "ASC")],
                     page_size=self.batch_size,
-                    endpoint="products",
-                ):
-                    found.extend(page)
-                return found
+                    page=1,
+                    fields=_PRODUCT_FIELDS,
+                ),
+                store=store.code,
+                resource=RESOURCE_PRODUCTS,
+                endpoint="products",
+            )
+            return _search_result(body, "/V1/products")
 
-            per_store = [(first, items), *zip(others, self._map(read, others), strict=True)]
+        while True:
+            page_groups = [*groups, *([[("entity_id", str(last), "gt")]] if last is not None else [])]
+            pages = self._map(lambda store, g=page_groups: page(store, g), list(stores))
+            items, total = pages[0]
+            if not items:
+                return
+            ids = [int(item["id"]) for item in items]
+            if last is not None and min(ids) <= last:
+                raise MagentoRestError(f"Magento REST /V1/products ignored the filter entity_id > {last}")
+            ranged = [*groups, [("entity_id", str(min(ids)), "gteq")], [("entity_id", str(max(ids)), "lteq")]]
+            per_store = [(first, items)]
+            for store, (store_items, _total) in zip(stores[1:], pages[1:], strict=True):
+                if sorted(int(i["id"]) for i in store_items) != sorted(ids):
+                    store_items = [
+                        item
+                        for found in self.client.search_after(
+                            "/V1/products",
+                            key="entity_id",
+                            store=store.code,
+                            resource=RESOURCE_PRODUCTS,
+                            fields=_PRODUCT_FIELDS,
+                            groups=ranged,
+                            page_size=self.batch_size,
+                            endpoint="products:reread",
+                        )
+                        for item in found
+                    ]
+                per_store.append((store, store_items))
             yield self._product_batch(ids, per_store)
+            if len(items) >= total:
+                return
+            last = max(ids)
 
     def _product_batch(self, ids: list[int], per_store: list[tuple[StoreView, list[dict]]]) -> ProductBatch:
         wanted = set(ids)

@@ -187,6 +187,9 @@ class MagentoRestServer:
         self.max_page_size = max_page_size
         self.slash_bug = slash_bug
         self.media_root = media_root  # serve <media_root>/... as /media/... and report that URL
+        # (store code, entity_id): leave the product out of that store view's next product list,
+        # as if it was saved while the sync read (it then matches an updated_at filter no more).
+        self.hide_once: set[tuple[str, int]] = set()
         self.faults: list[Fault] = []
         self.log: list[tuple[str, int]] = []  # (path?query, status)
         self.auth_kinds: Counter = Counter()
@@ -513,6 +516,12 @@ class MagentoRestServer:
                 name: f"e.{name}" for name in ("entity_id", "sku", "updated_at", "created_at", "type_id")
             }
             where, params = self._where(criteria, columns)
+            with self._lock:
+                hidden = [eid for code, eid in self.hide_once if code == store]
+                self.hide_once -= {(store, eid) for eid in hidden}
+            if hidden:
+                where += f" AND e.entity_id NOT IN ({', '.join(['%s'] * len(hidden))})"
+                params += hidden
             live, live_params = reader._live("e")
             table = reader.t("catalog_product_entity")
             rows, total = self._page(

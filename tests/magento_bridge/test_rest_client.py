@@ -358,3 +358,26 @@ def test_a_search_answer_without_total_count_is_refused_rather_than_read_short(s
                 "/V1/cmsBlock/search", key="block_id", store="all", resource="", fields="items[id]"
             )
         )
+
+
+def test_a_store_view_whose_page_differs_reads_the_first_views_range_again(store, server):
+    with MagentoReader(store.db) as mysql:
+        stores = mysql.store_views()
+        expected = [e for b in mysql.product_batches(stores) for e in b.gallery if e.entity_id <= 9]
+    server.hide_once.add(("de", 5))
+    client = rest_client(server, page_size=9)
+
+    with MagentoRestReader(client) as reader:
+        reader.product_ids()
+        first = next(reader.product_batches(stores))
+
+    assert first.entity_ids == list(range(1, 10))
+    assert client.stats.by_endpoint["products:reread"] == 1
+    key = lambda e: (e.store_code, e.entity_id, e.value_id)  # noqa: E731
+    disabled = {
+        int(r[0])
+        for r in store.sql("SELECT value_id FROM catalog_product_entity_media_gallery WHERE disabled = 1")
+    }
+    assert sorted(first.gallery, key=key) == sorted(
+        (e for e in expected if e.value_id not in disabled), key=key
+    )
