@@ -55,6 +55,7 @@ format: install
 
 bench: install
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/rest_sync.py
 	$(BIN)/python bench/log.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/media.py

@@ -27,6 +27,7 @@ class SyncRunAdmin(admin.ModelAdmin):
         "changed",
         "removed",
         "problems",
+        "source_reads",
         "duration",
         "triggered_by",
     )
@@ -73,6 +74,18 @@ class SyncRunAdmin(admin.ModelAdmin):
     def problems(self, run: SyncRun) -> int:
         return run.total("failed")
 
+    @admin.display(description="Reads")
+    def source_reads(self, run: SyncRun) -> str:
+        """Requests to the REST API (retries included) or SQL queries, with REST retries shown."""
+        reads = run.source_reads
+        if reads is None:
+            return "—"
+        if run.source == SyncRun.Source.REST:
+            rest = (run.media or {}).get("rest") or {}
+            retries = int(rest.get("retries") or 0)
+            return f"{reads} requests" + (f" ({retries} retried)" if retries else "")
+        return f"{reads} queries"
+
     @admin.display(description="Duration")
     def duration(self, run: SyncRun) -> str:
         seconds = run.duration_seconds
@@ -114,8 +127,37 @@ class SyncRunAdmin(admin.ModelAdmin):
             **(extra_context or {}),
             "can_sync": request.user.has_perm("magento_bridge.add_syncrun"),
             "cursors": SyncCursor.objects.order_by("store_code", "surface"),
+            "configured_source": configured_source_description(),
+            "store_sources": _store_sources(),
         }
         return super().changelist_view(request, extra_context=extra_context)
+
+
+def configured_source_description() -> str:
+    """Which source the next sync reads, in words (no secrets)."""
+    if settings.MAGENTO_SOURCE == "rest":
+        auth = "OAuth 1.0a" if settings.MAGENTO_REST_AUTH == "oauth" else "Bearer token"
+        return f"REST API at {settings.MAGENTO_REST_BASE_URL or '(MAGENTO_REST_BASE_URL not set)'} ({auth})"
+    if settings.MAGENTO_DATABASE_URL:
+        from magento_bridge.connection import DatabaseUrlError, parse_database_url
+
+        try:
+            return f"MySQL database {parse_database_url(settings.MAGENTO_DATABASE_URL).redacted()}"
+        except DatabaseUrlError:
+            return "MySQL database (MAGENTO_DATABASE_URL cannot be parsed)"
+    return "MySQL database (MAGENTO_DATABASE_URL not set)"
+
+
+def _store_sources() -> list[dict]:
+    """Per store view: the source and reads of the latest finished run that covered it."""
+    codes = sorted(set(SyncCursor.objects.values_list("store_code", flat=True)))
+    rows = []
+    runs = list(SyncRun.objects.exclude(status=SyncRun.Status.RUNNING).order_by("-started_at", "-id")[:200])
+    for code in codes:
+        run = next((r for r in runs if r.store_code in ("", code)), None)
+        if run is not None:
+            rows.append({"store_code": code, "run": run})
+    return rows
 
 
 @admin.register(MediaFile)

@@ -18,7 +18,11 @@ class SyncRun(models.Model):
         INCREMENTAL = "incremental", "Incremental"
         FULL = "full", "Full reconcile"
 
-    source = models.CharField(max_length=16, default="mysql")
+    class Source(models.TextChoices):
+        MYSQL = "mysql", "MySQL database"
+        REST = "rest", "REST API"
+
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MYSQL)
     store_code = models.CharField(max_length=32, blank=True, default="", help_text="Empty: every store view.")
     mode = models.CharField(max_length=16, choices=Mode.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
@@ -43,6 +47,14 @@ class SyncRun(models.Model):
         if not self.finished_at:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def source_reads(self) -> int | None:
+        """SQL queries (MySQL) or HTTP requests, retries included (REST), the run made."""
+        media = self.media or {}
+        rest = media.get("rest") or {}
+        value = rest.get("requests", media.get("queries"))
+        return int(value) if value is not None else None
 
     def total(self, key: str) -> int:
         return sum(int(per_surface.get(key, 0)) for per_surface in (self.counts or {}).values())

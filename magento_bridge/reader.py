@@ -690,6 +690,10 @@ class MagentoReader:
                     )
             yield [int(r[0]) for r in rows], contents, (max(stamps) if stamps else None)
 
+    def source_stats(self) -> dict:
+        """What this source did, for the sync run's record."""
+        return {"queries": self.queries}
+
     # -- health ---------------------------------------------------------------------------
 
     def ping(self) -> None:

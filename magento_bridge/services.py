@@ -29,6 +29,7 @@ from magento_bridge.media import (
     media_source_for,
 )
 from magento_bridge.models import MediaFile, SyncCursor, SyncLock, SyncRun
+from magento_bridge.oauth1 import OAuthCredentials
 from magento_bridge.reader import MagentoError, MagentoReader, StoreView
 from magento_bridge.records import (
     SURFACE_CMS_BLOCK,
@@ -40,6 +41,7 @@ from magento_bridge.records import (
     GalleryEntry,
     ProductLinkSet,
 )
+from magento_bridge.rest import MagentoRestClient, MagentoRestReader
 from provenance.hashing import cms_content_sha256, link_list_sha256
 from provenance.images import detector_key, evidence_c2pa_state, image_evidence
 from provenance.models import Origin, OriginSource
@@ -77,7 +79,11 @@ def magento_database() -> DatabaseUrl:
     return parse_database_url(settings.MAGENTO_DATABASE_URL)
 
 
-def magento_reader(db: DatabaseUrl | None = None) -> MagentoReader:
+def magento_reader(db: DatabaseUrl | None = None) -> MagentoReader | MagentoRestReader:
+    """The configured source: the MySQL reader, or the REST reader when ``MAGENTO_SOURCE=rest``
+    (an explicit ``db`` always means MySQL)."""
+    if db is None and settings.MAGENTO_SOURCE == "rest":
+        return MagentoRestReader(magento_rest_client())
     return MagentoReader(
         db or magento_database(),
         prefix=settings.MAGENTO_TABLE_PREFIX,
@@ -88,12 +94,46 @@ def magento_reader(db: DatabaseUrl | None = None) -> MagentoReader:
     )
 
 
+def magento_rest_client() -> MagentoRestClient:
+    """The REST client from settings (``MAGENTO_REST_*``)."""
+    if not settings.MAGENTO_REST_BASE_URL:
+        raise MagentoNotConfigured("MAGENTO_REST_BASE_URL is not set: point it at the store's base URL")
+    oauth = None
+    if settings.MAGENTO_REST_AUTH == "oauth":
+        secrets = (
+            settings.MAGENTO_REST_CONSUMER_KEY,
+            settings.MAGENTO_REST_CONSUMER_SECRET,
+            settings.MAGENTO_REST_ACCESS_TOKEN,
+            settings.MAGENTO_REST_ACCESS_TOKEN_SECRET,
+        )
+        if all(secrets):
+            oauth = OAuthCredentials(*secrets)
+    return MagentoRestClient(
+        settings.MAGENTO_REST_BASE_URL,
+        auth=settings.MAGENTO_REST_AUTH,
+        oauth=oauth,
+        bearer_token=settings.MAGENTO_REST_ACCESS_TOKEN,
+        page_size=settings.MAGENTO_REST_PAGE_SIZE,
+        rate=settings.MAGENTO_REST_RATE,
+        concurrency=settings.MAGENTO_REST_CONCURRENCY,
+        timeout=settings.MAGENTO_REST_TIMEOUT,
+        retries=settings.MAGENTO_RETRIES,
+        backoff=settings.MAGENTO_RETRY_BACKOFF,
+        max_retry_after=settings.MAGENTO_REST_MAX_RETRY_AFTER,
+    )
+
+
 def configured_media_source() -> MediaSource | None:
     return media_source_for(
         media_root=settings.MAGENTO_MEDIA_ROOT,
         media_base_url=settings.MAGENTO_MEDIA_BASE_URL,
         timeout=settings.MEDIA_HTTP_TIMEOUT,
     )
+
+
+def _store_media_source(stores: Sequence[StoreView]) -> MediaSource | None:
+    urls = [s.media_base_url for s in stores if s.media_base_url]
+    return media_source_for(media_base_url=urls[0], timeout=settings.MEDIA_HTTP_TIMEOUT) if urls else None
 
 
 # -- lock -----------------------------------------------------------------------------------
@@ -534,7 +574,7 @@ def sync_run(
     """
     holder = sync_lock_acquire()
     run = SyncRun.objects.create(
-        source=settings.MAGENTO_SOURCE,
+        source="mysql" if db is not None else settings.MAGENTO_SOURCE,
         store_code=store_code or "",
         mode=SyncRun.Mode.FULL if full else SyncRun.Mode.INCREMENTAL,
         triggered_by=triggered_by[:150],
@@ -542,10 +582,16 @@ def sync_run(
     media_source = configured_media_source() if media is True else (media or None)
     media_stats = MediaStats(configured=media_source is not None)
     state = _RunState()
+    reader: MagentoReader | MagentoRestReader | None = None
     try:
         with magento_reader(db) as reader:
             codes = [store_code] if store_code else (settings.MAGENTO_STORES or None)
             stores = reader.store_views(codes)
+            if media is True and media_source is None and isinstance(reader, MagentoRestReader):
+                # Without database access there is often no pub/media mount either: read the
+                # bytes from the media URL Magento reports for the store view.
+                media_source = _store_media_source(stores)
+                media_stats.configured = media_source is not None
             seen_at = timezone.now()
             rules = source_rules_active()
             with transaction.atomic():
@@ -572,7 +618,7 @@ def sync_run(
                         progress=progress,
                     )
             run.status = SyncRun.Status.SUCCEEDED
-            run.media = {**media_stats.as_dict(), "queries": reader.queries}
+            run.media = {**media_stats.as_dict(), **reader.source_stats()}
     except MagentoError as exc:
         run.status = SyncRun.Status.FAILED
         run.error = str(exc)
@@ -590,6 +636,8 @@ def sync_run(
         run.cursors = state.cursors
         if not run.media:
             run.media = media_stats.as_dict() if run.status == SyncRun.Status.SUCCEEDED else {}
+            if reader is not None:  # what the source did before failing (requests, retries)
+                run.media.update(reader.source_stats())
         run.save(update_fields=["status", "error", "finished_at", "counts", "cursors", "media"])
         sync_lock_release(holder=holder)
     return run

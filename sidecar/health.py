@@ -53,7 +53,7 @@ def healthz(request):
     checks = {"database": _timed(_database)}
     if settings.REDIS_URL:
         checks["redis"] = _timed(_redis)
-    if settings.MAGENTO_DATABASE_URL:
+    if settings.MAGENTO_DATABASE_URL or settings.MAGENTO_SOURCE == "rest":
         checks["magento"] = _timed(_magento)
     else:
         checks["magento"] = {"ok": False, "error": "MAGENTO_DATABASE_URL is not set"}

@@ -117,7 +117,23 @@ if MAGENTO_DATABASE_URL:
     DATABASES["magento"] = _database("MAGENTO_DATABASE_URL", MAGENTO_DATABASE_URL)
 DATABASE_ROUTERS = ["sidecar.routers.MagentoReadOnlyRouter"]
 
-MAGENTO_SOURCE = env_choice("MAGENTO_SOURCE", "mysql", ("mysql",))
+MAGENTO_SOURCE = env_choice("MAGENTO_SOURCE", "mysql", ("mysql", "rest"))
+# The REST source (MAGENTO_SOURCE=rest): the store's base URL (REST lives under <base>/rest/), an
+# integration's OAuth 1.0a credentials, or its access token used as a Bearer token where the store
+# allows it (oauth/consumer/enable_integration_as_bearer).
+MAGENTO_REST_BASE_URL = env_url("MAGENTO_REST_BASE_URL")
+MAGENTO_REST_AUTH = env_choice("MAGENTO_REST_AUTH", "oauth", ("oauth", "bearer"))
+MAGENTO_REST_CONSUMER_KEY = env_str("MAGENTO_REST_CONSUMER_KEY")
+MAGENTO_REST_CONSUMER_SECRET = env_str("MAGENTO_REST_CONSUMER_SECRET")
+MAGENTO_REST_ACCESS_TOKEN = env_str("MAGENTO_REST_ACCESS_TOKEN")
+MAGENTO_REST_ACCESS_TOKEN_SECRET = env_str("MAGENTO_REST_ACCESS_TOKEN_SECRET")
+MAGENTO_REST_PAGE_SIZE = env_int("MAGENTO_REST_PAGE_SIZE", 300, minimum=1, maximum=300)
+MAGENTO_REST_RATE = env_float("MAGENTO_REST_RATE", 10.0, minimum=0.0)  # requests/s; 0: unlimited
+MAGENTO_REST_CONCURRENCY = env_int("MAGENTO_REST_CONCURRENCY", 2, minimum=1, maximum=16)
+MAGENTO_REST_TIMEOUT = env_float("MAGENTO_REST_TIMEOUT", 30.0, minimum=0.1)
+MAGENTO_REST_MAX_RETRY_AFTER = env_float("MAGENTO_REST_MAX_RETRY_AFTER", 120.0, minimum=0.0)
+if MAGENTO_SOURCE == "rest" and not MAGENTO_REST_BASE_URL:
+    raise ImproperlyConfigured("MAGENTO_SOURCE=rest needs MAGENTO_REST_BASE_URL (the store's base URL)")
 MAGENTO_TABLE_PREFIX = env_str("MAGENTO_TABLE_PREFIX")
 MAGENTO_MEDIA_ROOT = env_str("MAGENTO_MEDIA_ROOT")
 MAGENTO_MEDIA_BASE_URL = env_url("MAGENTO_MEDIA_BASE_URL")

@@ -54,7 +54,8 @@ class Command(BaseCommand):
         "Sync the registry with the Magento store: read product images, CMS blocks and pages and "
         "product recommendations of every store view (or one), record additions, changes and removals. "
         "Incremental by default (what changed since the last run); --full reconciles everything by "
-        "content hash. Exits non-zero when the run fails."
+        "content hash. Reads the source MAGENTO_SOURCE names: the database (mysql) or the REST API "
+        "(rest). Exits non-zero when the run fails."
     )
 
     def add_arguments(self, parser) -> None:
@@ -98,6 +99,16 @@ class Command(BaseCommand):
                 f"{c.get('unchanged', 0):>11,}{c.get('failed', 0):>10,}"
             )
         media = run.media or {}
+        rest = media.get("rest")
+        if rest:
+            out.write(
+                f"source: REST API, {rest.get('requests', 0):,} requests "
+                f"({rest.get('retries', 0):,} retried, {rest.get('throttled', 0):,} throttled)"
+            )
+            for warning in rest.get("warnings") or []:
+                out.write(f"warning: {warning}")
+        elif "queries" in media:
+            out.write(f"source: MySQL, {media['queries']:,} queries")
         if media.get("configured") is False:
             out.write("media: not configured (set MAGENTO_MEDIA_ROOT or MAGENTO_MEDIA_BASE_URL)")
         elif media:
