@@ -63,6 +63,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audits.middleware.LoginThrottleMiddleware",
+    "audits.middleware.TotpMiddleware",
+    "audits.middleware.AdminAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -210,6 +213,22 @@ SECURE_HSTS_PRELOAD = env_bool("PROVENANT_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Compliance workspace (audits): sign-in protection, sessions, audit trail, classifications.
+AUDITS_LOGIN_MAX_FAILURES = env_int("PROVENANT_LOGIN_MAX_FAILURES", 5, minimum=1)
+AUDITS_LOGIN_LOCKOUT_SECONDS = env_int("PROVENANT_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+AUDITS_TOTP_REQUIRED = env_bool("PROVENANT_TOTP_REQUIRED", False)
+AUDITS_ANCHOR_MINUTES = env_int("PROVENANT_AUDIT_ANCHOR_MINUTES", 15, minimum=1)
+AUDITS_RECLASSIFY_DAYS = env_int("PROVENANT_RECLASSIFY_DAYS", 90, minimum=1)
+AUDITS_SENSITIVE_MODELS = env_list(
+    "PROVENANT_AUDIT_SENSITIVE_MODELS",
+    ["auth.user", "provenance.apiclient", "provenance.apitoken", "audits.incident", "audits.auditevent"],
+)
+# Sessions end after this much idle time (each request renews them) and when the browser closes.
+SESSION_COOKIE_AGE = env_int("PROVENANT_SESSION_IDLE_SECONDS", 1800, minimum=60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+CSRF_COOKIE_HTTPONLY = True
 
 LOGGING = {
     "version": 1,
