@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -59,6 +59,13 @@ __all__ = [
 ]
 
 SYSTEM_REVIEWS = "system:reviews"
+
+
+def _atomic():
+    """A transaction on the database the workspace's models are written to (the router's choice)."""
+    return transaction.atomic(using=router.db_for_write(Review))
+
+
 REVIEWED_ORIGINS = (Origin.SYNTHETIC, Origin.SUSPECTED)
 
 
@@ -164,7 +171,7 @@ def review_open(
     """The review of this item or generator, created pending when there is none."""
     if (content_item is None) == (generator is None):
         raise ValueError("review_open needs exactly one of content_item or generator")
-    with transaction.atomic():
+    with _atomic():
         if content_item is not None:
             review, created = Review.objects.get_or_create(
                 content_item=content_item, defaults={"risk": _item_risk(content_item)}
@@ -199,7 +206,7 @@ def reviews_open_missing(*, actor=SYSTEM_REVIEWS, batch_size: int = 500) -> int:
 
 
 def _open_batch(reviews: list[Review], actor) -> int:
-    with transaction.atomic():
+    with _atomic():
         Review.objects.bulk_create(reviews, ignore_conflicts=True)
         keys = [r.content_item_id for r in reviews if r.content_item_id]
         created = Review.objects.filter(
@@ -229,7 +236,7 @@ def reviews_reopen_changed(*, actor=SYSTEM_REVIEWS) -> int:
             continue
         what = "content" if content != review.approved_content_sha256 else "state"
         reason = f"the {what} changed after approval"
-        with transaction.atomic():
+        with _atomic():
             updated = Review.objects.filter(
                 pk=review.pk, version=review.version, status=ReviewStatus.APPROVED
             ).update(
@@ -290,7 +297,7 @@ def _transition(
     allowed_from = tuple(allowed_from)
     action = f"review.{to}"
     try:
-        with transaction.atomic():
+        with _atomic():
             now = timezone.now()
             fields = {"status": to, "version": F("version") + 1, "updated_at": now, **(extra or {})}
             content, state = _current_hashes(review)
@@ -427,7 +434,7 @@ def review_comment(*, review: Review, actor, body: str) -> ReviewComment:
     _require(actor, "audits.propose_review", "audits.approve_review", what="comment on reviews")
     if not body.strip():
         raise WorkspaceError("The comment is empty.")
-    with transaction.atomic():
+    with _atomic():
         comment = ReviewComment.objects.create(review=review, author=actor, body=body.strip())
         audit_record(
             action="review.commented", actor=actor, obj=review, detail={"comment": body.strip()[:500]}
@@ -449,7 +456,7 @@ def classification_propose(
     answers = {k: bool(answers.get(k)) for k in QUESTION_KEYS}
     outcome = classify(answers)
     rationale = "\n".join(outcome.rationale)
-    with transaction.atomic():
+    with _atomic():
         # Lock the generator row: two proposals at once get consecutive versions, not a clash.
         Generator.objects.select_for_update().filter(pk=generator.pk).first()
         latest = (
@@ -487,47 +494,60 @@ def classification_approve(*, classification: Classification, actor, comment: st
         _refused("classification.refused", actor, classification, exc)
         raise
     now = timezone.now()
-    with transaction.atomic():
-        updated = (
-            Classification.objects.filter(pk=classification.pk, status=ClassificationStatus.PROPOSED)
-            .exclude(proposed_by=actor)
-            .update(
-                status=ClassificationStatus.APPROVED,
-                approved_by=actor,
-                approved_at=now,
-                due_at=now + timedelta(days=settings.AUDITS_RECLASSIFY_DAYS),
+    try:
+        with _atomic():
+            updated = (
+                Classification.objects.filter(pk=classification.pk, status=ClassificationStatus.PROPOSED)
+                .exclude(proposed_by=actor)
+                .update(
+                    status=ClassificationStatus.APPROVED,
+                    approved_by=actor,
+                    approved_at=now,
+                    due_at=now + timedelta(days=settings.AUDITS_RECLASSIFY_DAYS),
+                )
             )
-        )
-        if not updated:
-            raise InvalidTransition(
-                "Only a proposed classification can be approved (someone may have acted first)."
-            )
-        Classification.objects.filter(
-            generator_id=classification.generator_id,
-            use_case=classification.use_case,
-            status=ClassificationStatus.APPROVED,
-        ).exclude(pk=classification.pk).update(status=ClassificationStatus.SUPERSEDED)
-        classification.refresh_from_db()
-        event = audit_record(
-            action="classification.approved",
-            actor=actor,
-            obj=classification,
-            after={"risk_class": classification.risk_class, "due_at": classification.due_at},
-            detail={"comment": comment[:500]} if comment else None,
-        )
-        log_append(
-            kind="classification.approved",
-            payload={
-                "classification": classification.pk,
-                "generator": classification.generator_id,
-                "version": classification.version,
-                "risk_class": classification.risk_class,
-                "answers_sha256": hashlib.sha256(canonical_json(classification.answers)).hexdigest(),
-                "audit_seq": event.seq,
-                "audit_hash": event.hash,
-            },
-        )
+            if not updated:
+                current = Classification.objects.get(pk=classification.pk)
+                if current.status == ClassificationStatus.PROPOSED and current.proposed_by_id == actor.pk:
+                    raise FourEyesViolation(
+                        "Four eyes: you proposed this classification, so another approver must sign it off."
+                    )
+                raise InvalidTransition(
+                    "Only a proposed classification can be approved (someone may have acted first)."
+                )
+            _classification_approved(classification, actor, comment)
+    except WorkspaceError as exc:
+        _refused("classification.refused", actor, classification, exc)
+        raise
     return classification
+
+
+def _classification_approved(classification: Classification, actor, comment: str) -> None:
+    Classification.objects.filter(
+        generator_id=classification.generator_id,
+        use_case=classification.use_case,
+        status=ClassificationStatus.APPROVED,
+    ).exclude(pk=classification.pk).update(status=ClassificationStatus.SUPERSEDED)
+    classification.refresh_from_db()
+    event = audit_record(
+        action="classification.approved",
+        actor=actor,
+        obj=classification,
+        after={"risk_class": classification.risk_class, "due_at": classification.due_at},
+        detail={"comment": comment[:500]} if comment else None,
+    )
+    log_append(
+        kind="classification.approved",
+        payload={
+            "classification": classification.pk,
+            "generator": classification.generator_id,
+            "version": classification.version,
+            "risk_class": classification.risk_class,
+            "answers_sha256": hashlib.sha256(canonical_json(classification.answers)).hexdigest(),
+            "audit_seq": event.seq,
+            "audit_hash": event.hash,
+        },
+    )
 
 
 # --- Incidents ------------------------------------------------------------------------------------
@@ -576,7 +596,7 @@ def incident_open(
         raise WorkspaceError("Give the incident a title.")
     aware_at = aware_at or timezone.now()
     days = REPORT_DAYS.get(severity)
-    with transaction.atomic():
+    with _atomic():
         incident = Incident.objects.create(
             title=title.strip()[:200],
             severity=severity,
@@ -610,7 +630,7 @@ def incident_open(
 
 def incident_step_complete(*, step: IncidentStep, actor) -> IncidentStep:
     _require(actor, "audits.change_incident", what="work on incidents")
-    with transaction.atomic():
+    with _atomic():
         if not IncidentStep.objects.filter(pk=step.pk, done_at__isnull=True).update(
             done_at=timezone.now(), done_by=actor
         ):
@@ -646,7 +666,7 @@ def incident_set_status(*, incident: Incident, status: str, actor, note: str = "
         fields["closed_at"] = now
     if status == IncidentStatus.INVESTIGATING:
         fields["closed_at"] = None
-    with transaction.atomic():
+    with _atomic():
         if not Incident.objects.filter(pk=incident.pk, version=incident.version).update(**fields):
             raise ReviewConflict("Someone else changed this incident first; reload it and try again.")
         before = incident.status
@@ -672,7 +692,7 @@ def incident_note(*, incident: Incident, actor, text: str) -> IncidentUpdate:
     _require(actor, "audits.change_incident", what="work on incidents")
     if not text.strip():
         raise WorkspaceError("The note is empty.")
-    with transaction.atomic():
+    with _atomic():
         update = IncidentUpdate.objects.create(incident=incident, actor=actor, text=text.strip())
         audit_record(action="incident.note", actor=actor, obj=incident, detail={"note": text.strip()[:500]})
     return update

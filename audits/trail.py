@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.utils import timezone
 
 from audits.models import AuditAnchor, AuditEvent, AuditHead
@@ -174,7 +174,7 @@ def audit_record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
         object_repr = object_repr or str(obj)
-    with transaction.atomic():
+    with transaction.atomic(using=router.db_for_write(AuditEvent)):
         head = _head_lock()
         event = AuditEvent(
             seq=head.seq + 1,
@@ -204,7 +204,7 @@ def audit_anchor(*, force: bool = False) -> AuditAnchor | None:
     """
     from provenance.log import log_append
 
-    with transaction.atomic():
+    with transaction.atomic(using=router.db_for_write(AuditEvent)):
         head = _head_lock()
         if head.seq == 0:
             return None
