@@ -162,7 +162,16 @@ _DECISIONS = {
 
 @admin.register(Review)
 class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ("thumb", "subject_link", "status_label", "risk", "age", "proposed_by", "version")
+    list_display = (
+        "thumb",
+        "subject_link",
+        "shown_as",
+        "status_label",
+        "risk",
+        "age",
+        "proposed_by",
+        "version",
+    )
     list_display_links = None
     list_filter = (QueueFilter, "status", SubjectFilter, "risk")
     search_fields = (
@@ -201,6 +210,18 @@ class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
         url = reverse("admin:audits_review_change", args=[review.pk])
         kind = "Generator" if review.generator_id else ""
         return format_html('<a href="{}">{} {}</a>', url, kind, review.subject)
+
+    @admin.display(description="Title / label")
+    def shown_as(self, review: Review):
+        if review.generator_id:
+            return review.generator.provider
+        item = review.content_item
+        text = item.label or item.title or item.identifier
+        return text if len(text) <= 60 else text[:59] + "…"
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"title": "Review queue: highest risk first, then oldest", **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="Status", ordering="status")
     def status_label(self, review: Review):

@@ -5,6 +5,8 @@
   (counters in the cache: Redis in production, so every web process sees them).
 - :class:`TotpMiddleware`: staff with a confirmed RFC 6238 authenticator must enter a code once per
   session before any admin page; with ``PROVENANT_TOTP_REQUIRED`` staff without one must set it up.
+- :class:`SessionActivityMiddleware`: sessions end ``PROVENANT_SESSION_IDLE_SECONDS`` after the last
+  activity (renewed at most once a minute) and when the browser closes.
 - :class:`AdminAuditMiddleware`: records bulk actions of every admin changelist and views of
   sensitive records (``PROVENANT_AUDIT_SENSITIVE_MODELS``) in the audit trail.
 """
@@ -21,6 +23,27 @@ from audits.receivers import throttle_key
 from audits.trail import audit_record, client_ip
 
 TOTP_SESSION_KEY = "audits_totp_verified"
+ACTIVITY_SESSION_KEY = "audits_last_activity"
+# A session's expiry is renewed at most this often, so pages with many parallel requests (thumbnails)
+# do not each write the session.
+ACTIVITY_RESOLUTION_SECONDS = 60
+
+
+class SessionActivityMiddleware:
+    """Idle timeout: a signed-in session's expiry moves ``SESSION_COOKIE_AGE`` ahead on activity."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        import time
+
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = int(time.time())
+            if now - request.session.get(ACTIVITY_SESSION_KEY, 0) >= ACTIVITY_RESOLUTION_SECONDS:
+                request.session[ACTIVITY_SESSION_KEY] = now
+        return self.get_response(request)
 
 
 class LoginThrottleMiddleware:

@@ -85,6 +85,20 @@ def dashboard(request):
         else:
             incident.clock_percent = None
     health = selectors.sync_health()
+    overdue = selectors.classifications_overdue()
+    incidents_overdue = sum(1 for i in incidents if i.is_overdue)
+    attention = []
+    if incidents_overdue:
+        attention.append(f"{incidents_overdue} incident report(s) overdue")
+    if coverage.synthetic and coverage.percent < 100:
+        attention.append(f"{coverage.synthetic - coverage.badged} synthetic item(s) without a badge")
+    if overdue:
+        attention.append(f"{len(overdue)} classification(s) overdue")
+    awaiting = selectors.review_status_counts()[ReviewStatus.IN_REVIEW]
+    if awaiting:
+        attention.append(f"{awaiting} review(s) awaiting sign-off")
+    if health["verdict"] != "healthy":
+        attention.append(f"Magento sync {health['verdict']}")
     context = {
         **admin.site.each_context(request),
         "title": "Compliance dashboard",
@@ -96,10 +110,11 @@ def dashboard(request):
         "status_counts": selectors.review_status_counts(),
         "status_colours": [(ReviewStatus(s).label, c) for s, c in _STATUS_COLOURS.items()],
         "mix": mix,
-        "overdue": selectors.classifications_overdue(),
+        "overdue": overdue,
+        "attention": attention,
         "due_soon": selectors.classifications_due_soon(),
         "incidents": incidents,
-        "incidents_overdue": sum(1 for i in incidents if i.is_overdue),
+        "incidents_overdue": incidents_overdue,
         "health": health,
         "recent_events": AuditEvent.objects.order_by("-seq")[:8]
         if request.user.has_perm("audits.view_auditevent")

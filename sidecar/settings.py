@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audits.middleware.SessionActivityMiddleware",
     "audits.middleware.LoginThrottleMiddleware",
     "audits.middleware.TotpMiddleware",
     "audits.middleware.AdminAuditMiddleware",
@@ -224,9 +225,9 @@ AUDITS_SENSITIVE_MODELS = env_list(
     "PROVENANT_AUDIT_SENSITIVE_MODELS",
     ["auth.user", "provenance.apiclient", "provenance.apitoken", "audits.incident", "audits.auditevent"],
 )
-# Sessions end after this much idle time (each request renews them) and when the browser closes.
-SESSION_COOKIE_AGE = env_int("PROVENANT_SESSION_IDLE_SECONDS", 1800, minimum=60)
-SESSION_SAVE_EVERY_REQUEST = True
+# Sessions end after this much idle time (activity renews them, audits.middleware) and when the
+# browser closes.
+SESSION_COOKIE_AGE = env_int("PROVENANT_SESSION_IDLE_SECONDS", 1800, minimum=120)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CSRF_COOKIE_HTTPONLY = True
 

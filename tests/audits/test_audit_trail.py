@@ -34,7 +34,7 @@ def sql(statement: str, params=()) -> None:
 @pytest.fixture
 def events(db):
     return [
-        audit_record(action="test.event", actor=f"system:test", object_repr=f"thing {n}", detail={"n": n})
+        audit_record(action="test.event", actor="system:test", object_repr=f"thing {n}", detail={"n": n})
         for n in range(1, 6)
     ]
 
