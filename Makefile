@@ -52,6 +52,7 @@ bench: install
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/log.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/audit.py
 
 clean:
 	rm -rf var/demo

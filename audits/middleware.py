@@ -93,11 +93,12 @@ class TotpMiddleware:
 
             name = _url_name(request)
             if name not in self._EXEMPT_NAMES:
-                device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
-                if device is not None:
+                if TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():
                     return HttpResponseRedirect(reverse("audits:totp_verify") + f"?next={request.path}")
                 if settings.AUDITS_TOTP_REQUIRED:
                     return HttpResponseRedirect(reverse("audits:totp_setup"))
+                # No authenticator: nothing to ask this session for (saves the lookup next time).
+                request.session[TOTP_SESSION_KEY] = True
         return self.get_response(request)
 
 

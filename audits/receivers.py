@@ -28,9 +28,24 @@ def throttle_key(username: str, ip: str) -> str:
 
 
 def _on_login(sender, request, user, **kwargs) -> None:
+    import time
+
+    from django.conf import settings
+
+    from audits.middleware import ACTIVITY_SESSION_KEY, TOTP_SESSION_KEY
+    from audits.models import TotpDevice
+
     audit_record(action="auth.login", actor=user, obj=user, request=request)
-    if request is not None:
-        cache.delete(throttle_key(user.get_username(), client_ip(request)))
+    if request is None:
+        return
+    cache.delete(throttle_key(user.get_username(), client_ip(request)))
+    session = getattr(request, "session", None)
+    if session is not None:
+        # Written with the login's own session save, so the next requests need no extra writes.
+        session[ACTIVITY_SESSION_KEY] = int(time.time())
+        has_device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
+        if not has_device and not settings.AUDITS_TOTP_REQUIRED:
+            session[TOTP_SESSION_KEY] = True
 
 
 def _on_logout(sender, request, user, **kwargs) -> None:
