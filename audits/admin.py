@@ -181,7 +181,7 @@ class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "generator__name",
     )
     list_select_related = ("content_item", "generator", "proposed_by")
-    ordering = ("-risk", "created_at", "id")
+    ordering = ("-risk", "queued_at", "id")
     list_per_page = 50
     actions = ["propose_selected", "approve_selected"]
     change_form_template = "admin/audits/review/change_form.html"
@@ -229,9 +229,9 @@ class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
             '<span class="review-status review-{}">{}</span>', review.status, review.get_status_display()
         )
 
-    @admin.display(description="Waiting", ordering="created_at")
+    @admin.display(description="Waiting", ordering="queued_at")
     def age(self, review: Review):
-        return timesince(review.created_at)
+        return timesince(review.queued_at)
 
     def _bulk(self, request, queryset, decide, done: str) -> None:
         ok, refused = 0, []

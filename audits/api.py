@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
@@ -70,7 +70,7 @@ class ReviewSerializer(serializers.ModelSerializer):
             "risk",
             "proposed_by",
             "proposed_at",
-            "created_at",
+            "queued_at",
             "updated_at",
         ]
 
@@ -114,7 +114,10 @@ class ReviewQueueView(_View):
     @extend_schema(
         operation_id="reviews_queue",
         summary="The open review queue, highest risk and oldest first",
-        responses={200: ReviewSerializer(many=True), 403: _ERRORS[403]},
+        responses={
+            200: inline_serializer("ReviewQueue", fields={"reviews": ReviewSerializer(many=True)}),
+            403: _ERRORS[403],
+        },
     )
     def get(self, request):
         reviews = review_queue()[:QUEUE_LIMIT]

@@ -55,6 +55,7 @@ class Review(models.Model):
     approved_content_sha256 = models.CharField(max_length=64, blank=True, default="")
     approved_state_sha256 = models.CharField(max_length=64, blank=True, default="")
     reopened_reason = models.CharField(max_length=200, blank=True, default="")
+    queued_at = models.DateTimeField(default=timezone.now, help_text="When it (re-)entered the queue.")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -66,8 +67,8 @@ class Review(models.Model):
                 name="review_exactly_one_subject",
             )
         ]
-        indexes = [models.Index(fields=["status", "-risk", "created_at"], name="review_queue")]
-        ordering = ["-risk", "created_at", "id"]
+        indexes = [models.Index(fields=["status", "-risk", "queued_at"], name="review_queue")]
+        ordering = ["-risk", "queued_at", "id"]
         permissions = [
             ("propose_review", "Can propose a review decision (reviewer)"),
             ("approve_review", "Can sign off or reject a proposed review (approver)"),

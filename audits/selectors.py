@@ -52,7 +52,7 @@ def review_queue() -> QuerySet:
     return (
         Review.objects.filter(status__in=OPEN_REVIEW_STATUSES)
         .select_related("content_item", "generator", "proposed_by")
-        .order_by("-risk", "created_at", "id")
+        .order_by("-risk", "queued_at", "id")
     )
 
 
@@ -75,13 +75,13 @@ BACKLOG_BUCKETS = [("< 1 day", 0, 1), ("1–7 days", 1, 7), ("7–30 days", 7, 3
 
 
 def review_backlog_by_age() -> list[dict]:
-    """Open reviews per age bucket (since opened or last reopened) and per status."""
+    """Open reviews per age bucket (since they entered the queue, or re-entered it) and per status."""
     now = timezone.now()
     rows = []
     for label, low, high in BACKLOG_BUCKETS:
-        qs = Review.objects.filter(status__in=OPEN_REVIEW_STATUSES, created_at__lte=now - timedelta(days=low))
+        qs = Review.objects.filter(status__in=OPEN_REVIEW_STATUSES, queued_at__lte=now - timedelta(days=low))
         if high is not None:
-            qs = qs.filter(created_at__gt=now - timedelta(days=high))
+            qs = qs.filter(queued_at__gt=now - timedelta(days=high))
         counts = dict(qs.values_list("status").annotate(n=Count("id")).order_by())
         rows.append({"label": label, "total": sum(counts.values()), "by_status": counts})
     return rows

@@ -245,6 +245,7 @@ def reviews_reopen_changed(*, actor=SYSTEM_REVIEWS) -> int:
                 reopened_reason=reason,
                 proposed_by=None,
                 proposed_at=None,
+                queued_at=timezone.now(),
                 updated_at=timezone.now(),
             )
             if not updated:

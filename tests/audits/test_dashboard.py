@@ -39,7 +39,7 @@ def test_the_disclosure_app_can_supply_which_items_are_badged(make_item, restore
 def test_the_backlog_is_bucketed_by_age(make_item):
     for days in (0, 3, 3, 40):
         review = review_open(content_item=make_item())
-        Review.objects.filter(pk=review.pk).update(created_at=timezone.now() - timedelta(days=days, hours=1))
+        Review.objects.filter(pk=review.pk).update(queued_at=timezone.now() - timedelta(days=days, hours=1))
     assert [row["total"] for row in review_backlog_by_age()] == [1, 2, 0, 1]
 
 
