@@ -9,6 +9,7 @@ attempts are recorded as ``*.refused`` audit events, then raised as a :class:`Wo
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -230,7 +231,17 @@ def reviews_reopen_changed(*, actor=SYSTEM_REVIEWS) -> int:
     """Send approved reviews whose subject changed since sign-off back to pending; returns how many."""
     reopened = 0
     approved = Review.objects.filter(status=ReviewStatus.APPROVED).select_related("content_item", "generator")
-    for review in approved.iterator(chunk_size=500):
+    # Content items are compared in the database (only changed ones are read); generators are few and
+    # their state hash is computed here.
+    changed_items = approved.filter(content_item__isnull=False).filter(
+        ~Q(content_item__content_sha256=F("approved_content_sha256"))
+        | ~Q(content_item__state_sha256=F("approved_state_sha256"))
+    )
+    candidates = itertools.chain(
+        changed_items.iterator(chunk_size=500),
+        approved.filter(generator__isnull=False).iterator(chunk_size=500),
+    )
+    for review in candidates:
         content, state = _current_hashes(review)
         if content == review.approved_content_sha256 and state == review.approved_state_sha256:
             continue

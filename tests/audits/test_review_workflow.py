@@ -201,3 +201,28 @@ def test_a_successful_sync_reopens_changed_approvals(
         sync_run(full=False, media=mariadb_store.media)
     assert Review.objects.get(pk=review.pk).status == ReviewStatus.PENDING
     assert AuditEvent.objects.filter(action__in=["sync.started", "sync.succeeded"]).count() == 4
+
+
+def test_checking_for_changed_approvals_reads_only_what_changed(
+    make_item, reviewer, approver, django_assert_max_num_queries
+):
+    for _ in range(20):
+        review = proposed(review_open(content_item=make_item()), reviewer)
+        review_approve(review=review, actor=approver, expected_version=review.version)
+    with django_assert_max_num_queries(2):
+        assert reviews_reopen_changed() == 0
+
+
+def test_the_queue_page_and_api_take_a_fixed_number_of_queries(
+    client, make_item, reviewer, generator, django_assert_max_num_queries
+):
+    for _ in range(30):
+        review_open(content_item=make_item())
+    review_open(generator=generator)
+    client.force_login(reviewer)
+    client.get("/admin/audits/review/")
+    with django_assert_max_num_queries(12):
+        assert client.get("/admin/audits/review/").status_code == 200
+    with django_assert_max_num_queries(6):
+        response = client.get("/api/v1/audits/reviews")
+    assert len(response.json()["reviews"]) == 31
