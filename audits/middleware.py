@@ -116,7 +116,16 @@ class AdminAuditMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self.get_response(request)
+        from audits.receivers import admin_before
+
+        token = None
+        if request.method == "POST" and request.path.startswith(reverse("admin:index")):
+            token = admin_before.set({})
+        try:
+            response = self.get_response(request)
+        finally:
+            if token is not None:
+                admin_before.reset(token)
         match = getattr(request, "resolver_match", None)
         user = getattr(request, "user", None)
         if match is None or user is None or not user.is_authenticated or match.app_name != "admin":

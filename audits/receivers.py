@@ -7,16 +7,21 @@ own events, so ``QuerySet.update()`` paths are covered too (signals alone would 
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_delete, pre_save
 
 from audits.trail import audit_record, client_ip
 
 logger = logging.getLogger(__name__)
+# Rows as they were before an admin request saved or deleted them, keyed by (model label, pk); set only
+# while an admin POST runs (audits.middleware.AdminAuditMiddleware), so other writes pay nothing.
+admin_before: ContextVar[dict | None] = ContextVar("audits_admin_before", default=None)
+_NOT_STASHED = {"admin.logentry", "sessions.session", "audits.auditevent", "audits.audithead"}
 _ADMIN_ACTIONS = {ADDITION: "admin.added", CHANGE: "admin.changed", DELETION: "admin.deleted"}
 
 
@@ -74,19 +79,45 @@ def _on_login_failed(sender, credentials, request=None, **kwargs) -> None:
         cache.set(key, 1, settings.AUDITS_LOGIN_LOCKOUT_SECONDS)
 
 
-def _on_admin_log_entry(sender, instance: LogEntry, created: bool, **kwargs) -> None:
-    """Admin form saves of every app (Django writes a LogEntry for each); our own admins record richer
-    events through :class:`audits.admin.AuditedAdminMixin`, so those are skipped here."""
-    if not created or (instance.content_type_id and instance.content_type.app_label == "audits"):
+def _stash_before(sender, instance, **kwargs) -> None:
+    stash = admin_before.get()
+    if stash is None or instance.pk is None or sender._meta.label_lower in _NOT_STASHED:
         return
+    key = (sender._meta.label_lower, str(instance.pk))
+    if key not in stash:
+        from audits.trail import model_snapshot
+
+        current = sender._default_manager.filter(pk=instance.pk).first()
+        stash[key] = model_snapshot(current) if current is not None else None
+
+
+def _on_admin_log_entry(sender, instance: LogEntry, created: bool, **kwargs) -> None:
+    """Admin form saves of every app (Django writes a LogEntry for each), with the row before (stashed
+    when it was saved) and after, personal fields masked. Our own admins record their events through
+    :class:`audits.admin.AuditedAdminMixin` and the services, so those are skipped here."""
+    if not created or not instance.content_type_id or instance.content_type.app_label == "audits":
+        return
+    from audits.trail import model_snapshot
+
+    model = instance.content_type.model_class()
+    label = model._meta.label_lower if model else ""
+    before = after = None
+    if model is not None and instance.object_id:
+        before = (admin_before.get() or {}).get((label, str(instance.object_id)))
+        current = model._default_manager.filter(pk=instance.object_id).first()
+        if instance.action_flag == DELETION:
+            # The admin logs a deletion just before it deletes: the row is still there.
+            before = before or (model_snapshot(current) if current is not None else None)
+        else:
+            after = model_snapshot(current) if current is not None else None
     audit_record(
         action=_ADMIN_ACTIONS.get(instance.action_flag, "admin.logged"),
         actor=instance.user,
-        object_type=instance.content_type.model_class()._meta.label_lower
-        if instance.content_type_id and instance.content_type.model_class()
-        else "",
+        object_type=label,
         object_id=instance.object_id or "",
         object_repr=instance.object_repr,
+        before=before,
+        after=after,
         detail={"change": instance.get_change_message()[:1000]},
     )
 
@@ -140,4 +171,6 @@ def connect() -> None:
     user_logged_out.connect(_on_logout, dispatch_uid="audits.logout")
     user_login_failed.connect(_on_login_failed, dispatch_uid="audits.login_failed")
     post_save.connect(_on_admin_log_entry, sender=LogEntry, dispatch_uid="audits.admin_log")
+    pre_save.connect(_stash_before, dispatch_uid="audits.admin_before_save")
+    pre_delete.connect(_stash_before, dispatch_uid="audits.admin_before_delete")
     post_save.connect(_on_sync_run_saved, sender=SyncRun, dispatch_uid="audits.sync_run")

@@ -181,6 +181,9 @@ def test_admin_changes_in_other_apps_and_bulk_actions_are_recorded(client, make_
     client.get(f"/admin/provenance/apiclient/{ApiClient.objects.get().pk}/change/")
     actions = list(AuditEvent.objects.order_by("seq").values_list("action", "object_type"))
     assert ("admin.changed", "provenance.generator") in actions
+    changed = AuditEvent.objects.get(action="admin.changed", object_type="provenance.generator")
+    assert changed.before["provider"] == "Imaging Ltd" and changed.after["provider"] == "Other Ltd"
+    assert changed.before["version"] == "1.0" and changed.after["version"] == "2"
     assert ("admin.bulk_action", "provenance.apiclient") in actions
     assert ("admin.viewed", "provenance.apiclient") in actions
     bulk = AuditEvent.objects.get(action="admin.bulk_action")
@@ -213,3 +216,42 @@ def test_events_cannot_be_changed_or_deleted_in_the_admin(client, make_user, eve
     assert response.status_code == 403
     assert AuditEvent.objects.get(pk=events[0].pk).actor == "system:test"
     assert User.objects.filter(username="root").exists()
+
+
+def test_admin_changes_to_users_keep_personal_fields_masked(client, make_user):
+    admin = make_user(None, "root", superuser=True)
+    target = make_user(None, "victor")
+    client.force_login(admin)
+    response = client.post(
+        f"/admin/auth/user/{target.pk}/change/",
+        {
+            "username": "victor",
+            "first_name": "Victor",
+            "last_name": "Secret",
+            "email": "victor@example.test",
+            "is_active": "on",
+            "is_staff": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    event = AuditEvent.objects.get(action="admin.changed", object_type="auth.user")
+    assert event.before["email"] == "[masked]" and event.after["last_name"] == "[masked]"
+    assert event.after["password"] == "[masked]" and event.after["is_staff"] is True
+    assert "Secret" not in json.dumps([event.before, event.after]) and "example.test" not in json.dumps(
+        event.after
+    )
+
+
+def test_an_admin_deletion_in_another_app_keeps_the_deleted_row(client, make_user):
+    from provenance.models import SourceRule
+
+    rule = SourceRule.objects.create(
+        name="AI up-sells", surface="recommendation", declared_origin="synthetic"
+    )
+    client.force_login(make_user(None, "root", superuser=True))
+    response = client.post(f"/admin/provenance/sourcerule/{rule.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="admin.deleted", object_type="provenance.sourcerule")
+    assert event.before["name"] == "AI up-sells" and event.after is None
