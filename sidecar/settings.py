@@ -7,6 +7,8 @@ Defaults give the embedded mode: SQLite, eager Celery tasks, local-memory cache,
 
 from __future__ import annotations
 
+import importlib
+import sys
 from pathlib import Path
 
 import pymysql
@@ -26,6 +28,12 @@ from sidecar.env import (
 
 # MariaDB/MySQL through PyMySQL (pure Python): Django's mysql backend imports it as MySQLdb.
 pymysql.install_as_MySQLdb()
+# The backend also imports MySQLdb.constants / .converters / .err: register PyMySQL's own modules
+# under those names, or they are imported a second time and replace ``pymysql.err``'s exception
+# classes, so ``except pymysql.err.OperationalError`` elsewhere stops matching what PyMySQL raises.
+for _name in ("constants", "constants.CLIENT", "constants.FIELD_TYPE", "constants.ER", "err", "converters"):
+    sys.modules.setdefault(f"MySQLdb.{_name}", importlib.import_module(f"pymysql.{_name}"))
+del _name
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PROVENANT_VAR_DIR", str(BASE_DIR / "var")))
