@@ -27,7 +27,6 @@ from audits.models import (
     Classification,
     ClassificationStatus,
     Incident,
-    IncidentStatus,
     IncidentStep,
     Review,
     ReviewStatus,
@@ -37,6 +36,7 @@ from audits.services import (
     WorkspaceError,
     classification_approve,
     classification_propose,
+    incident_next_statuses,
     incident_note,
     incident_open,
     incident_set_status,
@@ -275,6 +275,7 @@ class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "can_approve": self.has_approve_permission(request),
             "is_own_proposal": review.proposed_by_id == request.user.pk,
             "show_save": False,
+            "title": "Review",
         }
         return super().changeform_view(request, object_id, form_url, extra_context)
 
@@ -439,6 +440,10 @@ class ClassificationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         pass  # the service saved everything
 
+    def response_add(self, request, obj, post_url_continue=None):
+        # Show the outcome (risk class, obligations, rationale) right away.
+        return HttpResponseRedirect(reverse("admin:audits_classification_change", args=[obj.pk]))
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if object_id and request.method == "POST" and "_approve" in request.POST:
             classification = get_object_or_404(Classification, pk=object_id)
@@ -454,6 +459,7 @@ class ClassificationAdmin(AuditedAdminMixin, admin.ModelAdmin):
             c = get_object_or_404(Classification, pk=object_id)
             extra_context = {
                 **(extra_context or {}),
+                "title": "Classification",
                 "classification": c,
                 "can_approve": self.has_approve_permission(request)
                 and c.status == ClassificationStatus.PROPOSED,
@@ -546,6 +552,10 @@ class IncidentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         pass  # the service linked the items and generators
 
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(request, "Incident opened with its response plan.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:audits_incident_change", args=[obj.pk]))
+
     def add_view(self, request, form_url="", extra_context=None):
         try:
             return super().add_view(request, form_url, extra_context)
@@ -582,7 +592,8 @@ class IncidentAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "steps": incident.steps.select_related("done_by"),
             "updates": incident.updates.select_related("actor"),
             "can_work": request.user.has_perm("audits.change_incident"),
-            "next_statuses": [s for s in IncidentStatus if s != incident.status],
+            "next_statuses": incident_next_statuses(incident),
+            "title": "Incident",
             "linked_items": [_admin_link(i) for i in incident.content_items.all()[:50]],
             "linked_generators": [_admin_link(g) for g in incident.generators.all()],
         }

@@ -45,6 +45,7 @@ __all__ = [
     "WorkspaceError",
     "classification_approve",
     "classification_propose",
+    "incident_next_statuses",
     "incident_note",
     "incident_open",
     "incident_set_status",
@@ -659,6 +660,12 @@ _NEXT_STATUS = {
     IncidentStatus.REPORTED: {IncidentStatus.CLOSED},
     IncidentStatus.CLOSED: {IncidentStatus.INVESTIGATING},
 }
+
+
+def incident_next_statuses(incident: Incident) -> list[IncidentStatus]:
+    """The statuses an incident may move to from where it is, in workflow order."""
+    allowed = _NEXT_STATUS.get(incident.status, set())
+    return [status for status in IncidentStatus if status in allowed]
 
 
 def incident_set_status(*, incident: Incident, status: str, actor, note: str = "") -> Incident:

@@ -150,7 +150,7 @@ def test_every_admin_page_renders_for_every_role(browser, live_server, workspace
     assert visited > 60
 
 
-def test_a_reviewer_and_an_approver_take_an_item_through_sign_off(browser, live_server, workspace):
+def test_a_reviewer_and_an_approver_take_an_item_through_sign_off(browser, live_server, workspace, tmp_path):
     reviewer = Session(browser, live_server, "reviewer")
     reviewer.open("/admin/audits/review/?subject=content")
     reviewer.page.locator("#result_list tbody tr a").first.click()
@@ -165,7 +165,7 @@ def test_a_reviewer_and_an_approver_take_an_item_through_sign_off(browser, live_
 
     approver = Session(browser, live_server, "approver")
     approver.open("/admin/audits/review/?queue=awaiting")
-    approver.page.screenshot(path=str(DOCS / "review-queue-awaiting.png"))
+    approver.page.screenshot(path=str(tmp_path / "review-queue-awaiting.png"))
     approver.open(f"/admin/audits/review/{review_id}/change/")
     approver.page.fill("#id_comment", "Signed off")
     approver.page.click("button[value=approve]")
