@@ -205,7 +205,7 @@ class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def thumb(self, review: Review):
         return _thumbnail(review.content_item)
 
-    @admin.display(description="Subject", ordering="id")
+    @admin.display(description="Subject")
     def subject_link(self, review: Review):
         url = reverse("admin:audits_review_change", args=[review.pk])
         kind = "Generator" if review.generator_id else ""

@@ -123,7 +123,17 @@ def _on_admin_log_entry(sender, instance: LogEntry, created: bool, **kwargs) -> 
 
 
 def _on_sync_run_saved(sender, instance, created: bool, update_fields=None, **kwargs) -> None:
-    """A sync run starts or ends: record it; after a successful one, reopen changed approvals."""
+    """A sync run starts or ends: record it; after a successful one, reopen changed approvals.
+
+    Never raises: the sync saves its run while it holds (and before it releases) its lock.
+    """
+    try:
+        _record_sync_run(instance, created)
+    except Exception:  # noqa: BLE001
+        logger.exception("Could not record sync run %s in the audit trail", instance.pk)
+
+
+def _record_sync_run(instance, created: bool) -> None:
     from magento_bridge.models import SyncRun
 
     if created:

@@ -255,3 +255,20 @@ def test_an_admin_deletion_in_another_app_keeps_the_deleted_row(client, make_use
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="admin.deleted", object_type="provenance.sourcerule")
     assert event.before["name"] == "AI up-sells" and event.after is None
+
+
+def test_a_sync_run_is_recorded_and_a_recording_failure_never_breaks_the_sync(db, caplog):
+    from magento_bridge.models import SyncRun
+
+    run = SyncRun.objects.create(mode="full", triggered_by="command")
+    run.status = "failed"
+    run.error = "Magento unreachable"
+    run.save(update_fields=["status", "error"])
+    assert list(AuditEvent.objects.order_by("seq").values_list("action", flat=True)) == [
+        "sync.started",
+        "sync.failed",
+    ]
+
+    sql("DROP TABLE audits_auditevent")  # rolled back with the test's transaction
+    SyncRun.objects.create(mode="incremental")  # does not raise
+    assert "Could not record sync run" in caplog.text

@@ -77,8 +77,8 @@ def workspace(mariadb_store):
 
 
 class Session:
-    def __init__(self, browser, live_server, username: str) -> None:
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    def __init__(self, browser, live_server, username: str, width: int = 1400) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": 1000})
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
@@ -259,7 +259,7 @@ def test_dashboard_and_review_queue_screenshots(browser, live_server, workspace)
         aware_at=timezone.now() - timedelta(days=3),
     )
 
-    session = Session(browser, live_server, "approver")
+    session = Session(browser, live_server, "approver", width=1600)
     DOCS.mkdir(parents=True, exist_ok=True)
     session.open("/admin/workspace/dashboard/")
     session.page.screenshot(path=str(DOCS / "dashboard.png"), full_page=True)
