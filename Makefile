@@ -37,6 +37,7 @@ demo-data: install
 	$(DEMO_ENV) $(BIN)/python manage.py provenance_checkpoint
 	$(DEMO_ENV) $(BIN)/python manage.py provenance_verify
 	$(DEMO_ENV) $(BIN)/python manage.py provenant_demo_user
+	$(DEMO_ENV) $(BIN)/python manage.py audits_demo_users
 
 demo: demo-data
 	@echo "Provenant admin: http://127.0.0.1:8000/admin/ (login printed above)"
@@ -59,6 +60,7 @@ bench: install
 	$(BIN)/python bench/log.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/media.py
+	$(BIN)/python bench/audit.py
 
 clean:
 	rm -rf var/demo

@@ -3,4 +3,14 @@ from django.apps import AppConfig
 
 class AuditsConfig(AppConfig):
     name = "audits"
-    verbose_name = "Audits and compliance"
+    verbose_name = "Compliance workspace"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from audits import receivers, trail
+        from provenance.integrity import integrity_register
+
+        receivers.connect()
+        post_migrate.connect(receivers.roles_after_migrate, sender=self)
+        integrity_register("audit events", trail.audit_verify)

@@ -63,6 +63,7 @@ class IntegrityReport:
     checkpoints_checked: int = 0
     items_checked: int = 0
     findings: list[Finding] = field(default_factory=list)
+    extra_checked: dict[str, int] = field(default_factory=dict)
     omitted: int = 0
     max_findings: int = 1000
 
@@ -77,6 +78,19 @@ class IntegrityReport:
             self.omitted += 1
 
 
+ExtraCheck = Callable[["IntegrityReport", int], int]
+_EXTRA_CHECKS: dict[str, ExtraCheck] = {}
+
+
+def integrity_register(name: str, check: ExtraCheck) -> None:
+    """Add a check run by :func:`integrity_check` (and so ``provenance_verify``) for another app's data.
+
+    ``check(report, chunk_size)`` adds findings with ``report.add`` and returns how many rows it
+    checked; apps register from ``AppConfig.ready()`` (provenance imports none of them).
+    """
+    _EXTRA_CHECKS[name] = check
+
+
 def integrity_check(
     *, chunk_size: int = 5000, max_findings: int = 1000, progress: Progress | None = None
 ) -> IntegrityReport:
@@ -89,6 +103,8 @@ def integrity_check(
     _check_checkpoints(report, chunk_size)
     _check_checkpoint_chain(report, checkpoints)
     _check_registry(report, chunk_size, progress)
+    for name, check in _EXTRA_CHECKS.items():
+        report.extra_checked[name] = check(report, chunk_size)
     report.findings.sort(key=lambda finding: finding.sort_key)
     return report
 

@@ -28,11 +28,12 @@ from sidecar.env import (
 
 # MariaDB/MySQL through PyMySQL (pure Python): Django's mysql backend imports it as MySQLdb.
 pymysql.install_as_MySQLdb()
-# It imports MySQLdb.constants and MySQLdb.converters: without these aliases Python would load
-# pymysql's submodules a second time under the MySQLdb name and rebind ``pymysql.err`` to a copy
-# whose exception classes no ``except pymysql.err.…`` clause matches.
-for _name in ("err", "constants", "constants.CLIENT", "constants.FIELD_TYPE", "converters"):
+# The backend also imports MySQLdb.constants / .converters / .err: register PyMySQL's own modules
+# under those names, or they are imported a second time and replace ``pymysql.err``'s exception
+# classes, so ``except pymysql.err.OperationalError`` elsewhere stops matching what PyMySQL raises.
+for _name in ("constants", "constants.CLIENT", "constants.FIELD_TYPE", "constants.ER", "err", "converters"):
     sys.modules.setdefault(f"MySQLdb.{_name}", importlib.import_module(f"pymysql.{_name}"))
+del _name
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PROVENANT_VAR_DIR", str(BASE_DIR / "var")))
@@ -70,6 +71,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audits.middleware.SessionActivityMiddleware",
+    "audits.middleware.LoginThrottleMiddleware",
+    "audits.middleware.TotpMiddleware",
+    "audits.middleware.AdminAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -248,6 +253,22 @@ SECURE_HSTS_PRELOAD = env_bool("PROVENANT_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Compliance workspace (audits): sign-in protection, sessions, audit trail, classifications.
+AUDITS_LOGIN_MAX_FAILURES = env_int("PROVENANT_LOGIN_MAX_FAILURES", 5, minimum=1)
+AUDITS_LOGIN_LOCKOUT_SECONDS = env_int("PROVENANT_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+AUDITS_TOTP_REQUIRED = env_bool("PROVENANT_TOTP_REQUIRED", False)
+AUDITS_ANCHOR_MINUTES = env_int("PROVENANT_AUDIT_ANCHOR_MINUTES", 15, minimum=1)
+AUDITS_RECLASSIFY_DAYS = env_int("PROVENANT_RECLASSIFY_DAYS", 90, minimum=1)
+AUDITS_SENSITIVE_MODELS = env_list(
+    "PROVENANT_AUDIT_SENSITIVE_MODELS",
+    ["auth.user", "provenance.apiclient", "provenance.apitoken", "audits.incident", "audits.auditevent"],
+)
+# Sessions end after this much idle time (activity renews them, audits.middleware) and when the
+# browser closes.
+SESSION_COOKIE_AGE = env_int("PROVENANT_SESSION_IDLE_SECONDS", 1800, minimum=120)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+CSRF_COOKIE_HTTPONLY = True
 
 LOGGING = {
     "version": 1,

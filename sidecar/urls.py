@@ -13,10 +13,12 @@ admin.site.index_title = "AI content compliance"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/workspace/", include("audits.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("staff/media/", include("magento_bridge.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/provenance/", include("provenance.api_urls")),
+    path("api/v1/audits/", include("audits.api_urls")),
     path("", include("provenance.urls")),
 ]

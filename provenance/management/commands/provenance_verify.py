@@ -16,7 +16,8 @@ class Command(BaseCommand):
         "log ever used), root and consistency with the previous checkpoint; and every registry row "
         "against its latest log entry. Streams in chunks, so memory stays bounded. Exits 0 when all "
         "holds; otherwise prints one line per edited, deleted, inserted or reordered row and per forged "
-        "checkpoint, and exits 1."
+        "checkpoint, and exits 1. Checks other apps register run too (the audit trail's hash chain and its "
+        "anchors in the log)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -44,6 +45,8 @@ class Command(BaseCommand):
             f"{report.hashes_checked:,} stored hashes, {report.checkpoints_checked:,} checkpoints and "
             f"{report.items_checked:,} registry rows in {seconds:.1f} s."
         )
+        for name, count in report.extra_checked.items():
+            self.stdout.write(f"Checked {count:,} {name}.")
         if report.ok:
             self.stdout.write(
                 self.style.SUCCESS("OK: the log, its checkpoints and the registry are consistent.")

@@ -1,0 +1,754 @@
+"""Admin of the compliance workspace: the review queue, classifications, incidents and the audit trail.
+
+Nothing here writes a model directly: decisions go through :mod:`audits.services` (which check roles
+and four eyes again) and the audit trail through :mod:`audits.trail`. Forms carry the review's
+version, so two people deciding at once get "someone acted first" instead of overwriting each other.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
+
+from audits.ai_act import QUESTIONS, SECTIONS, classify
+from audits.models import (
+    AuditAnchor,
+    AuditEvent,
+    Classification,
+    ClassificationStatus,
+    Incident,
+    IncidentStep,
+    Review,
+    ReviewStatus,
+    TotpDevice,
+)
+from audits.services import (
+    WorkspaceError,
+    classification_approve,
+    classification_propose,
+    incident_next_statuses,
+    incident_note,
+    incident_open,
+    incident_set_status,
+    incident_step_complete,
+    review_approve,
+    review_comment,
+    review_reject,
+    review_request_changes,
+    review_submit,
+)
+from audits.trail import audit_anchor, audit_record, model_snapshot
+
+
+class AuditedAdminMixin:
+    """Records admin saves (with before/after, personal fields masked) and deletions, single and bulk."""
+
+    def save_model(self, request, obj, form, change):
+        before = None
+        if change and obj.pk:
+            current = type(obj).objects.filter(pk=obj.pk).first()
+            before = model_snapshot(current) if current else None
+        super().save_model(request, obj, form, change)
+        audit_record(
+            action="admin.changed" if change else "admin.added",
+            request=request,
+            obj=obj,
+            before=before,
+            after=model_snapshot(obj),
+        )
+
+    def delete_model(self, request, obj):
+        audit_record(action="admin.deleted", request=request, obj=obj, before=model_snapshot(obj))
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            audit_record(action="admin.deleted", request=request, obj=obj, before=model_snapshot(obj))
+        super().delete_queryset(request, queryset)
+
+
+def _admin_link(obj) -> str:
+    try:
+        url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    except NoReverseMatch:
+        return str(obj)
+    return format_html('<a href="{}">{}</a>', url, obj)
+
+
+def _thumbnail(item, size: int = 48) -> str:
+    if item is None or item.surface != "product_image" or not item.file_path or item.problem_code:
+        return ""
+    try:
+        url = reverse("magento_bridge:thumbnail", args=[item.pk])
+    except NoReverseMatch:
+        return ""
+    return format_html(
+        '<img src="{}" alt="{}" width="{}" height="{}" style="object-fit:contain">',
+        url,
+        item.label or item.file_path,
+        size,
+        size,
+    )
+
+
+# --- Reviews --------------------------------------------------------------------------------------
+
+
+class QueueFilter(admin.SimpleListFilter):
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("open", "Open (default)"),
+            ("awaiting", "Awaiting sign-off"),
+            ("closed", "Decided"),
+            ("all", "All"),
+        ]
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": (self.value() or "open") == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or "open"
+        if value == "open":
+            return queryset.filter(
+                status__in=[ReviewStatus.PENDING, ReviewStatus.IN_REVIEW, ReviewStatus.CHANGES_REQUESTED]
+            )
+        if value == "awaiting":
+            return queryset.filter(status=ReviewStatus.IN_REVIEW)
+        if value == "closed":
+            return queryset.filter(status__in=[ReviewStatus.APPROVED, ReviewStatus.REJECTED])
+        return queryset
+
+
+class SubjectFilter(admin.SimpleListFilter):
+    title = "subject"
+    parameter_name = "subject"
+
+    def lookups(self, request, model_admin):
+        return [("content", "Content items"), ("generator", "Generators")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "content":
+            return queryset.filter(content_item__isnull=False)
+        if self.value() == "generator":
+            return queryset.filter(generator__isnull=False)
+        return queryset
+
+
+_DECISIONS = {
+    "submit": (review_submit, "Proposed for sign-off"),
+    "approve": (review_approve, "Signed off"),
+    "request_changes": (review_request_changes, "Changes requested"),
+    "reject": (review_reject, "Rejected; takedown requested"),
+}
+
+
+@admin.register(Review)
+class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "thumb",
+        "subject_link",
+        "shown_as",
+        "status_label",
+        "risk",
+        "age",
+        "proposed_by",
+        "version",
+    )
+    list_display_links = None
+    list_filter = (QueueFilter, "status", SubjectFilter, "risk")
+    search_fields = (
+        "content_item__sku",
+        "content_item__identifier",
+        "content_item__title",
+        "generator__name",
+    )
+    list_select_related = ("content_item", "generator", "proposed_by")
+    ordering = ("-risk", "queued_at", "id")
+    list_per_page = 50
+    actions = ["propose_selected", "approve_selected"]
+    change_form_template = "admin/audits/review/change_form.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Review._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_propose_permission(self, request):
+        return request.user.has_perm("audits.propose_review")
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("audits.approve_review")
+
+    @admin.display(description="")
+    def thumb(self, review: Review):
+        return _thumbnail(review.content_item)
+
+    @admin.display(description="Subject")
+    def subject_link(self, review: Review):
+        url = reverse("admin:audits_review_change", args=[review.pk])
+        kind = "Generator" if review.generator_id else ""
+        return format_html('<a href="{}">{} {}</a>', url, kind, review.subject)
+
+    @admin.display(description="Title / label")
+    def shown_as(self, review: Review):
+        if review.generator_id:
+            return review.generator.provider
+        item = review.content_item
+        text = item.label or item.title or item.identifier
+        return text if len(text) <= 60 else text[:59] + "…"
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"title": "Review queue: highest risk first, then oldest", **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="Status", ordering="status")
+    def status_label(self, review: Review):
+        return format_html(
+            '<span class="review-status review-{}">{}</span>', review.status, review.get_status_display()
+        )
+
+    @admin.display(description="Waiting", ordering="queued_at")
+    def age(self, review: Review):
+        return timesince(review.queued_at)
+
+    def _bulk(self, request, queryset, decide, done: str) -> None:
+        ok, refused = 0, []
+        for review in queryset:
+            try:
+                decide(review=review, actor=request.user, expected_version=review.version)
+                ok += 1
+            except WorkspaceError as exc:
+                refused.append(f"{review.subject}: {exc}")
+        if ok:
+            self.message_user(request, f"{done}: {ok} review(s).", messages.SUCCESS)
+        for line in refused[:10]:
+            self.message_user(request, line, messages.ERROR)
+        if len(refused) > 10:
+            self.message_user(request, f"… and {len(refused) - 10} more refused.", messages.ERROR)
+
+    @admin.action(description="Propose selected for sign-off", permissions=["propose"])
+    def propose_selected(self, request, queryset):
+        self._bulk(request, queryset, review_submit, "Proposed for sign-off")
+
+    @admin.action(
+        description="Sign off selected (four eyes: not your own proposals)", permissions=["approve"]
+    )
+    def approve_selected(self, request, queryset):
+        self._bulk(request, queryset, review_approve, "Signed off")
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        review = get_object_or_404(Review.objects.select_related("content_item", "generator"), pk=object_id)
+        if request.method == "POST":
+            if not self.has_view_permission(request, review):
+                raise PermissionDenied
+            return self._decide(request, review)
+        extra_context = {
+            **(extra_context or {}),
+            "review": review,
+            "thumbnail": _thumbnail(review.content_item, 160),
+            "subject_link": _admin_link(review.subject),
+            "comments": review.comments.select_related("author"),
+            "history": AuditEvent.objects.filter(object_type="audits.review", object_id=str(review.pk))[:50],
+            "can_propose": self.has_propose_permission(request),
+            "can_approve": self.has_approve_permission(request),
+            "is_own_proposal": review.proposed_by_id == request.user.pk,
+            "show_save": False,
+            "title": "Review",
+        }
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _decide(self, request, review: Review):
+        url = reverse("admin:audits_review_change", args=[review.pk])
+        decision = request.POST.get("decision", "")
+        comment = request.POST.get("comment", "")
+        try:
+            version = int(request.POST.get("version", ""))
+        except ValueError:
+            self.message_user(
+                request, "The form is missing the review's version; reload the page.", messages.ERROR
+            )
+            return HttpResponseRedirect(url)
+        try:
+            if decision == "comment":
+                review_comment(review=review, actor=request.user, body=comment)
+                self.message_user(request, "Comment added.", messages.SUCCESS)
+            elif decision in _DECISIONS:
+                decide, done = _DECISIONS[decision]
+                decide(review=review, actor=request.user, expected_version=version, comment=comment)
+                self.message_user(request, f"{done}.", messages.SUCCESS)
+            else:
+                self.message_user(request, "Unknown decision.", messages.ERROR)
+        except WorkspaceError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        return HttpResponseRedirect(url)
+
+
+# --- Classifications ------------------------------------------------------------------------------
+
+
+class ClassificationForm(forms.ModelForm):
+    class Meta:
+        model = Classification
+        fields = ["generator", "use_case", "notes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for q in QUESTIONS:
+            self.fields[f"q_{q.key}"] = forms.BooleanField(
+                required=False, label=q.text, help_text=f"{q.reference}. {q.help}".strip(". ").strip() + "."
+            )
+
+
+def _question_fieldsets():
+    sets = [(None, {"fields": ("generator", "use_case")})]
+    for key, title in SECTIONS:
+        sets.append((title, {"fields": [f"q_{q.key}" for q in QUESTIONS if q.section == key]}))
+    sets.append(("Notes", {"fields": ("notes",)}))
+    return sets
+
+
+@admin.register(Classification)
+class ClassificationAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "generator",
+        "use_case",
+        "version",
+        "risk_class",
+        "status",
+        "proposed_by",
+        "approved_by",
+        "due",
+    )
+    list_filter = ("risk_class", "status", "generator")
+    search_fields = ("generator__name", "use_case")
+    list_select_related = ("generator", "proposed_by", "approved_by")
+    actions = ["approve_selected"]
+    change_form_template = "admin/audits/classification/change_form.html"
+
+    def has_change_permission(self, request, obj=None):
+        return False  # new answers make a new version (add), approval is an action
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("audits.approve_classification")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ClassificationForm
+            kwargs["fields"] = None
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return _question_fieldsets()
+        return [
+            (None, {"fields": ("generator", "use_case", "version", "status", "risk_class")}),
+            ("Outcome", {"fields": ("obligation_list", "rationale", "notes", "answer_list")}),
+            ("Sign-off", {"fields": ("proposed_by", "proposed_at", "approved_by", "approved_at", "due_at")}),
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [f.name for f in Classification._meta.fields] + ["obligation_list", "answer_list"]
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        source = request.GET.get("from")
+        if source and source.isdigit():
+            previous = Classification.objects.filter(pk=int(source)).first()
+            if previous is not None:
+                initial.update(
+                    generator=previous.generator_id, use_case=previous.use_case, notes=previous.notes
+                )
+                initial.update({f"q_{k}": v for k, v in previous.answers.items()})
+        return initial
+
+    @admin.display(description="Reclassify by", ordering="due_at")
+    def due(self, c: Classification):
+        if c.due_at is None:
+            return "—"
+        if c.is_overdue:
+            return format_html('<strong class="overdue">overdue since {}</strong>', c.due_at.date())
+        return c.due_at.date()
+
+    @admin.display(description="Obligations")
+    def obligation_list(self, c: Classification):
+        if not c.obligations:
+            return "None beyond good practice."
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "", "<li><strong>{}</strong>: {}</li>", ((o["article"], o["text"]) for o in c.obligations)
+            ),
+        )
+
+    @admin.display(description="Answers")
+    def answer_list(self, c: Classification):
+        rows = ((q.reference, q.text, "yes" if c.answers.get(q.key) else "no") for q in QUESTIONS)
+        return format_html(
+            "<table>{}</table>", format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        )
+
+    def save_model(self, request, obj, form, change):
+        answers = {q.key: form.cleaned_data.get(f"q_{q.key}", False) for q in QUESTIONS}
+        created = classification_propose(
+            generator=form.cleaned_data["generator"],
+            use_case=form.cleaned_data["use_case"],
+            answers=answers,
+            notes=form.cleaned_data.get("notes", ""),
+            actor=request.user,
+        )
+        obj.pk = created.pk
+        obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
+        outcome = classify(answers)
+        self.message_user(
+            request, f"Proposed: {outcome.label}. Another approver must sign it off.", messages.INFO
+        )
+
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except WorkspaceError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the service saved everything
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # Show the outcome (risk class, obligations, rationale) right away.
+        return HttpResponseRedirect(reverse("admin:audits_classification_change", args=[obj.pk]))
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id and request.method == "POST" and "_approve" in request.POST:
+            classification = get_object_or_404(Classification, pk=object_id)
+            try:
+                classification_approve(
+                    classification=classification, actor=request.user, comment=request.POST.get("comment", "")
+                )
+                self.message_user(request, "Classification approved.", messages.SUCCESS)
+            except WorkspaceError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:audits_classification_change", args=[object_id]))
+        if object_id:
+            c = get_object_or_404(Classification, pk=object_id)
+            extra_context = {
+                **(extra_context or {}),
+                "title": "Classification",
+                "classification": c,
+                "can_approve": self.has_approve_permission(request)
+                and c.status == ClassificationStatus.PROPOSED,
+                "is_own_proposal": c.proposed_by_id == request.user.pk,
+                "can_reclassify": request.user.has_perm("audits.add_classification"),
+                "versions": Classification.objects.filter(generator=c.generator, use_case=c.use_case),
+            }
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="Approve selected (four eyes: not your own proposals)", permissions=["approve"])
+    def approve_selected(self, request, queryset):
+        ok = 0
+        for c in queryset:
+            try:
+                classification_approve(classification=c, actor=request.user)
+                ok += 1
+            except WorkspaceError as exc:
+                self.message_user(request, f"{c}: {exc}", messages.ERROR)
+        if ok:
+            self.message_user(request, f"Approved {ok} classification(s).", messages.SUCCESS)
+
+
+# --- Incidents ------------------------------------------------------------------------------------
+
+
+class IncidentForm(forms.ModelForm):
+    class Meta:
+        model = Incident
+        fields = ["title", "severity", "aware_at", "description", "content_items", "generators"]
+
+
+@admin.register(Incident)
+class IncidentAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    form = IncidentForm
+    list_display = ("title", "severity", "status", "deadline", "steps_done", "created_at")
+    list_filter = ("status", "severity")
+    search_fields = ("title", "description")
+    raw_id_fields = ("content_items",)
+    filter_horizontal = ("generators",)
+    change_form_template = "admin/audits/incident/change_form.html"
+
+    def get_changeform_initial_data(self, request):
+        return {"aware_at": timezone.now(), **super().get_changeform_initial_data(request)}
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [f.name for f in Incident._meta.fields] + ["content_items", "generators"]
+
+    @admin.display(description="Report due (Art. 73)", ordering="report_due_at")
+    def deadline(self, incident: Incident):
+        if incident.reported_at:
+            return format_html("reported {}", incident.reported_at.date())
+        if incident.report_due_at is None:
+            return "no deadline"
+        if incident.is_overdue:
+            return format_html('<strong class="overdue">OVERDUE since {}</strong>', incident.report_due_at)
+        if not incident.is_open:
+            return "—"
+        return format_html(
+            "{} (in {})",
+            incident.report_due_at.strftime("%Y-%m-%d %H:%M"),
+            timesince(timezone.now(), incident.report_due_at),
+        )
+
+    @admin.display(description="Plan")
+    def steps_done(self, incident: Incident):
+        steps = list(incident.steps.all())
+        return f"{sum(1 for s in steps if s.done_at)}/{len(steps)} done"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            raise PermissionDenied("Incidents change through their status, steps and notes.")
+        data = form.cleaned_data
+        created = incident_open(
+            title=data["title"],
+            severity=data["severity"],
+            aware_at=data["aware_at"],
+            description=data.get("description", ""),
+            actor=request.user,
+            content_items=data.get("content_items") or [],
+            generators=data.get("generators") or [],
+        )
+        obj.pk = created.pk
+        obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the service linked the items and generators
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(request, "Incident opened with its response plan.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:audits_incident_change", args=[obj.pk]))
+
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except WorkspaceError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        incident = get_object_or_404(Incident, pk=object_id)
+        url = reverse("admin:audits_incident_change", args=[incident.pk])
+        if request.method == "POST":
+            try:
+                if "step" in request.POST:
+                    step = get_object_or_404(IncidentStep, pk=request.POST["step"], incident=incident)
+                    incident_step_complete(step=step, actor=request.user)
+                elif "status" in request.POST:
+                    incident_set_status(
+                        incident=incident,
+                        status=request.POST["status"],
+                        actor=request.user,
+                        note=request.POST.get("note", ""),
+                    )
+                else:
+                    incident_note(incident=incident, actor=request.user, text=request.POST.get("note", ""))
+                self.message_user(request, "Saved.", messages.SUCCESS)
+            except WorkspaceError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(url)
+        extra_context = {
+            **(extra_context or {}),
+            "incident": incident,
+            "steps": incident.steps.select_related("done_by"),
+            "updates": incident.updates.select_related("actor"),
+            "can_work": request.user.has_perm("audits.change_incident"),
+            "next_statuses": incident_next_statuses(incident),
+            "title": "Incident",
+            "linked_items": [_admin_link(i) for i in incident.content_items.all()[:50]],
+            "linked_generators": [_admin_link(g) for g in incident.generators.all()],
+        }
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+# --- Audit trail ----------------------------------------------------------------------------------
+
+_EXPORT_FIELDS = [
+    "seq",
+    "at",
+    "actor",
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "before",
+    "after",
+    "detail",
+    "ip",
+    "prev_hash",
+    "hash",
+]
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _export_row(event: AuditEvent) -> dict:
+    row = {f: getattr(event, f) for f in _EXPORT_FIELDS}
+    row["at"] = event.at.isoformat()
+    return row
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("seq", "at", "actor", "action", "object_type", "object_repr", "ip")
+    list_filter = ("action", "object_type")
+    search_fields = ("actor", "action", "object_repr", "object_id")
+    date_hierarchy = "at"
+    list_per_page = 100
+    show_full_result_count = False
+    actions = ["export_csv", "export_json"]
+    change_list_template = "admin/audits/auditevent/change_list.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("audits.export_auditevent")
+
+    def get_urls(self):
+        return [
+            path("anchor/", self.admin_site.admin_view(self.anchor_view), name="audits_auditevent_anchor"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_anchor": request.user.has_perm("audits.add_auditanchor"),
+            "last_anchor": AuditAnchor.objects.order_by("-seq").first(),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def anchor_view(self, request):
+        if request.method != "POST" or not request.user.has_perm("audits.add_auditanchor"):
+            raise PermissionDenied
+        anchor = audit_anchor()
+        if anchor:
+            self.message_user(
+                request, f"Anchored event #{anchor.seq} in log entry {anchor.log_index}.", messages.SUCCESS
+            )
+        else:
+            self.message_user(request, "Nothing new to anchor.", messages.INFO)
+        return HttpResponseRedirect(reverse("admin:audits_auditevent_changelist"))
+
+    def _exported(self, request, queryset, fmt: str) -> None:
+        audit_record(
+            action="audit.exported",
+            request=request,
+            object_type="audits.auditevent",
+            object_repr=f"{fmt} export",
+            detail={"format": fmt, "count": queryset.count()},
+        )
+
+    @admin.action(description="Export selected as CSV", permissions=["export"])
+    def export_csv(self, request, queryset):
+        queryset = queryset.order_by("seq")
+        self._exported(request, queryset, "csv")
+        writer = csv.writer(_Echo())
+
+        def rows():
+            yield writer.writerow(_EXPORT_FIELDS)
+            for event in queryset.iterator(chunk_size=1000):
+                row = _export_row(event)
+                yield writer.writerow(
+                    [json.dumps(v) if isinstance(v, dict | list) else v for v in row.values()]
+                )
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
+        return response
+
+    @admin.action(description="Export selected as JSON", permissions=["export"])
+    def export_json(self, request, queryset):
+        queryset = queryset.order_by("seq")
+        self._exported(request, queryset, "json")
+        body = json.dumps({"events": [_export_row(e) for e in queryset.iterator(chunk_size=1000)]}, indent=1)
+        response = HttpResponse(body, content_type="application/json")
+        response["Content-Disposition"] = 'attachment; filename="audit-trail.json"'
+        return response
+
+
+@admin.register(AuditAnchor)
+class AuditAnchorAdmin(admin.ModelAdmin):
+    list_display = ("seq", "hash", "log_entry", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Log entry")
+    def log_entry(self, anchor: AuditAnchor):
+        i = anchor.log_index
+        return format_html('<a href="/log/entries?start={}&end={}">#{}</a>', i, i + 1, i)
+
+
+@admin.register(TotpDevice)
+class TotpDeviceAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Administrators reset a lost authenticator by deleting the device; staff enrol themselves."""
+
+    list_display = ("user", "confirmed_at", "created_at")
+    fields = ("user", "confirmed_at", "created_at")
+    readonly_fields = ("user", "confirmed_at", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

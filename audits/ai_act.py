@@ -1,0 +1,290 @@
+"""EU AI Act (Regulation (EU) 2024/1689) classification of a generator in one use case.
+
+A questionnaire following Art. 6(1) with Annex I (MDR 2017/745 / IVDR 2017/746 devices needing a
+notified body; MDR Annex VIII Rule 11 for software informing diagnosis or therapy), Art. 6(2) with the
+health-relevant Annex III points 5(a), 5(c) and 5(d), the Art. 6(3) exemptions (never when the system
+profiles natural persons) and Art. 50 transparency duties of providers and deployers. Django-free:
+answers in, a risk class, obligations with article references and a rationale out. Guidance for
+compliance staff, not legal advice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["QUESTIONS", "SECTIONS", "Question", "RiskClass", "Outcome", "classify"]
+
+
+class RiskClass:
+    HIGH_ANNEX_I = "high_annex_i"
+    HIGH_ANNEX_III = "high_annex_iii"
+    ANNEX_III_EXEMPT = "annex_iii_exempt"
+    TRANSPARENCY = "transparency"
+    MINIMAL = "minimal"
+
+    CHOICES = [
+        (HIGH_ANNEX_I, "High-risk (Art. 6(1), Annex I product)"),
+        (HIGH_ANNEX_III, "High-risk (Art. 6(2), Annex III)"),
+        (ANNEX_III_EXEMPT, "Annex III use, not high-risk under Art. 6(3)"),
+        (TRANSPARENCY, "Transparency obligations (Art. 50)"),
+        (MINIMAL, "Minimal risk"),
+    ]
+    LABELS = dict(CHOICES)
+    # Higher ranks first in queues and on the dashboard.
+    RANK = {HIGH_ANNEX_I: 4, HIGH_ANNEX_III: 4, ANNEX_III_EXEMPT: 3, TRANSPARENCY: 2, MINIMAL: 1}
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    section: str
+    text: str
+    reference: str
+    help: str = ""
+
+
+SECTIONS = [
+    ("role", "Your role for this system"),
+    ("art6_1", "Art. 6(1): product under Annex I (medical devices)"),
+    ("annex3", "Art. 6(2) and Annex III: health-relevant uses"),
+    ("art6_3", "Art. 6(3): exemptions for Annex III systems"),
+    ("art50", "Art. 50: transparency"),
+]
+
+QUESTIONS = [
+    Question(
+        "provider",
+        "role",
+        "We develop this system or have it developed and put it into service under our name.",
+        "Art. 3(3)",
+        "A store running its own generator is its provider.",
+    ),
+    Question(
+        "deployer",
+        "role",
+        "We use this system's output in our store under our authority.",
+        "Art. 3(4)",
+        "A store publishing generated images or text is a deployer.",
+    ),
+    Question(
+        "medical_device",
+        "art6_1",
+        "The system is a medical device or in-vitro diagnostic (or a "
+        "safety component of one) under the MDR or IVDR.",
+        "Art. 6(1)(a), Annex I §11-12",
+    ),
+    Question(
+        "informs_diagnosis",
+        "art6_1",
+        "Its output informs decisions for diagnosis or therapy of patients.",
+        "MDR Annex VIII Rule 11",
+        "Rule 11 makes such software class IIa or higher.",
+    ),
+    Question(
+        "notified_body",
+        "art6_1",
+        "The product needs a third-party (notified body) conformity assessment.",
+        "Art. 6(1)(b)",
+    ),
+    Question(
+        "annex3_5a",
+        "annex3",
+        "Public authorities use it to decide eligibility for essential "
+        "public services, including healthcare.",
+        "Annex III 5(a)",
+    ),
+    Question(
+        "annex3_5c",
+        "annex3",
+        "It is used for risk assessment and pricing in life or health insurance.",
+        "Annex III 5(c)",
+    ),
+    Question(
+        "annex3_5d",
+        "annex3",
+        "It evaluates or classifies emergency calls or triages patients in emergency healthcare.",
+        "Annex III 5(d)",
+    ),
+    Question("narrow_procedural", "art6_3", "It only performs a narrow procedural task.", "Art. 6(3)(a)"),
+    Question(
+        "improves_human",
+        "art6_3",
+        "It only improves the result of a previously completed human activity.",
+        "Art. 6(3)(b)",
+    ),
+    Question(
+        "detects_patterns",
+        "art6_3",
+        "It only detects decision patterns or deviations, without "
+        "replacing or influencing the human assessment.",
+        "Art. 6(3)(c)",
+    ),
+    Question(
+        "preparatory", "art6_3", "It only performs a preparatory task to an assessment.", "Art. 6(3)(d)"
+    ),
+    Question(
+        "profiling",
+        "art6_3",
+        "It profiles natural persons.",
+        "Art. 6(3) last subparagraph",
+        "Profiling overrides every Art. 6(3) exemption.",
+    ),
+    Question("interacts", "art50", "People interact with it directly (chat, assistant).", "Art. 50(1)"),
+    Question(
+        "generates_synthetic", "art50", "It generates synthetic images, audio, video or text.", "Art. 50(2)"
+    ),
+    Question(
+        "assistive_only",
+        "art50",
+        "It only assists standard editing or does not substantially change the input.",
+        "Art. 50(2) exemption",
+    ),
+    Question(
+        "deep_fake",
+        "art50",
+        "Its images, audio or video resemble existing persons, objects, places "
+        "or events and could falsely appear authentic (deep fake).",
+        "Art. 50(4)",
+    ),
+    Question(
+        "public_interest_text",
+        "art50",
+        "Its text is published to inform the public on matters of public interest (e.g. patient education).",
+        "Art. 50(4)",
+    ),
+    Question(
+        "editorial_review",
+        "art50",
+        "That text is human-reviewed and a person holds editorial responsibility.",
+        "Art. 50(4) exemption",
+    ),
+]
+QUESTION_KEYS = [q.key for q in QUESTIONS]
+
+
+@dataclass
+class Outcome:
+    risk_class: str
+    obligations: list[dict] = field(default_factory=list)
+    rationale: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return RiskClass.LABELS[self.risk_class]
+
+
+def _yes(answers: dict, key: str) -> bool:
+    return answers.get(key) is True
+
+
+def classify(answers: dict) -> Outcome:
+    """The risk class, obligations (``{"article", "text"}``) and rationale lines for ``answers``.
+
+    ``answers`` maps question keys to ``True``/``False``; missing keys count as "no".
+    """
+    unknown = set(answers) - set(QUESTION_KEYS)
+    if unknown:
+        raise ValueError(f"unknown questions: {sorted(unknown)}")
+    a = {k: _yes(answers, k) for k in QUESTION_KEYS}
+    rationale: list[str] = []
+    obligations: list[dict] = []
+
+    def oblige(article: str, text: str) -> None:
+        obligations.append({"article": article, "text": text})
+
+    annex_i = a["medical_device"] and (a["notified_body"] or a["informs_diagnosis"])
+    annex_iii = [p for p in ("annex3_5a", "annex3_5c", "annex3_5d") if a[p]]
+    exemptions = [
+        p for p in ("narrow_procedural", "improves_human", "detects_patterns", "preparatory") if a[p]
+    ]
+
+    if annex_i:
+        risk = RiskClass.HIGH_ANNEX_I
+        why = "needs a notified body" if a["notified_body"] else "informs diagnosis or therapy (MDR Rule 11)"
+        rationale.append(f"Art. 6(1): a medical device under the MDR/IVDR that {why}: high-risk.")
+    elif annex_iii and (not exemptions or a["profiling"]):
+        risk = RiskClass.HIGH_ANNEX_III
+        points = ", ".join(p.replace("annex3_", "Annex III ") for p in annex_iii)
+        if exemptions and a["profiling"]:
+            rationale.append(
+                f"Art. 6(2): listed in {points}; the Art. 6(3) exemptions do not apply because "
+                "the system profiles natural persons."
+            )
+        else:
+            rationale.append(f"Art. 6(2): listed in {points} and no Art. 6(3) exemption applies: high-risk.")
+    elif annex_iii:
+        risk = RiskClass.ANNEX_III_EXEMPT
+        rationale.append(
+            "Art. 6(3): listed in Annex III but only "
+            + ", ".join(e.replace("_", " ") for e in exemptions)
+            + ", without profiling: not high-risk."
+        )
+        oblige("Art. 6(4)", "Document this assessment before placing on the market or putting into service.")
+        oblige("Art. 49(2)", "Register the system in the EU database.")
+    else:
+        risk = RiskClass.MINIMAL
+        rationale.append("No Annex I product and no Annex III use: not high-risk.")
+
+    if risk in (RiskClass.HIGH_ANNEX_I, RiskClass.HIGH_ANNEX_III):
+        for article, text in [
+            ("Art. 9", "Risk management system over the whole lifecycle."),
+            ("Art. 10", "Data governance for training, validation and test data."),
+            ("Art. 11, Annex IV", "Technical documentation (nine sections), kept 10 years (Art. 18)."),
+            ("Art. 12", "Automatic logging; keep logs at least six months (Art. 19, 26(6))."),
+            ("Art. 13", "Instructions for use and transparency to deployers."),
+            ("Art. 14", "Human oversight measures."),
+            ("Art. 15", "Accuracy, robustness and cybersecurity."),
+            ("Art. 43, 47, 48", "Conformity assessment, EU declaration of conformity, CE marking."),
+            ("Art. 72, 73", "Post-market monitoring; report serious incidents within 15/10/2 days."),
+        ]:
+            oblige(article, text)
+        if a["deployer"]:
+            oblige("Art. 26", "Deployer duties: use per instructions, oversight, monitoring, log retention.")
+        rationale.append(
+            "Applies from 2 Aug 2027 (Annex I: reported to move to 2 Aug 2028; Annex III to "
+            "2 Dec 2027 under the 2026 digital omnibus — check the Official Journal)."
+        )
+
+    transparency = False
+    if a["interacts"] and a["provider"]:
+        transparency = True
+        oblige("Art. 50(1)", "Tell people they are interacting with an AI system, unless obvious.")
+    if a["generates_synthetic"] and a["provider"]:
+        if a["assistive_only"]:
+            rationale.append("Art. 50(2): assistive editing only, so output marking is not required.")
+        else:
+            transparency = True
+            oblige(
+                "Art. 50(2)",
+                "Mark outputs in a machine-readable format, detectable as AI-generated "
+                "(C2PA manifest, IPTC digital source type).",
+            )
+    if a["deployer"] and a["deep_fake"]:
+        transparency = True
+        oblige("Art. 50(4)", "Disclose that the image, audio or video is a deep fake.")
+    if a["deployer"] and a["public_interest_text"]:
+        if a["editorial_review"]:
+            rationale.append(
+                "Art. 50(4): public-interest text is human-reviewed under editorial "
+                "responsibility, so disclosure is not required (keep evidence of review)."
+            )
+        else:
+            transparency = True
+            oblige("Art. 50(4)", "Disclose that public-interest text is AI-generated or manipulated.")
+    if a["deployer"] and a["generates_synthetic"] and not transparency:
+        rationale.append(
+            "Deployer of synthetic content: disclose it anyway as good practice (storefront "
+            "badge), even where Art. 50 does not require it."
+        )
+    if transparency:
+        oblige(
+            "Art. 50(5)",
+            "Clear, distinguishable, accessible information at the latest at first "
+            "exposure (applies from 2 Aug 2026; fines up to €15M or 3%, Art. 99(4)).",
+        )
+        if risk == RiskClass.MINIMAL:
+            risk = RiskClass.TRANSPARENCY
+        rationale.append("Art. 50 transparency duties apply (see obligations).")
+    if not a["provider"] and not a["deployer"]:
+        rationale.append("Neither provider nor deployer was answered: check the role questions.")
+    return Outcome(risk_class=risk, obligations=obligations, rationale=rationale)

@@ -1,0 +1,164 @@
+"""Admin sign-in protection and admin-wide audit capture.
+
+- :class:`LoginThrottleMiddleware`: after ``PROVENANT_LOGIN_MAX_FAILURES`` failed logins for one
+  username from one address, further attempts are refused (429) for ``PROVENANT_LOGIN_LOCKOUT_SECONDS``
+  (counters in the cache: Redis in production, so every web process sees them).
+- :class:`TotpMiddleware`: staff with a confirmed RFC 6238 authenticator must enter a code once per
+  session before any admin page; with ``PROVENANT_TOTP_REQUIRED`` staff without one must set it up.
+- :class:`SessionActivityMiddleware`: sessions end ``PROVENANT_SESSION_IDLE_SECONDS`` after the last
+  activity (renewed at most once a minute) and when the browser closes.
+- :class:`AdminAuditMiddleware`: records bulk actions of every admin changelist and views of
+  sensitive records (``PROVENANT_AUDIT_SENSITIVE_MODELS``) in the audit trail.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import escape
+
+from audits.receivers import throttle_key
+from audits.trail import audit_record, client_ip
+
+TOTP_SESSION_KEY = "audits_totp_verified"
+ACTIVITY_SESSION_KEY = "audits_last_activity"
+# A session's expiry is renewed at most this often, so pages with many parallel requests (thumbnails)
+# do not each write the session.
+ACTIVITY_RESOLUTION_SECONDS = 60
+
+
+class SessionActivityMiddleware:
+    """Idle timeout: a signed-in session's expiry moves ``SESSION_COOKIE_AGE`` ahead on activity."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        import time
+
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = int(time.time())
+            if now - request.session.get(ACTIVITY_SESSION_KEY, 0) >= ACTIVITY_RESOLUTION_SECONDS:
+                request.session[ACTIVITY_SESSION_KEY] = now
+        return self.get_response(request)
+
+
+class LoginThrottleMiddleware:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "POST" and request.path == reverse("admin:login"):
+            username = request.POST.get("username", "")
+            failures = cache.get(throttle_key(username, client_ip(request)), 0)
+            if failures >= settings.AUDITS_LOGIN_MAX_FAILURES:
+                audit_record(
+                    action="auth.login_throttled",
+                    request=request,
+                    object_type="auth.user",
+                    object_repr=username[:150],
+                    detail={"username": username[:150], "failures": failures},
+                )
+                minutes = max(1, settings.AUDITS_LOGIN_LOCKOUT_SECONDS // 60)
+                return HttpResponse(
+                    "<!doctype html><title>Too many attempts</title><h1>Too many failed sign-ins</h1>"
+                    f"<p>Sign-in for {escape(username)} from this address is paused for up to "
+                    f"{minutes} minutes. "
+                    "Try again later or ask an administrator.</p>",
+                    status=429,
+                    headers={"Retry-After": str(settings.AUDITS_LOGIN_LOCKOUT_SECONDS)},
+                )
+        return self.get_response(request)
+
+
+class TotpMiddleware:
+    _EXEMPT_NAMES = {"login", "logout", "jsi18n", "totp_verify", "totp_setup"}
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and user.is_staff
+            and request.path.startswith(reverse("admin:index"))
+            and not request.session.get(TOTP_SESSION_KEY)
+        ):
+            from audits.models import TotpDevice
+
+            name = _url_name(request)
+            if name not in self._EXEMPT_NAMES:
+                if TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():
+                    return HttpResponseRedirect(reverse("audits:totp_verify") + f"?next={request.path}")
+                if settings.AUDITS_TOTP_REQUIRED:
+                    return HttpResponseRedirect(reverse("audits:totp_setup"))
+                # No authenticator: nothing to ask this session for (saves the lookup next time).
+                request.session[TOTP_SESSION_KEY] = True
+        return self.get_response(request)
+
+
+def _url_name(request) -> str:
+    from django.urls import Resolver404, resolve
+
+    try:
+        return resolve(request.path_info).url_name or ""
+    except Resolver404:
+        return ""
+
+
+class AdminAuditMiddleware:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from audits.receivers import admin_before
+
+        token = None
+        if request.method == "POST" and request.path.startswith(reverse("admin:index")):
+            token = admin_before.set({})
+        try:
+            response = self.get_response(request)
+        finally:
+            if token is not None:
+                admin_before.reset(token)
+        match = getattr(request, "resolver_match", None)
+        user = getattr(request, "user", None)
+        if match is None or user is None or not user.is_authenticated or match.app_name != "admin":
+            return response
+        name = match.url_name or ""
+        if request.method == "POST" and name.endswith("_changelist") and request.POST.get("action"):
+            selected = request.POST.getlist("_selected_action")
+            if selected:
+                audit_record(
+                    action="admin.bulk_action",
+                    request=request,
+                    object_type=_model_label(request),
+                    object_repr=f"{request.POST['action']} on {len(selected)} row(s)",
+                    detail={
+                        "action": request.POST["action"][:100],
+                        "ids": selected[:1000],
+                        "count": len(selected),
+                        "status": response.status_code,
+                    },
+                )
+        elif request.method == "GET" and name.endswith("_change") and response.status_code == 200:
+            label = _model_label(request)
+            if label in settings.AUDITS_SENSITIVE_MODELS:
+                audit_record(
+                    action="admin.viewed",
+                    request=request,
+                    object_type=label,
+                    object_id=str(match.kwargs.get("object_id", ""))[:64],
+                )
+        return response
+
+
+def _model_label(request) -> str:
+    """``app_label.model_name`` from an admin URL such as ``/admin/provenance/apiclient/3/change/``."""
+    rest = request.path[len(reverse("admin:index")) :].split("/")
+    return ".".join(rest[:2]) if len(rest) >= 2 else ""

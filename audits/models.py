@@ -1,0 +1,347 @@
+"""The compliance workspace: reviews with four-eyes sign-off, EU AI Act classifications, incidents,
+the hash-chained audit trail and staff second factors.
+
+Every write goes through :mod:`audits.services` (reviews, classifications, incidents) or
+:mod:`audits.trail` (audit events), which check the rules and record the audit event in the same
+transaction; models hold state and small derived properties only.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from audits.ai_act import RiskClass
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_REVIEW = "in_review", "In review (awaiting approver)"
+    APPROVED = "approved", "Approved"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    REJECTED = "rejected", "Rejected (takedown requested)"
+
+
+OPEN_REVIEW_STATUSES = (ReviewStatus.PENDING, ReviewStatus.IN_REVIEW, ReviewStatus.CHANGES_REQUESTED)
+
+
+class Review(models.Model):
+    """The review state of one content item or one generator (exactly one of the two).
+
+    ``version`` grows with every transition: a decision names the version it was taken on
+    (optimistic locking), so of two people acting on one review, one wins and the other is told.
+    """
+
+    content_item = models.OneToOneField(
+        "provenance.ContentItem", null=True, blank=True, on_delete=models.CASCADE, related_name="review"
+    )
+    generator = models.OneToOneField(
+        "provenance.Generator", null=True, blank=True, on_delete=models.CASCADE, related_name="review"
+    )
+    status = models.CharField(max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.PENDING)
+    version = models.PositiveIntegerField(default=1)
+    risk = models.PositiveSmallIntegerField(default=1, help_text="1 (low) to 5 (high); orders the queue.")
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    approved_content_sha256 = models.CharField(max_length=64, blank=True, default="")
+    approved_state_sha256 = models.CharField(max_length=64, blank=True, default="")
+    reopened_reason = models.CharField(max_length=200, blank=True, default="")
+    queued_at = models.DateTimeField(default=timezone.now, help_text="When it (re-)entered the queue.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(content_item__isnull=False, generator__isnull=True))
+                | (models.Q(content_item__isnull=True, generator__isnull=False)),
+                name="review_exactly_one_subject",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "-risk", "queued_at"], name="review_queue")]
+        ordering = ["-risk", "queued_at", "id"]
+        permissions = [
+            ("propose_review", "Can propose a review decision (reviewer)"),
+            ("approve_review", "Can sign off or reject a proposed review (approver)"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review of {self.subject} ({self.get_status_display()})"
+
+    @property
+    def subject(self):
+        return self.content_item if self.content_item_id else self.generator
+
+    @property
+    def subject_kind(self) -> str:
+        return "content_item" if self.content_item_id else "generator"
+
+    @property
+    def subject_id(self) -> int:
+        return self.content_item_id or self.generator_id
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_REVIEW_STATUSES
+
+
+class ReviewComment(models.Model):
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    transition = models.CharField(max_length=20, blank=True, default="", help_text="Status it came with.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Comment by {self.author} on review {self.review_id}"
+
+
+class ClassificationStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed (awaiting approver)"
+    APPROVED = "approved", "Approved"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class Classification(models.Model):
+    """One version of the EU AI Act classification of a generator in one use case.
+
+    New answers make a new version (the previous one stays readable); an approved version is due
+    for reclassification at ``due_at``.
+    """
+
+    generator = models.ForeignKey(
+        "provenance.Generator", on_delete=models.PROTECT, related_name="classifications"
+    )
+    use_case = models.CharField(max_length=200, help_text="e.g. 'Product images', 'Patient education pages'.")
+    version = models.PositiveIntegerField()
+    answers = models.JSONField(default=dict)
+    risk_class = models.CharField(max_length=20, choices=RiskClass.CHOICES)
+    obligations = models.JSONField(default=list)
+    rationale = models.TextField(help_text="The generated reasoning plus the reviewer's own notes.")
+    notes = models.TextField(blank=True, default="")
+    status = models.CharField(
+        max_length=12, choices=ClassificationStatus.choices, default=ClassificationStatus.PROPOSED
+    )
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(default=timezone.now)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True, help_text="Reclassify by this date.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["generator", "use_case", "version"], name="classification_version"
+            )
+        ]
+        ordering = ["generator__name", "use_case", "-version"]
+        permissions = [("approve_classification", "Can approve an AI Act classification (approver)")]
+
+    def __str__(self) -> str:
+        return f"{self.generator} / {self.use_case} v{self.version}: {self.get_risk_class_display()}"
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.status == ClassificationStatus.APPROVED
+            and self.due_at is not None
+            and self.due_at < timezone.now()
+        )
+
+
+class IncidentSeverity(models.TextChoices):
+    MINOR = "minor", "Minor (not a serious incident)"
+    SERIOUS = "serious", "Serious incident (report within 15 days)"
+    DEATH = "death", "Death may be involved (report within 10 days)"
+    WIDESPREAD = "widespread", "Widespread infringement / critical infrastructure (2 days)"
+
+
+# Art. 73(2)-(4): days from awareness to the report.
+REPORT_DAYS = {IncidentSeverity.SERIOUS: 15, IncidentSeverity.DEATH: 10, IncidentSeverity.WIDESPREAD: 2}
+
+
+class IncidentStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    INVESTIGATING = "investigating", "Investigating"
+    REPORTED = "reported", "Reported to the authority"
+    CLOSED = "closed", "Closed"
+
+
+class Incident(models.Model):
+    """Something that went wrong with synthetic content, with the Art. 73 reporting clock running."""
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    severity = models.CharField(max_length=12, choices=IncidentSeverity.choices)
+    status = models.CharField(max_length=14, choices=IncidentStatus.choices, default=IncidentStatus.OPEN)
+    aware_at = models.DateTimeField(help_text="When we became aware (the Art. 73 clock starts here).")
+    report_due_at = models.DateTimeField(null=True, blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    content_items = models.ManyToManyField("provenance.ContentItem", blank=True, related_name="incidents")
+    generators = models.ManyToManyField("provenance.Generator", blank=True, related_name="incidents")
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def report_days(self) -> int | None:
+        return REPORT_DAYS.get(self.severity)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != IncidentStatus.CLOSED
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.report_due_at is not None
+            and self.reported_at is None
+            and self.is_open
+            and self.report_due_at < timezone.now()
+        )
+
+    @property
+    def time_left(self) -> timedelta | None:
+        if self.report_due_at is None or self.reported_at is not None:
+            return None
+        return self.report_due_at - timezone.now()
+
+
+class IncidentStep(models.Model):
+    """One step of an incident's response plan (from a template: take down, notify, correct, review)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=20)
+    title = models.CharField(max_length=200)
+    guidance = models.TextField(blank=True, default="")
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["incident", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "position"], name="incident_step_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class IncidentUpdate(models.Model):
+    """One line of an incident's timeline."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class AuditEvent(models.Model):
+    """One staff or system action, append-only, hash-chained.
+
+    ``hash`` is SHA-256 over the RFC 8785 JSON of the event's fields including ``prev_hash`` (the
+    previous event's ``hash``), so editing, deleting or reordering rows breaks the chain; anchors in
+    the transparency log pin the chain's head from time to time. Personal fields in ``before`` and
+    ``after`` are masked before the event is written.
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=150, blank=True, default="", help_text="Username, or 'system:…'.")
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=100, blank=True, default="")
+    object_id = models.CharField(max_length=64, blank=True, default="")
+    object_repr = models.CharField(max_length=200, blank=True, default="")
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    ip = models.CharField(max_length=64, blank=True, default="")
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [
+            models.Index(fields=["action", "seq"], name="audit_event_action"),
+            models.Index(fields=["object_type", "object_id"], name="audit_event_object"),
+            models.Index(fields=["actor", "seq"], name="audit_event_actor"),
+        ]
+        permissions = [("export_auditevent", "Can export the audit trail (CSV, JSON)")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.object_repr}".strip()
+
+
+class AuditHead(models.Model):
+    """The chain's head (one row): the last event's ``seq`` and ``hash``; its row lock serialises writers."""
+
+    SINGLETON_ID = 1
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit head #{self.seq}"
+
+
+class AuditAnchor(models.Model):
+    """An anchoring of the chain's head in the transparency log (entry kind ``audit.anchor``)."""
+
+    seq = models.PositiveBigIntegerField()
+    hash = models.CharField(max_length=64)
+    log_index = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-seq"]
+
+    def __str__(self) -> str:
+        return f"anchor of #{self.seq} at log entry {self.log_index}"
+
+
+class TotpDevice(models.Model):
+    """A staff member's RFC 6238 authenticator; once confirmed, the admin asks for a code after login."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp")
+    secret = models.CharField(max_length=64)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(default=0, help_text="Last time step used: a code works once.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "TOTP device"
+
+    def __str__(self) -> str:
+        return f"TOTP for {self.user}"

@@ -1,0 +1,186 @@
+"""What the audit trail hears without being called: logins, admin form changes, sync runs.
+
+Signals only trigger recording here; every write of ours goes through services that record their
+own events, so ``QuerySet.update()`` paths are covered too (signals alone would miss them).
+"""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_save, pre_delete, pre_save
+
+from audits.trail import audit_record, client_ip
+
+logger = logging.getLogger(__name__)
+# Rows as they were before an admin request saved or deleted them, keyed by (model label, pk); set only
+# while an admin POST runs (audits.middleware.AdminAuditMiddleware), so other writes pay nothing.
+admin_before: ContextVar[dict | None] = ContextVar("audits_admin_before", default=None)
+_NOT_STASHED = {"admin.logentry", "sessions.session", "audits.auditevent", "audits.audithead"}
+_ADMIN_ACTIONS = {ADDITION: "admin.added", CHANGE: "admin.changed", DELETION: "admin.deleted"}
+
+
+def throttle_key(username: str, ip: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(f"{(username or '').strip().lower()}|{ip}".encode()).hexdigest()
+    return f"audits:login-failures:{digest}"
+
+
+def _on_login(sender, request, user, **kwargs) -> None:
+    import time
+
+    from django.conf import settings
+
+    from audits.middleware import ACTIVITY_SESSION_KEY, TOTP_SESSION_KEY
+    from audits.models import TotpDevice
+
+    audit_record(action="auth.login", actor=user, obj=user, request=request)
+    if request is None:
+        return
+    cache.delete(throttle_key(user.get_username(), client_ip(request)))
+    session = getattr(request, "session", None)
+    if session is not None:
+        # Written with the login's own session save, so the next requests need no extra writes.
+        session[ACTIVITY_SESSION_KEY] = int(time.time())
+        has_device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
+        if not has_device and not settings.AUDITS_TOTP_REQUIRED:
+            session[TOTP_SESSION_KEY] = True
+
+
+def _on_logout(sender, request, user, **kwargs) -> None:
+    if user is not None:
+        audit_record(action="auth.logout", actor=user, obj=user, request=request)
+
+
+def _on_login_failed(sender, credentials, request=None, **kwargs) -> None:
+    from django.conf import settings
+
+    username = str(credentials.get("username", ""))[:150]
+    audit_record(
+        action="auth.login_failed",
+        actor=None,
+        request=request,
+        object_type="auth.user",
+        object_repr=username,
+        detail={"username": username},
+    )
+    key = throttle_key(username, client_ip(request))
+    if cache.add(key, 1, settings.AUDITS_LOGIN_LOCKOUT_SECONDS):
+        return
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, settings.AUDITS_LOGIN_LOCKOUT_SECONDS)
+
+
+def _stash_before(sender, instance, **kwargs) -> None:
+    stash = admin_before.get()
+    if stash is None or instance.pk is None or sender._meta.label_lower in _NOT_STASHED:
+        return
+    key = (sender._meta.label_lower, str(instance.pk))
+    if key not in stash:
+        from audits.trail import model_snapshot
+
+        current = sender._default_manager.filter(pk=instance.pk).first()
+        stash[key] = model_snapshot(current) if current is not None else None
+
+
+def _on_admin_log_entry(sender, instance: LogEntry, created: bool, **kwargs) -> None:
+    """Admin form saves of every app (Django writes a LogEntry for each), with the row before (stashed
+    when it was saved) and after, personal fields masked. Our own admins record their events through
+    :class:`audits.admin.AuditedAdminMixin` and the services, so those are skipped here."""
+    if not created or not instance.content_type_id or instance.content_type.app_label == "audits":
+        return
+    from audits.trail import model_snapshot
+
+    model = instance.content_type.model_class()
+    label = model._meta.label_lower if model else ""
+    before = after = None
+    if model is not None and instance.object_id:
+        before = (admin_before.get() or {}).get((label, str(instance.object_id)))
+        current = model._default_manager.filter(pk=instance.object_id).first()
+        if instance.action_flag == DELETION:
+            # The admin logs a deletion just before it deletes: the row is still there.
+            before = before or (model_snapshot(current) if current is not None else None)
+        else:
+            after = model_snapshot(current) if current is not None else None
+    audit_record(
+        action=_ADMIN_ACTIONS.get(instance.action_flag, "admin.logged"),
+        actor=instance.user,
+        object_type=label,
+        object_id=instance.object_id or "",
+        object_repr=instance.object_repr,
+        before=before,
+        after=after,
+        detail={"change": instance.get_change_message()[:1000]},
+    )
+
+
+def _on_sync_run_saved(sender, instance, created: bool, update_fields=None, **kwargs) -> None:
+    """A sync run starts or ends: record it; after a successful one, reopen changed approvals.
+
+    Never raises: the sync saves its run while it holds (and before it releases) its lock.
+    """
+    try:
+        _record_sync_run(instance, created)
+    except Exception:  # noqa: BLE001
+        logger.exception("Could not record sync run %s in the audit trail", instance.pk)
+
+
+def _record_sync_run(instance, created: bool) -> None:
+    from magento_bridge.models import SyncRun
+
+    if created:
+        audit_record(
+            action="sync.started",
+            actor=f"system:sync {instance.triggered_by}".strip()[:150],
+            obj=instance,
+            detail={"mode": instance.mode, "store": instance.store_code},
+        )
+        return
+    if instance.status == SyncRun.Status.RUNNING:
+        return
+    audit_record(
+        action=f"sync.{instance.status}",
+        actor="system:sync",
+        obj=instance,
+        detail={"error": instance.error[:500]} if instance.error else {"counts": instance.counts},
+    )
+    if instance.status == SyncRun.Status.SUCCEEDED:
+        from audits.tasks import reviews_after_sync_task
+
+        transaction.on_commit(lambda: _queue(reviews_after_sync_task))
+
+
+def _queue(task) -> None:
+    try:
+        task.delay()
+    except Exception:  # noqa: BLE001 - a broker hiccup must not fail the sync that just succeeded
+        logger.exception("Could not queue the review refresh after a sync")
+
+
+def roles_after_migrate(sender, apps=None, using="default", **kwargs) -> None:
+    """Reconcile the role groups after every migrate (permissions of new apps reach the roles)."""
+    from django.apps import apps as global_apps
+
+    from audits.roles import roles_sync
+
+    roles_sync(global_apps)
+
+
+def connect() -> None:
+    from magento_bridge.models import SyncRun
+
+    user_logged_in.connect(_on_login, dispatch_uid="audits.login")
+    user_logged_out.connect(_on_logout, dispatch_uid="audits.logout")
+    user_login_failed.connect(_on_login_failed, dispatch_uid="audits.login_failed")
+    post_save.connect(_on_admin_log_entry, sender=LogEntry, dispatch_uid="audits.admin_log")
+    pre_save.connect(_stash_before, dispatch_uid="audits.admin_before_save")
+    pre_delete.connect(_stash_before, dispatch_uid="audits.admin_before_delete")
+    post_save.connect(_on_sync_run_saved, sender=SyncRun, dispatch_uid="audits.sync_run")

@@ -1,0 +1,159 @@
+"""Reads of the compliance workspace: the review queue and the dashboard's figures.
+
+Disclosure coverage needs to know which synthetic items carry an active storefront badge. That is
+the ``disclosure`` app's knowledge; until it registers its own answer with
+:func:`register_badged_items_filter`, every synthetic item that is present and enabled counts as
+badged (the badge is on by default for synthetic content).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Count, Max, QuerySet
+from django.utils import timezone
+
+from audits.ai_act import RiskClass
+from audits.models import (
+    OPEN_REVIEW_STATUSES,
+    Classification,
+    ClassificationStatus,
+    Incident,
+    IncidentStatus,
+    Review,
+    ReviewStatus,
+)
+from magento_bridge.models import SyncRun
+from provenance.models import ContentItem, Generator, Origin
+
+BadgedItemsFilter = Callable[[QuerySet], QuerySet]
+
+
+def _default_badged_items(synthetic: QuerySet) -> QuerySet:
+    return synthetic.filter(is_enabled=True)
+
+
+_badged_items_filter: BadgedItemsFilter = _default_badged_items
+
+
+def register_badged_items_filter(fn: BadgedItemsFilter | None) -> None:
+    """The seam for the disclosure app: ``fn(synthetic_items) -> items with an active badge``.
+
+    ``None`` restores the default (every present, enabled synthetic item counts as badged).
+    """
+    global _badged_items_filter
+    _badged_items_filter = fn or _default_badged_items
+
+
+def review_queue() -> QuerySet:
+    """Open reviews, highest risk first, then oldest first."""
+    return (
+        Review.objects.filter(status__in=OPEN_REVIEW_STATUSES)
+        .select_related("content_item", "generator", "proposed_by")
+        .order_by("-risk", "queued_at", "id")
+    )
+
+
+@dataclass
+class Coverage:
+    synthetic: int
+    badged: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.badged / self.synthetic) if self.synthetic else 100
+
+
+def disclosure_coverage() -> Coverage:
+    synthetic = ContentItem.objects.filter(origin=Origin.SYNTHETIC, removed_at__isnull=True)
+    return Coverage(synthetic=synthetic.count(), badged=_badged_items_filter(synthetic).count())
+
+
+BACKLOG_BUCKETS = [("< 1 day", 0, 1), ("1–7 days", 1, 7), ("7–30 days", 7, 30), ("> 30 days", 30, None)]
+
+
+def review_backlog_by_age() -> list[dict]:
+    """Open reviews per age bucket (since they entered the queue, or re-entered it) and per status."""
+    now = timezone.now()
+    rows = []
+    for label, low, high in BACKLOG_BUCKETS:
+        qs = Review.objects.filter(status__in=OPEN_REVIEW_STATUSES, queued_at__lte=now - timedelta(days=low))
+        if high is not None:
+            qs = qs.filter(queued_at__gt=now - timedelta(days=high))
+        counts = dict(qs.values_list("status").annotate(n=Count("id")).order_by())
+        rows.append({"label": label, "total": sum(counts.values()), "by_status": counts})
+    return rows
+
+
+def review_status_counts() -> dict[str, int]:
+    counts = dict(Review.objects.values_list("status").annotate(n=Count("id")).order_by())
+    return {status: counts.get(status, 0) for status in ReviewStatus.values}
+
+
+def current_classifications() -> list[Classification]:
+    """The latest approved classification of each generator and use case."""
+    latest = (
+        Classification.objects.filter(status=ClassificationStatus.APPROVED)
+        .values("generator_id", "use_case")
+        .annotate(version=Max("version"))
+    )
+    keys = {(row["generator_id"], row["use_case"], row["version"]) for row in latest}
+    approved = Classification.objects.filter(status=ClassificationStatus.APPROVED).select_related("generator")
+    return [c for c in approved if (c.generator_id, c.use_case, c.version) in keys]
+
+
+def risk_class_mix() -> list[dict]:
+    """Generators' use cases per risk class, plus generators with no approved classification."""
+    current = current_classifications()
+    counts = {value: 0 for value, _ in RiskClass.CHOICES}
+    for c in current:
+        counts[c.risk_class] += 1
+    classified = {c.generator_id for c in current}
+    unclassified = Generator.objects.exclude(pk__in=classified).count()
+    rows = [{"key": k, "label": label, "count": counts[k]} for k, label in RiskClass.CHOICES]
+    rows.append({"key": "unclassified", "label": "Not classified yet", "count": unclassified})
+    return rows
+
+
+def classifications_overdue() -> list[Classification]:
+    now = timezone.now()
+    return sorted(
+        (c for c in current_classifications() if c.due_at and c.due_at < now), key=lambda c: c.due_at
+    )
+
+
+def classifications_due_soon(days: int = 14) -> list[Classification]:
+    now = timezone.now()
+    return [c for c in current_classifications() if c.due_at and now <= c.due_at < now + timedelta(days=days)]
+
+
+def incidents_open() -> list[Incident]:
+    """Open incidents, the nearest reporting deadline first (no deadline last)."""
+    incidents = list(Incident.objects.exclude(status=IncidentStatus.CLOSED))
+    far = timezone.now() + timedelta(days=36500)
+    return sorted(incidents, key=lambda i: i.report_due_at if i.report_due_at and not i.reported_at else far)
+
+
+def sync_health(limit: int = 20) -> dict:
+    runs = list(SyncRun.objects.order_by("-started_at", "-id")[:limit])
+    last_ok = SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED).order_by("-started_at").first()
+    since = timezone.now() - timedelta(hours=24)
+    failed_24h = SyncRun.objects.filter(status=SyncRun.Status.FAILED, started_at__gte=since).count()
+    age = (timezone.now() - last_ok.finished_at) if last_ok and last_ok.finished_at else None
+    if last_ok is None:
+        verdict = "never"
+    elif runs and runs[0].status == SyncRun.Status.FAILED:
+        verdict = "failing"
+    elif age is not None and age > timedelta(hours=2):
+        verdict = "stale"
+    else:
+        verdict = "healthy"
+    return {
+        "runs": list(reversed(runs)),
+        "last_ok": last_ok,
+        "failed_24h": failed_24h,
+        "verdict": verdict,
+        "age": age,
+    }

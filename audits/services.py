@@ -1,0 +1,717 @@
+"""Writes of the compliance workspace: review transitions, classifications, incidents.
+
+Every function checks the actor's role (permissions of the role groups, :mod:`audits.roles`) and the
+four-eyes rule server-side, records its audit event in the same transaction, and logs review and
+classification decisions in the transparency log (public payloads: ids and hashes only). Refused
+attempts are recorded as ``*.refused`` audit events, then raised as a :class:`WorkspaceError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import router, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from audits.ai_act import QUESTION_KEYS, classify
+from audits.models import (
+    REPORT_DAYS,
+    Classification,
+    ClassificationStatus,
+    Incident,
+    IncidentSeverity,
+    IncidentStatus,
+    IncidentStep,
+    IncidentUpdate,
+    Review,
+    ReviewComment,
+    ReviewStatus,
+)
+from audits.trail import audit_record, model_snapshot
+from provenance.canonical import canonical_json
+from provenance.log import log_append
+from provenance.models import ContentItem, Generator, Origin, Surface
+
+__all__ = [
+    "FourEyesViolation",
+    "InvalidTransition",
+    "ReviewConflict",
+    "RoleRequired",
+    "WorkspaceError",
+    "classification_approve",
+    "classification_propose",
+    "incident_next_statuses",
+    "incident_note",
+    "incident_open",
+    "incident_set_status",
+    "incident_step_complete",
+    "review_approve",
+    "review_comment",
+    "review_open",
+    "review_reject",
+    "review_request_changes",
+    "review_submit",
+    "reviews_open_missing",
+    "reviews_reopen_changed",
+]
+
+SYSTEM_REVIEWS = "system:reviews"
+
+
+def _atomic():
+    """A transaction on the database the workspace's models are written to (the router's choice)."""
+    return transaction.atomic(using=router.db_for_write(Review))
+
+
+REVIEWED_ORIGINS = (Origin.SYNTHETIC, Origin.SUSPECTED)
+
+
+class WorkspaceError(Exception):
+    """A refused workspace action; ``code`` is stable (API error code), the message is for people."""
+
+    code = "invalid"
+    http_status = 400
+
+
+class RoleRequired(WorkspaceError):
+    code = "forbidden"
+    http_status = 403
+
+
+class FourEyesViolation(WorkspaceError):
+    code = "four_eyes"
+    http_status = 403
+
+
+class ReviewConflict(WorkspaceError):
+    code = "conflict"
+    http_status = 409
+
+
+class InvalidTransition(WorkspaceError):
+    code = "invalid_transition"
+    http_status = 409
+
+
+def _require(actor, *perms: str, what: str) -> None:
+    if actor is None or not getattr(actor, "is_active", False) or not any(actor.has_perm(p) for p in perms):
+        name = getattr(actor, "username", None) or "this user"
+        raise RoleRequired(f"{name} may not {what}: it needs the {_role_names(perms)} role.")
+
+
+def _role_names(perms: tuple[str, ...]) -> str:
+    from audits.roles import ROLE_PERMISSIONS
+
+    roles = [
+        r for r, pats in ROLE_PERMISSIONS.items() if r != "Administrator" and any(p in pats for p in perms)
+    ]
+    return " or ".join(roles) or "Administrator"
+
+
+def _refused(action: str, actor, obj, exc: WorkspaceError, detail: dict | None = None) -> None:
+    audit_record(
+        action=action,
+        actor=actor if getattr(actor, "pk", None) else None,
+        obj=obj,
+        detail={"code": exc.code, "reason": str(exc), **(detail or {})},
+    )
+
+
+# --- Reviews --------------------------------------------------------------------------------------
+
+_SURFACE_RISK = {
+    Surface.CMS_PAGE: 4,
+    Surface.CMS_BLOCK: 3,
+    Surface.PRODUCT_IMAGE: 3,
+    Surface.RECOMMENDATION: 2,
+}
+
+
+def _item_risk(item: ContentItem) -> int:
+    """Patient-education pages rank highest; suspected (unconfirmed) content and problems add one."""
+    risk = _SURFACE_RISK.get(item.surface, 2)
+    if item.origin == Origin.SUSPECTED or item.problem_code:
+        risk += 1
+    return min(risk, 5)
+
+
+def _generator_risk(generator: Generator) -> int:
+    return 5 if generator.uses_patient_data else 3
+
+
+def generator_state_sha256(generator: Generator) -> str:
+    """SHA-256 of the RFC 8785 JSON of what a generator's approval covers (its card and declarations)."""
+    state = {
+        "name": generator.name,
+        "provider": generator.provider,
+        "version": generator.version,
+        "model_card": generator.model_card,
+        "hf_metadata": generator.hf_metadata,
+        "intended_use": generator.intended_use,
+        "data_sources": generator.data_sources,
+        "uses_patient_data": generator.uses_patient_data,
+        "patient_data_note": generator.patient_data_note,
+    }
+    return hashlib.sha256(canonical_json(state)).hexdigest()
+
+
+def _current_hashes(review: Review) -> tuple[str, str]:
+    if review.content_item_id:
+        item = review.content_item
+        return item.content_sha256, item.state_sha256
+    return "", generator_state_sha256(review.generator)
+
+
+def review_open(
+    *, content_item: ContentItem | None = None, generator: Generator | None = None, actor=SYSTEM_REVIEWS
+) -> Review:
+    """The review of this item or generator, created pending when there is none."""
+    if (content_item is None) == (generator is None):
+        raise ValueError("review_open needs exactly one of content_item or generator")
+    with _atomic():
+        if content_item is not None:
+            review, created = Review.objects.get_or_create(
+                content_item=content_item, defaults={"risk": _item_risk(content_item)}
+            )
+        else:
+            review, created = Review.objects.get_or_create(
+                generator=generator, defaults={"risk": _generator_risk(generator)}
+            )
+        if created:
+            audit_record(action="review.opened", actor=actor, obj=review, after=model_snapshot(review))
+    return review
+
+
+def reviews_open_missing(*, actor=SYSTEM_REVIEWS, batch_size: int = 500) -> int:
+    """Open pending reviews for present synthetic or suspected items and every generator lacking one.
+
+    In batches: one insert and one audit event (listing the new reviews) per batch.
+    """
+    items = ContentItem.objects.filter(
+        origin__in=REVIEWED_ORIGINS, removed_at__isnull=True, review__isnull=True
+    ).order_by("pk")
+    opened = 0
+    while True:
+        batch = list(items[:batch_size])
+        if not batch:
+            break
+        opened += _open_batch([Review(content_item=item, risk=_item_risk(item)) for item in batch], actor)
+    generators = list(Generator.objects.filter(review__isnull=True))
+    if generators:
+        opened += _open_batch([Review(generator=g, risk=_generator_risk(g)) for g in generators], actor)
+    return opened
+
+
+def _open_batch(reviews: list[Review], actor) -> int:
+    with _atomic():
+        Review.objects.bulk_create(reviews, ignore_conflicts=True)
+        keys = [r.content_item_id for r in reviews if r.content_item_id]
+        created = Review.objects.filter(
+            Q(content_item_id__in=keys)
+            | Q(generator_id__in=[r.generator_id for r in reviews if r.generator_id]),
+            status=ReviewStatus.PENDING,
+            version=1,
+        ).values_list("pk", flat=True)
+        ids = sorted(created)
+        audit_record(
+            action="review.opened",
+            actor=actor,
+            object_type="audits.review",
+            object_repr=f"{len(reviews)} review(s)",
+            detail={"reviews": ids[:1000], "count": len(reviews)},
+        )
+    return len(reviews)
+
+
+def reviews_reopen_changed(*, actor=SYSTEM_REVIEWS) -> int:
+    """Send approved reviews whose subject changed since sign-off back to pending; returns how many."""
+    reopened = 0
+    approved = Review.objects.filter(status=ReviewStatus.APPROVED).select_related("content_item", "generator")
+    # Content items are compared in the database (only changed ones are read); generators are few and
+    # their state hash is computed here.
+    changed_items = approved.filter(content_item__isnull=False).filter(
+        ~Q(content_item__content_sha256=F("approved_content_sha256"))
+        | ~Q(content_item__state_sha256=F("approved_state_sha256"))
+    )
+    candidates = itertools.chain(
+        changed_items.iterator(chunk_size=500),
+        approved.filter(generator__isnull=False).iterator(chunk_size=500),
+    )
+    for review in candidates:
+        content, state = _current_hashes(review)
+        if content == review.approved_content_sha256 and state == review.approved_state_sha256:
+            continue
+        what = "content" if content != review.approved_content_sha256 else "state"
+        reason = f"the {what} changed after approval"
+        with _atomic():
+            updated = Review.objects.filter(
+                pk=review.pk, version=review.version, status=ReviewStatus.APPROVED
+            ).update(
+                status=ReviewStatus.PENDING,
+                version=F("version") + 1,
+                reopened_reason=reason,
+                proposed_by=None,
+                proposed_at=None,
+                queued_at=timezone.now(),
+                updated_at=timezone.now(),
+            )
+            if not updated:
+                continue
+            event = audit_record(
+                action="review.reopened",
+                actor=actor,
+                obj=review,
+                before={
+                    "status": ReviewStatus.APPROVED,
+                    "content_sha256": review.approved_content_sha256,
+                    "state_sha256": review.approved_state_sha256,
+                },
+                after={"status": ReviewStatus.PENDING, "content_sha256": content, "state_sha256": state},
+                detail={"reason": reason},
+            )
+            _log_decision(review, ReviewStatus.PENDING, review.version + 1, content, state, event)
+        reopened += 1
+    return reopened
+
+
+def _log_decision(review: Review, status: str, version: int, content: str, state: str, event) -> None:
+    log_append(
+        kind="review.decision",
+        payload={
+            "review": review.pk,
+            "subject": review.subject_kind,
+            "subject_id": review.subject_id,
+            "status": str(status),
+            "version": version,
+            "content_sha256": content,
+            "state_sha256": state,
+            "audit_seq": event.seq,
+            "audit_hash": event.hash,
+        },
+    )
+
+
+def _transition(
+    review: Review,
+    *,
+    actor,
+    expected_version: int,
+    to: str,
+    allowed_from: Iterable[str],
+    comment: str,
+    four_eyes: bool = False,
+    extra: dict | None = None,
+) -> Review:
+    allowed_from = tuple(allowed_from)
+    action = f"review.{to}"
+    try:
+        with _atomic():
+            now = timezone.now()
+            fields = {"status": to, "version": F("version") + 1, "updated_at": now, **(extra or {})}
+            content, state = _current_hashes(review)
+            if to == ReviewStatus.APPROVED:
+                fields.update(approved_content_sha256=content, approved_state_sha256=state)
+            rows = Review.objects.filter(pk=review.pk, version=expected_version, status__in=allowed_from)
+            if four_eyes:
+                # Checked in the same statement that writes, so no interleaving can slip past it.
+                rows = rows.exclude(proposed_by=actor).exclude(proposed_by__isnull=True)
+            if not rows.update(**fields):
+                current = Review.objects.get(pk=review.pk)
+                if current.version != expected_version:
+                    raise ReviewConflict(
+                        f"Someone else acted on this review first (it is now version {current.version}, "
+                        f"{current.get_status_display().lower()}); reload it and decide again."
+                    )
+                if current.status not in allowed_from:
+                    raise InvalidTransition(
+                        f"A review that is {current.get_status_display().lower()} cannot become "
+                        f"{ReviewStatus(to).label.lower()}."
+                    )
+                if current.proposed_by_id == getattr(actor, "pk", None):
+                    raise FourEyesViolation(
+                        "Four eyes: you proposed this review, so another approver must sign it off."
+                    )
+                raise InvalidTransition("This review has no proposal to sign off yet.")
+            before = {"status": review.status, "version": expected_version}
+            review.refresh_from_db()
+            if comment.strip():
+                ReviewComment.objects.create(review=review, author=actor, body=comment.strip(), transition=to)
+            event = audit_record(
+                action=action,
+                actor=actor,
+                obj=review,
+                before=before,
+                after={
+                    "status": review.status,
+                    "version": review.version,
+                    "content_sha256": content,
+                    "state_sha256": state,
+                },
+                detail={"comment": comment.strip()[:500]} if comment.strip() else None,
+            )
+            _log_decision(review, to, review.version, content, state, event)
+    except WorkspaceError as exc:
+        _refused("review.refused", actor, review, exc, {"attempted": to, "version": expected_version})
+        raise
+    return review
+
+
+def review_submit(*, review: Review, actor, expected_version: int, comment: str = "") -> Review:
+    """Reviewer: propose sign-off (pending or changes requested → in review, awaiting an approver)."""
+    try:
+        _require(actor, "audits.propose_review", what="propose a review")
+    except WorkspaceError as exc:
+        _refused("review.refused", actor, review, exc, {"attempted": "in_review"})
+        raise
+    return _transition(
+        review,
+        actor=actor,
+        expected_version=expected_version,
+        to=ReviewStatus.IN_REVIEW,
+        allowed_from=(ReviewStatus.PENDING, ReviewStatus.CHANGES_REQUESTED),
+        comment=comment,
+        extra={"proposed_by": actor, "proposed_at": timezone.now(), "reopened_reason": ""},
+    )
+
+
+def review_approve(*, review: Review, actor, expected_version: int, comment: str = "") -> Review:
+    """Approver: sign off a proposed review. Never the person who proposed it (four eyes)."""
+    try:
+        _require(actor, "audits.approve_review", what="sign off a review")
+    except WorkspaceError as exc:
+        _refused("review.refused", actor, review, exc, {"attempted": "approved"})
+        raise
+    return _transition(
+        review,
+        actor=actor,
+        expected_version=expected_version,
+        to=ReviewStatus.APPROVED,
+        allowed_from=(ReviewStatus.IN_REVIEW,),
+        comment=comment,
+        four_eyes=True,
+        extra={"decided_by": actor, "decided_at": timezone.now()},
+    )
+
+
+def review_request_changes(*, review: Review, actor, expected_version: int, comment: str) -> Review:
+    """Reviewer or approver: send back with a comment saying what must change."""
+    try:
+        _require(actor, "audits.propose_review", "audits.approve_review", what="request changes")
+        if not comment.strip():
+            raise WorkspaceError("Say what must change: a comment is required.")
+    except WorkspaceError as exc:
+        _refused("review.refused", actor, review, exc, {"attempted": "changes_requested"})
+        raise
+    return _transition(
+        review,
+        actor=actor,
+        expected_version=expected_version,
+        to=ReviewStatus.CHANGES_REQUESTED,
+        allowed_from=(ReviewStatus.PENDING, ReviewStatus.IN_REVIEW),
+        comment=comment,
+        extra={"decided_by": actor, "decided_at": timezone.now()},
+    )
+
+
+def review_reject(*, review: Review, actor, expected_version: int, comment: str) -> Review:
+    """Approver: reject and request a takedown (from any open or approved state), with a reason."""
+    try:
+        _require(actor, "audits.approve_review", what="reject content")
+        if not comment.strip():
+            raise WorkspaceError("Give the reason for the rejection: a comment is required.")
+    except WorkspaceError as exc:
+        _refused("review.refused", actor, review, exc, {"attempted": "rejected"})
+        raise
+    return _transition(
+        review,
+        actor=actor,
+        expected_version=expected_version,
+        to=ReviewStatus.REJECTED,
+        allowed_from=(
+            ReviewStatus.PENDING,
+            ReviewStatus.IN_REVIEW,
+            ReviewStatus.CHANGES_REQUESTED,
+            ReviewStatus.APPROVED,
+        ),
+        comment=comment,
+        extra={"decided_by": actor, "decided_at": timezone.now()},
+    )
+
+
+def review_comment(*, review: Review, actor, body: str) -> ReviewComment:
+    _require(actor, "audits.propose_review", "audits.approve_review", what="comment on reviews")
+    if not body.strip():
+        raise WorkspaceError("The comment is empty.")
+    with _atomic():
+        comment = ReviewComment.objects.create(review=review, author=actor, body=body.strip())
+        audit_record(
+            action="review.commented", actor=actor, obj=review, detail={"comment": body.strip()[:500]}
+        )
+    return comment
+
+
+# --- Classification -------------------------------------------------------------------------------
+
+
+def classification_propose(
+    *, generator: Generator, use_case: str, answers: dict, actor, notes: str = ""
+) -> Classification:
+    """A new version of the classification of ``generator`` in ``use_case``, awaiting an approver."""
+    _require(actor, "audits.add_classification", what="classify generators")
+    use_case = use_case.strip()
+    if not use_case:
+        raise WorkspaceError("Name the use case.")
+    answers = {k: bool(answers.get(k)) for k in QUESTION_KEYS}
+    outcome = classify(answers)
+    rationale = "\n".join(outcome.rationale)
+    with _atomic():
+        # Lock the generator row: two proposals at once get consecutive versions, not a clash.
+        Generator.objects.select_for_update().filter(pk=generator.pk).first()
+        latest = (
+            Classification.objects.filter(generator=generator, use_case=use_case).order_by("-version").first()
+        )
+        classification = Classification.objects.create(
+            generator=generator,
+            use_case=use_case,
+            version=(latest.version + 1) if latest else 1,
+            answers=answers,
+            risk_class=outcome.risk_class,
+            obligations=outcome.obligations,
+            rationale=rationale,
+            notes=notes.strip(),
+            proposed_by=actor,
+        )
+        audit_record(
+            action="classification.proposed",
+            actor=actor,
+            obj=classification,
+            after=model_snapshot(classification, ["use_case", "version", "risk_class", "answers"]),
+        )
+    return classification
+
+
+def classification_approve(*, classification: Classification, actor, comment: str = "") -> Classification:
+    """Approver: sign off a proposed version (four eyes); earlier approved versions are superseded."""
+    try:
+        _require(actor, "audits.approve_classification", what="approve classifications")
+        if classification.proposed_by_id == actor.pk:
+            raise FourEyesViolation(
+                "Four eyes: you proposed this classification, so another approver must sign it off."
+            )
+    except WorkspaceError as exc:
+        _refused("classification.refused", actor, classification, exc)
+        raise
+    now = timezone.now()
+    try:
+        with _atomic():
+            updated = (
+                Classification.objects.filter(pk=classification.pk, status=ClassificationStatus.PROPOSED)
+                .exclude(proposed_by=actor)
+                .update(
+                    status=ClassificationStatus.APPROVED,
+                    approved_by=actor,
+                    approved_at=now,
+                    due_at=now + timedelta(days=settings.AUDITS_RECLASSIFY_DAYS),
+                )
+            )
+            if not updated:
+                current = Classification.objects.get(pk=classification.pk)
+                if current.status == ClassificationStatus.PROPOSED and current.proposed_by_id == actor.pk:
+                    raise FourEyesViolation(
+                        "Four eyes: you proposed this classification, so another approver must sign it off."
+                    )
+                raise InvalidTransition(
+                    "Only a proposed classification can be approved (someone may have acted first)."
+                )
+            _classification_approved(classification, actor, comment)
+    except WorkspaceError as exc:
+        _refused("classification.refused", actor, classification, exc)
+        raise
+    return classification
+
+
+def _classification_approved(classification: Classification, actor, comment: str) -> None:
+    Classification.objects.filter(
+        generator_id=classification.generator_id,
+        use_case=classification.use_case,
+        status=ClassificationStatus.APPROVED,
+    ).exclude(pk=classification.pk).update(status=ClassificationStatus.SUPERSEDED)
+    classification.refresh_from_db()
+    event = audit_record(
+        action="classification.approved",
+        actor=actor,
+        obj=classification,
+        after={"risk_class": classification.risk_class, "due_at": classification.due_at},
+        detail={"comment": comment[:500]} if comment else None,
+    )
+    log_append(
+        kind="classification.approved",
+        payload={
+            "classification": classification.pk,
+            "generator": classification.generator_id,
+            "version": classification.version,
+            "risk_class": classification.risk_class,
+            "answers_sha256": hashlib.sha256(canonical_json(classification.answers)).hexdigest(),
+            "audit_seq": event.seq,
+            "audit_hash": event.hash,
+        },
+    )
+
+
+# --- Incidents ------------------------------------------------------------------------------------
+
+RESPONSE_PLAN = [
+    (
+        "takedown",
+        "Take the content down through the audit switch",
+        "Switch the affected items off in the storefront (disclosure app's audit switch) until corrected.",
+    ),
+    (
+        "notify",
+        "Notify",
+        "Tell the market surveillance authority (Art. 73) within the deadline when this is a serious "
+        "incident; "
+        "inform the provider or deployer of the generator, and affected customers where needed.",
+    ),
+    (
+        "correct",
+        "Correct",
+        "Fix or replace the content, or the generator's configuration; record what changed.",
+    ),
+    (
+        "review",
+        "Review",
+        "Send the corrected items and the generator back through review and reclassification.",
+    ),
+]
+
+
+def incident_open(
+    *,
+    title: str,
+    severity: str,
+    actor,
+    aware_at: datetime | None = None,
+    description: str = "",
+    content_items: Iterable[ContentItem] = (),
+    generators: Iterable[Generator] = (),
+) -> Incident:
+    """Open an incident with the Art. 73 clock (15 / 10 / 2 days from awareness) and the response plan."""
+    _require(actor, "audits.add_incident", what="open incidents")
+    if severity not in IncidentSeverity.values:
+        raise WorkspaceError(f"Unknown severity {severity!r}.")
+    if not title.strip():
+        raise WorkspaceError("Give the incident a title.")
+    aware_at = aware_at or timezone.now()
+    days = REPORT_DAYS.get(severity)
+    with _atomic():
+        incident = Incident.objects.create(
+            title=title.strip()[:200],
+            severity=severity,
+            description=description,
+            aware_at=aware_at,
+            report_due_at=aware_at + timedelta(days=days) if days else None,
+            opened_by=actor,
+        )
+        incident.content_items.set(list(content_items))
+        incident.generators.set(list(generators))
+        IncidentStep.objects.bulk_create(
+            IncidentStep(incident=incident, position=n, kind=kind, title=step_title, guidance=guidance)
+            for n, (kind, step_title, guidance) in enumerate(RESPONSE_PLAN, start=1)
+        )
+        due = f"; report due {incident.report_due_at:%Y-%m-%d %H:%M} UTC" if incident.report_due_at else ""
+        IncidentUpdate.objects.create(
+            incident=incident, actor=actor, text=f"Opened as {incident.get_severity_display()}{due}."
+        )
+        audit_record(
+            action="incident.opened",
+            actor=actor,
+            obj=incident,
+            after=model_snapshot(incident, ["title", "severity", "aware_at", "report_due_at"]),
+            detail={
+                "content_items": [i.pk for i in incident.content_items.all()],
+                "generators": [g.pk for g in incident.generators.all()],
+            },
+        )
+    return incident
+
+
+def incident_step_complete(*, step: IncidentStep, actor) -> IncidentStep:
+    _require(actor, "audits.change_incident", what="work on incidents")
+    with _atomic():
+        if not IncidentStep.objects.filter(pk=step.pk, done_at__isnull=True).update(
+            done_at=timezone.now(), done_by=actor
+        ):
+            raise InvalidTransition("That step is already done.")
+        step.refresh_from_db()
+        IncidentUpdate.objects.create(incident=step.incident, actor=actor, text=f"Done: {step.title}.")
+        audit_record(action="incident.step_done", actor=actor, obj=step.incident, detail={"step": step.kind})
+    return step
+
+
+_NEXT_STATUS = {
+    IncidentStatus.OPEN: {IncidentStatus.INVESTIGATING, IncidentStatus.REPORTED, IncidentStatus.CLOSED},
+    IncidentStatus.INVESTIGATING: {IncidentStatus.REPORTED, IncidentStatus.CLOSED},
+    IncidentStatus.REPORTED: {IncidentStatus.CLOSED},
+    IncidentStatus.CLOSED: {IncidentStatus.INVESTIGATING},
+}
+
+
+def incident_next_statuses(incident: Incident) -> list[IncidentStatus]:
+    """The statuses an incident may move to from where it is, in workflow order."""
+    allowed = _NEXT_STATUS.get(incident.status, set())
+    return [status for status in IncidentStatus if status in allowed]
+
+
+def incident_set_status(*, incident: Incident, status: str, actor, note: str = "") -> Incident:
+    """Move an incident on; ``reported`` stops the Art. 73 clock, ``closed`` needs a note."""
+    _require(actor, "audits.change_incident", what="work on incidents")
+    if status not in _NEXT_STATUS.get(incident.status, set()):
+        raise InvalidTransition(
+            f"An incident that is {incident.get_status_display().lower()} cannot become {status}."
+        )
+    if status == IncidentStatus.CLOSED and not note.strip():
+        raise WorkspaceError("Say how the incident was resolved: a note is required to close it.")
+    now = timezone.now()
+    fields = {"status": status, "version": F("version") + 1}
+    if status == IncidentStatus.REPORTED:
+        fields["reported_at"] = now
+    if status == IncidentStatus.CLOSED:
+        fields["closed_at"] = now
+    if status == IncidentStatus.INVESTIGATING:
+        fields["closed_at"] = None
+    with _atomic():
+        if not Incident.objects.filter(pk=incident.pk, version=incident.version).update(**fields):
+            raise ReviewConflict("Someone else changed this incident first; reload it and try again.")
+        before = incident.status
+        incident.refresh_from_db()
+        label = incident.get_status_display()
+        IncidentUpdate.objects.create(
+            incident=incident,
+            actor=actor,
+            text=f"Status: {label}." + (f" {note.strip()}" if note.strip() else ""),
+        )
+        audit_record(
+            action="incident.status",
+            actor=actor,
+            obj=incident,
+            before={"status": before},
+            after={"status": incident.status},
+            detail={"note": note.strip()[:500]} if note.strip() else None,
+        )
+    return incident
+
+
+def incident_note(*, incident: Incident, actor, text: str) -> IncidentUpdate:
+    _require(actor, "audits.change_incident", what="work on incidents")
+    if not text.strip():
+        raise WorkspaceError("The note is empty.")
+    with _atomic():
+        update = IncidentUpdate.objects.create(incident=incident, actor=actor, text=text.strip())
+        audit_record(action="incident.note", actor=actor, obj=incident, detail={"note": text.strip()[:500]})
+    return update

@@ -1,0 +1,186 @@
+"""Staff pages outside the model admin: the compliance dashboard and the TOTP second factor."""
+
+from __future__ import annotations
+
+import math
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.auth import logout
+from django.core.cache import cache
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from audits import selectors
+from audits.ai_act import RiskClass
+from audits.middleware import TOTP_SESSION_KEY
+from audits.models import AuditEvent, ReviewStatus, TotpDevice
+from audits.receivers import throttle_key
+from audits.totp import totp_match_step, totp_new_secret, totp_provisioning_uri
+from audits.trail import audit_record, client_ip
+
+_RISK_COLOURS = {
+    RiskClass.HIGH_ANNEX_I: "#b3261e",
+    RiskClass.HIGH_ANNEX_III: "#d9480f",
+    RiskClass.ANNEX_III_EXEMPT: "#e8a317",
+    RiskClass.TRANSPARENCY: "#1971c2",
+    RiskClass.MINIMAL: "#2f9e44",
+    "unclassified": "#868e96",
+}
+_STATUS_COLOURS = {
+    ReviewStatus.PENDING: "#868e96",
+    ReviewStatus.IN_REVIEW: "#1971c2",
+    ReviewStatus.CHANGES_REQUESTED: "#e8a317",
+}
+
+
+def _backlog_bars(rows: list[dict]) -> tuple[list[dict], int]:
+    top = max([r["total"] for r in rows] + [1])
+    bars = []
+    for r in rows:
+        x = 0.0
+        segments = []
+        for status in _STATUS_COLOURS:
+            n = r["by_status"].get(status, 0)
+            width = 300 * n / top
+            if n:
+                segments.append(
+                    {
+                        "x": round(x, 1),
+                        "width": round(width, 1),
+                        "colour": _STATUS_COLOURS[status],
+                        "n": n,
+                        "label": ReviewStatus(status).label,
+                    }
+                )
+            x += width
+        bars.append({**r, "segments": segments})
+    return bars, top
+
+
+def dashboard(request):
+    coverage = selectors.disclosure_coverage()
+    circumference = 2 * math.pi * 42
+    backlog, _ = _backlog_bars(selectors.review_backlog_by_age())
+    open_reviews = sum(b["total"] for b in backlog)
+    mix = selectors.risk_class_mix()
+    mix_total = sum(r["count"] for r in mix) or 1
+    x = 0.0
+    for r in mix:
+        r["colour"] = _RISK_COLOURS[r["key"]]
+        r["x"] = round(x, 2)
+        r["width"] = round(100 * r["count"] / mix_total, 2)
+        x += r["width"]
+    incidents = selectors.incidents_open()
+    now = timezone.now()
+    for incident in incidents:
+        if incident.report_due_at and not incident.reported_at and incident.report_days:
+            total = incident.report_days * 86400
+            left = (incident.report_due_at - now).total_seconds()
+            incident.clock_percent = max(0, min(100, round(100 * (total - left) / total)))
+            incident.hours_left = round(left / 3600)
+        else:
+            incident.clock_percent = None
+    health = selectors.sync_health()
+    overdue = selectors.classifications_overdue()
+    incidents_overdue = sum(1 for i in incidents if i.is_overdue)
+    attention = []
+    if incidents_overdue:
+        attention.append(f"{incidents_overdue} incident report(s) overdue")
+    if coverage.synthetic and coverage.percent < 100:
+        attention.append(f"{coverage.synthetic - coverage.badged} synthetic item(s) without a badge")
+    if overdue:
+        attention.append(f"{len(overdue)} classification(s) overdue")
+    awaiting = selectors.review_status_counts()[ReviewStatus.IN_REVIEW]
+    if awaiting:
+        attention.append(f"{awaiting} review(s) awaiting sign-off")
+    if health["verdict"] != "healthy":
+        attention.append(f"Magento sync {health['verdict']}")
+    context = {
+        **admin.site.each_context(request),
+        "title": "Compliance dashboard",
+        "coverage": coverage,
+        "coverage_dash": round(circumference * coverage.percent / 100, 2),
+        "coverage_circumference": round(circumference, 2),
+        "backlog": backlog,
+        "open_reviews": open_reviews,
+        "status_counts": selectors.review_status_counts(),
+        "status_colours": [(ReviewStatus(s).label, c) for s, c in _STATUS_COLOURS.items()],
+        "mix": mix,
+        "overdue": overdue,
+        "attention": attention,
+        "due_soon": selectors.classifications_due_soon(),
+        "incidents": incidents,
+        "incidents_overdue": incidents_overdue,
+        "health": health,
+        "recent_events": AuditEvent.objects.order_by("-seq")[:8]
+        if request.user.has_perm("audits.view_auditevent")
+        else [],
+    }
+    return render(request, "admin/audits/dashboard.html", context)
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or default
+    ok = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if ok else default
+
+
+def totp_setup(request):
+    """Enrol (or re-show the pending enrolment of) an authenticator for the signed-in staff member."""
+    device = TotpDevice.objects.filter(user=request.user).first()
+    if device is not None and device.confirmed_at is not None:
+        messages.info(request, "Your authenticator is already set up. An administrator can reset it.")
+        return HttpResponseRedirect(reverse("admin:index"))
+    if device is None:
+        device = TotpDevice.objects.create(user=request.user, secret=totp_new_secret())
+    if request.method == "POST":
+        step = totp_match_step(device.secret, request.POST.get("code", ""))
+        if step is not None:
+            TotpDevice.objects.filter(pk=device.pk).update(confirmed_at=timezone.now(), last_step=step)
+            request.session[TOTP_SESSION_KEY] = True
+            audit_record(action="auth.totp_enrolled", request=request, obj=request.user)
+            messages.success(request, "Authenticator set up: you will be asked for a code at each sign-in.")
+            return HttpResponseRedirect(reverse("admin:index"))
+        messages.error(request, "That code does not match; check the time on your phone and try again.")
+    issuer = settings.LOG_ORIGIN.split("/")[0] or "Provenant"
+    context = {
+        **admin.site.each_context(request),
+        "title": "Set up two-factor sign-in",
+        "secret": " ".join(device.secret[i : i + 4] for i in range(0, len(device.secret), 4)),
+        "uri": totp_provisioning_uri(device.secret, account=request.user.get_username(), issuer=issuer),
+        "required": settings.AUDITS_TOTP_REQUIRED,
+    }
+    return render(request, "admin/audits/totp_setup.html", context)
+
+
+def totp_verify(request):
+    device = TotpDevice.objects.filter(user=request.user, confirmed_at__isnull=False).first()
+    target = _safe_next(request, reverse("admin:index"))
+    if device is None or request.session.get(TOTP_SESSION_KEY):
+        return HttpResponseRedirect(target)
+    if request.method == "POST":
+        step = totp_match_step(device.secret, request.POST.get("code", ""))
+        if (
+            step is not None
+            and step > device.last_step
+            and TotpDevice.objects.filter(pk=device.pk, last_step__lt=step).update(last_step=step)
+        ):
+            request.session[TOTP_SESSION_KEY] = True
+            audit_record(action="auth.totp_verified", request=request, obj=request.user)
+            return HttpResponseRedirect(target)
+        audit_record(action="auth.totp_failed", request=request, obj=request.user)
+        key = throttle_key(request.user.get_username(), client_ip(request))
+        failures = cache.get(key, 0) + 1
+        cache.set(key, failures, settings.AUDITS_LOGIN_LOCKOUT_SECONDS)
+        if failures >= settings.AUDITS_LOGIN_MAX_FAILURES:
+            logout(request)
+            return HttpResponseRedirect(reverse("admin:login"))
+        messages.error(request, "That code is wrong or was already used.")
+    context = {**admin.site.each_context(request), "title": "Enter your sign-in code", "next": target}
+    return render(request, "admin/audits/totp_verify.html", context)
