@@ -29,6 +29,7 @@ from provenance.auth import ApiTokenAuthentication, HasScope
 from provenance.canonical import CanonicalJsonError, canonical_json
 from provenance.errors import Conflict, ErrorResponseSerializer, PayloadTooLarge
 from provenance.hashing import cms_content_sha256
+from provenance.ingest_gate import IngestOpen
 from provenance.models import ApiScope, GenerationRecord, Generator
 from provenance.records import (
     RecordConflict,
@@ -350,6 +351,7 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
         409: "The external id was already used for a different record.",
         413: "The request body is too large.",
         415: "The body is not application/json.",
+        503: "Ingest is paused (audit switch) or the log is busy; retry after `Retry-After` seconds.",
     }
     return {code: OpenApiResponse(ErrorResponseSerializer, description=descriptions[code]) for code in codes}
 
@@ -362,6 +364,7 @@ class _ApiView(APIView):
 
 
 class RecordCollectionView(_ApiView):
+    permission_classes = [HasScope, IngestOpen]
     required_scopes = {"POST": (ApiScope.RECORDS_WRITE,)}
 
     @extend_schema(
@@ -379,7 +382,7 @@ class RecordCollectionView(_ApiView):
         responses={
             201: OpenApiResponse(RecordSerializer, description="Recorded and logged."),
             200: OpenApiResponse(RecordSerializer, description="A replay: the record submitted before."),
-            **_errors(400, 401, 403, 409, 413, 415),
+            **_errors(400, 401, 403, 409, 413, 415, 503),
         },
         examples=[
             OpenApiExample(

@@ -143,6 +143,13 @@ TSA_URL = env_url("PROVENANT_TSA_URL")
 TSA_TIMEOUT = env_float("PROVENANT_TSA_TIMEOUT", 10.0, minimum=0.1)
 TSA_CA_CERTS = env_str("PROVENANT_TSA_CA_CERTS")  # PEM file: when set, timestamps are verified
 
+# Storefront disclosure: how long badge answers may be cached (an audit switch reaches shoppers
+# within this), where published manifests go (empty: not published) and how long paused ingest waits.
+DISCLOSURE_CACHE_SECONDS = env_int("PROVENANT_DISCLOSURE_CACHE_SECONDS", 60, minimum=0, maximum=3600)
+DISCLOSURE_PUBLISH_DIR = env_str("PROVENANT_DISCLOSURE_PUBLISH_DIR")
+DISCLOSURE_PUBLISH_KEEP = env_int("PROVENANT_DISCLOSURE_PUBLISH_KEEP", 3, minimum=1, maximum=100)
+DISCLOSURE_RETRY_AFTER_SECONDS = env_int("PROVENANT_DISCLOSURE_RETRY_AFTER", 300, minimum=1, maximum=86_400)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},

@@ -18,5 +18,6 @@ urlpatterns = [
     path("staff/media/", include("magento_bridge.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/provenance/", include("provenance.api_urls")),
+    path("api/v1/disclosures/", include("disclosure.urls")),
     path("", include("provenance.urls")),
 ]
