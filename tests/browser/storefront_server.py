@@ -34,7 +34,9 @@ def product_image(path: str) -> bytes:
     size = 400 if "/9f1e2d/" in path or "/77bb00/" in path else 80
     image = Image.new("RGB", (size, size), tuple(min(255, c + seed[i] % 40) for i, c in enumerate(base)))
     draw = ImageDraw.Draw(image)
-    draw.rounded_rectangle((size * 0.3, size * 0.15, size * 0.7, size * 0.85), radius=size // 10, fill="white")
+    draw.rounded_rectangle(
+        (size * 0.3, size * 0.15, size * 0.7, size * 0.85), radius=size // 10, fill="white"
+    )
     draw.rectangle((size * 0.45, size * 0.05, size * 0.55, size * 0.2), fill="#cfd8dc")
     out = io.BytesIO()
     image.save(out, "JPEG", quality=80)

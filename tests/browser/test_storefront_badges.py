@@ -64,21 +64,40 @@ def registry(storefront):
     cache.clear()
     common = {"store_code": "default", "sku": "MED-1", "magento_id": 1}
     ContentItem.objects.create(
-        **common, surface="product_image", part_key="11", file_path="/a/i/ai-pen.jpg", position=1,
-        origin="synthetic", digital_source_type=TRAINED, label="Insulin pen needles, box",
+        **common,
+        surface="product_image",
+        part_key="11",
+        file_path="/a/i/ai-pen.jpg",
+        position=1,
+        origin="synthetic",
+        digital_source_type=TRAINED,
+        label="Insulin pen needles, box",
     )
     ContentItem.objects.create(
-        **common, surface="product_image", part_key="12", file_path="/p/h/photo.jpg", position=2, origin="human"
+        **common,
+        surface="product_image",
+        part_key="12",
+        file_path="/p/h/photo.jpg",
+        position=2,
+        origin="human",
     )
     ContentItem.objects.create(
-        **common, surface="product_image", part_key="13", file_path="/p/h/photo_1.jpg", position=3,
+        **common,
+        surface="product_image",
+        part_key="13",
+        file_path="/p/h/photo_1.jpg",
+        position=3,
         origin="unknown",
     )
     ContentItem.objects.create(
         **common, surface="recommendation", part_key="up_sell", link_type="up_sell", origin="synthetic"
     )
     ContentItem.objects.create(
-        store_code="default", surface="cms_block", magento_id=12, identifier="insulin-storage", origin="synthetic"
+        store_code="default",
+        surface="cms_block",
+        magento_id=12,
+        identifier="insulin-storage",
+        origin="synthetic",
     )
     storefront_settings_set(store_code="default", allowed_origins=[storefront.url])
     yield
@@ -123,7 +142,8 @@ def test_the_ai_image_gets_a_badge_and_the_photos_do_not(page, storefront, live_
     assert page.locator("[data-provenant-badge='cms_block']").count() == 1
     assert page.locator(".upsell [data-provenant-badge='recommendation']").count() == 1
     jsonld = page.eval_on_selector_all(
-        "script[type='application/ld+json'][data-provenant-jsonld]", "s => s.map(x => JSON.parse(x.textContent))"
+        "script[type='application/ld+json'][data-provenant-jsonld]",
+        "s => s.map(x => JSON.parse(x.textContent))",
     )
     assert jsonld[0]["digitalSourceType"] == TRAINED
     assert jsonld[0]["contentUrl"].endswith("/a/i/ai-pen.jpg")
@@ -131,7 +151,9 @@ def test_the_ai_image_gets_a_badge_and_the_photos_do_not(page, storefront, live_
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
-def test_the_explanation_opens_on_hover_and_on_keyboard_focus(page, storefront, live_server, registry, flavour):
+def test_the_explanation_opens_on_hover_and_on_keyboard_focus(
+    page, storefront, live_server, registry, flavour
+):
     open_product(page, storefront, flavour, apiBase=live_server.url)
     wait_ready(page)
     badge = page.locator(".gallery-main [data-provenant-badge]")
@@ -154,7 +176,10 @@ def test_the_explanation_opens_on_hover_and_on_keyboard_focus(page, storefront, 
         button.focus()
         assert tip.is_visible()
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SCREENSHOTS) / f"badge-{flavour}.png"), clip={"x": 0, "y": 0, "width": 1000, "height": 620})
+        page.screenshot(
+            path=str(Path(SCREENSHOTS) / f"badge-{flavour}.png"),
+            clip={"x": 0, "y": 0, "width": 1000, "height": 620},
+        )
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
@@ -174,8 +199,12 @@ def test_the_badge_has_an_accessible_name_and_description(page, storefront, live
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_hostile_labels_and_explanations_are_shown_as_text(page, storefront, live_server, registry, flavour):
     policy_version_create(
-        store_code="default", surface="product_image", kind="generated", locale="en_US",
-        label='<img src=x onerror="alert(1)">', explanation="<script>alert(2)</script><b>bold</b>",
+        store_code="default",
+        surface="product_image",
+        kind="generated",
+        locale="en_US",
+        label='<img src=x onerror="alert(1)">',
+        explanation="<script>alert(2)</script><b>bold</b>",
         learn_more_url="https://example.com/ai?x=<script>",
     )
     open_product(page, storefront, flavour, apiBase=live_server.url)
@@ -220,7 +249,9 @@ def _closed_port() -> int:
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 @pytest.mark.parametrize("sidecar", ["down", "slow"])
-def test_a_sidecar_that_is_down_or_slow_leaves_the_page_unchanged(page, storefront, registry, flavour, sidecar):
+def test_a_sidecar_that_is_down_or_slow_leaves_the_page_unchanged(
+    page, storefront, registry, flavour, sidecar
+):
     api = f"http://127.0.0.1:{_closed_port()}" if sidecar == "down" else f"{storefront.url}/slow"
     open_product(page, storefront, flavour, apiBase=api, timeout=500)
     page.wait_for_load_state("load")
@@ -246,13 +277,16 @@ def test_nothing_runs_on_cart_and_checkout_pages(page, storefront, live_server, 
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
-def test_a_page_with_badges_has_no_serious_accessibility_violations(page, storefront, live_server, registry, flavour):
+def test_a_page_with_badges_has_no_serious_accessibility_violations(
+    page, storefront, live_server, registry, flavour
+):
     open_product(page, storefront, flavour, apiBase=live_server.url)
     wait_ready(page)
     page.locator(".gallery-main [data-provenant-badge] button").focus()
     page.add_script_tag(url=f"{storefront.url}/lib/axe.min.js")
     results = page.evaluate(
-        "() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        "() => axe.run(document, {runOnly: {type: 'tag', "
+        "values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
     )
     bad = [
         (v["id"], v["impact"], [n["html"][:120] for n in v["nodes"]])
