@@ -44,6 +44,8 @@ def product_image(path: str) -> bytes:
 
 
 class StorefrontHandler(BaseHTTPRequestHandler):
+    manifest_dir: Path | None = None  # serves /manifests/ as a static server or CDN would
+    requested: list[str] = []
     def log_message(self, format, *args):  # noqa: A002 - quiet test output
         pass
 
@@ -63,6 +65,12 @@ class StorefrontHandler(BaseHTTPRequestHandler):
             return self._send(200, b'{"products": {}}', "application/json")
         if path.startswith("/media/catalog/product/"):
             return self._send(200, product_image(path), "image/jpeg")
+        if path.startswith("/manifests/") and self.manifest_dir is not None:
+            file = self.manifest_dir / path.removeprefix("/manifests/")
+            if not file.resolve().is_relative_to(self.manifest_dir.resolve()) or not file.is_file():
+                return self._send(404, b"not found", "text/plain")
+            self.requested.append(path)
+            return self._send(200, file.read_bytes(), "application/json")
         if path.startswith("/static/Provenant_Disclosure/"):
             file = MODULE_WEB / path.removeprefix("/static/Provenant_Disclosure/")
         elif path.startswith("/fixtures/"):

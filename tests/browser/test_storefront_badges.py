@@ -295,3 +295,24 @@ def test_a_page_with_badges_has_no_serious_accessibility_violations(
     ]
     assert bad == []
     assert results["passes"], "axe ran its checks"
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_with_manifests_the_page_reads_the_pointer_and_one_shard(page, storefront, registry, tmp_path, flavour):
+    from disclosure.manifests import manifest_publish
+    from tests.browser.storefront_server import StorefrontHandler
+
+    manifest_publish(store_code="default", directory=tmp_path)
+    StorefrontHandler.manifest_dir = tmp_path
+    StorefrontHandler.requested = []
+    try:
+        open_product(page, storefront, flavour, manifestBase=f"{storefront.url}/manifests")
+        wait_ready(page)
+    finally:
+        StorefrontHandler.manifest_dir = None
+    assert page.locator(".gallery-main [data-provenant-badge='product_image']").count() == 1
+    assert page.locator("[data-provenant-badge='cms_block']").count() == 1
+    pointer = [p for p in StorefrontHandler.requested if p.endswith("/current.json")]
+    shards = [p for p in StorefrontHandler.requested if not p.endswith("/current.json")]
+    assert len(pointer) == 1
+    assert 1 <= len(shards) <= 2  # the product's shard, and the CMS block's when it hashes elsewhere
