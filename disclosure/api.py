@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections import OrderedDict
 
 from django.conf import settings
 from django.core.cache import cache
@@ -120,6 +122,32 @@ _ANSWER = inline_serializer(
 )
 
 
+# Answers are keyed by the state's token, so a process may keep recent ones without serving stale
+# badges: a change gives the store view a new token (seen by every process within a second).
+_LOCAL_ANSWERS: OrderedDict[str, tuple[float, bytes, str]] = OrderedDict()
+_LOCAL_ANSWERS_MAX = 512
+
+
+def _answer(key: str, state: StoreState, refs: dict[str, list[str]]) -> tuple[bytes, str]:
+    now = time.monotonic()
+    local = settings.DISCLOSURE_LOCAL_SECONDS > 0
+    if local:
+        held = _LOCAL_ANSWERS.get(key)
+        if held is not None and held[0] > now:
+            return held[1], held[2]
+    cached = cache.get(key)
+    if cached is None:
+        body = _ENCODER.encode(disclosures_resolve(state=state, **refs)).encode()
+        cached = (body, '"' + hashlib.sha256(body).hexdigest()[:40] + '"')
+        cache.set(key, cached, settings.DISCLOSURE_CACHE_SECONDS or 1)
+    if local:
+        _LOCAL_ANSWERS[key] = (now + settings.DISCLOSURE_CACHE_SECONDS, *cached)
+        _LOCAL_ANSWERS.move_to_end(key)
+        while len(_LOCAL_ANSWERS) > _LOCAL_ANSWERS_MAX:
+            _LOCAL_ANSWERS.popitem(last=False)
+    return cached
+
+
 def _list_parameter(name: str, what: str) -> OpenApiParameter:
     return OpenApiParameter(
         name, OpenApiTypes.STR, description=f"Comma-separated {what}.", required=False, explode=False
@@ -164,12 +192,7 @@ class DisclosureView(APIView):
         key = (
             f"disclosure:answer:{store_code}:{state.token}:{hashlib.sha256(query.encode()).hexdigest()[:32]}"
         )
-        cached = cache.get(key)
-        if cached is None:
-            body = _ENCODER.encode(disclosures_resolve(state=state, **refs)).encode()
-            cached = (body, '"' + hashlib.sha256(body).hexdigest()[:40] + '"')
-            cache.set(key, cached, settings.DISCLOSURE_CACHE_SECONDS or 1)
-        body, etag = cached
+        body, etag = _answer(key, state, refs)
         if _etag_matches(request.headers.get("If-None-Match", ""), etag):
             response = HttpResponse(status=304)
         else:

@@ -27,23 +27,14 @@ from django.utils import timezone
 
 from disclosure.models import ManifestRelease
 from disclosure.selectors import _load_state, disclosures_for_store
+from disclosure.sharding import fnv1a_32, shard_of
+
+__all__ = ["POINTER", "Publication", "fnv1a_32", "manifest_publish", "shard_of"]
 
 POINTER = "current.json"
 TARGET_REFS_PER_SHARD = 64
 MAX_PREFIX = 3
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def fnv1a_32(text: str) -> int:
-    """32-bit FNV-1a of the UTF-8 bytes; the storefront script computes the same."""
-    value = 0x811C9DC5
-    for byte in text.encode("utf-8"):
-        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return value
-
-
-def shard_of(group: str, ref: str, prefix: int) -> str:
-    return f"{fnv1a_32(f'{group}:{ref}'):08x}"[:prefix]
 
 
 def _prefix_for(refs: int) -> int:

@@ -9,12 +9,12 @@ needs: per product SKU, CMS block and CMS page the badges to show (or, under the
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
 
 from disclosure.defaults import default_text
 from disclosure.models import AuditSwitch, DisclosureKind, DisclosurePolicy, StorefrontSettings, SwitchMode
@@ -57,14 +57,38 @@ def state_cache_key(store_code: str) -> str:
     return _STATE_KEY.format(store_code)
 
 
+# Each process keeps the state it read for a moment (PROVENANT_DISCLOSURE_LOCAL_SECONDS, default 1 s),
+# so a busy storefront costs one shared-cache read per page, not two; a change reaches every
+# process within that moment.
+_local_states: dict[str, tuple[float, StoreState]] = {}
+
+
 def store_state(store_code: str) -> StoreState:
     """The store view's switch modes, CORS origins and policies; cached, reset by every change."""
+    local_seconds = settings.DISCLOSURE_LOCAL_SECONDS
+    now = time.monotonic()
+    if local_seconds:
+        held = _local_states.get(store_code)
+        if held is not None and held[0] > now:
+            return held[1]
     key = state_cache_key(store_code)
     state = cache.get(key)
     if state is None:
         state = _load_state(store_code)
         cache.set(key, state, settings.DISCLOSURE_CACHE_SECONDS or 1)
+    if local_seconds:
+        if len(_local_states) > 1000:
+            _local_states.clear()
+        _local_states[store_code] = (now + local_seconds, state)
     return state
+
+
+def store_state_forget(store_code: str = "") -> None:
+    """Drop this process's copy of a store view's state (all, for ``""``)."""
+    if store_code:
+        _local_states.pop(store_code, None)
+    else:
+        _local_states.clear()
 
 
 def _load_state(store_code: str) -> StoreState:
@@ -181,47 +205,38 @@ def disclosures_resolve(
     """The public answer for one page: refs with something to disclose, each with its badges.
 
     CMS refs match a block's or page's identifier, or its numeric id. Refs unknown to the registry
-    or with nothing to disclose are absent. One query.
+    or with nothing to disclose are absent. Looked up in the store view's disclosure index
+    (:func:`store_index`), so a page costs no query once the index is loaded.
     """
-    result: dict = {
-        "store": state.store_code,
-        "modes": state.modes,
-        "products": {},
-        "blocks": {},
-        "pages": {},
-    }
-    if not (products or blocks or pages):
-        return result
-    condition = Q()
-    if products:
-        condition |= Q(surface__in=(Surface.PRODUCT_IMAGE, Surface.RECOMMENDATION), sku__in=products)
-    for surface, refs in ((Surface.CMS_BLOCK, blocks), (Surface.CMS_PAGE, pages)):
-        if refs:
-            ids = [int(ref) for ref in refs if ref.isdigit() and len(ref) < 19]
-            condition |= Q(surface=surface) & (Q(identifier__in=refs) | Q(magento_id__in=ids))
-    items = _visible_items(state.store_code).filter(condition, origin__in=_origins(state))
-    items = items.order_by("surface", "magento_id", "position", "id")
-    wanted_products, wanted_blocks, wanted_pages = set(products), set(blocks), set(pages)
-    for item in items:
-        badge = _badge(item, state)
-        if item.surface in (Surface.PRODUCT_IMAGE, Surface.RECOMMENDATION):
-            if item.sku not in wanted_products:
-                continue
-            entry = result["products"].setdefault(item.sku, {"badges": [], "jsonld": []})
-            entry["badges"].append(badge)
-            if (
-                item.surface == Surface.PRODUCT_IMAGE
-                and not badge["hidden"]
-                and item.origin == Origin.SYNTHETIC
-            ):
-                entry["jsonld"].append(_image_jsonld(item, badge))
-            continue
-        group, wanted = (
-            ("blocks", wanted_blocks) if item.surface == Surface.CMS_BLOCK else ("pages", wanted_pages)
-        )
-        for ref in {item.identifier, str(item.magento_id)} & wanted:
-            result[group].setdefault(ref, {"badges": [], "jsonld": []})["badges"].append(badge)
+    index = store_index(state)
+    result: dict = {"store": state.store_code, "modes": state.modes}
+    for group, refs in (("products", products), ("blocks", blocks), ("pages", pages)):
+        entries = index[group]
+        result[group] = {ref: entries[ref] for ref in refs if ref in entries}
     return result
+
+
+# The index of everything a store view discloses, per process and state token: the registry has no
+# index on SKUs, and one pass over the disclosed items is far cheaper than a scan per page.
+_local_indexes: dict[str, tuple[float, str, dict]] = {}
+
+
+def store_index(state: StoreState) -> dict[str, dict[str, dict]]:
+    """``{"products": {sku: entry}, "blocks": {ref: entry}, "pages": {ref: entry}}`` for the state."""
+    now = time.monotonic()
+    held = _local_indexes.get(state.store_code)
+    if held is not None and held[1] == state.token and held[0] > now:
+        return held[2]
+    index: dict[str, dict[str, dict]] = {"products": {}, "blocks": {}, "pages": {}}
+    for group, ref, entry in disclosures_for_store(state=state):
+        index[group][ref] = entry
+    if settings.DISCLOSURE_LOCAL_SECONDS:
+        _local_indexes[state.store_code] = (
+            now + (settings.DISCLOSURE_CACHE_SECONDS or 1),
+            state.token,
+            index,
+        )
+    return index
 
 
 def disclosures_for_store(*, state: StoreState) -> Iterable[tuple[str, str, dict]]:

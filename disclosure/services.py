@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
@@ -23,7 +24,7 @@ from disclosure.models import (
     StorefrontSettings,
     SwitchMode,
 )
-from disclosure.selectors import state_cache_key
+from disclosure.selectors import state_cache_key, store_state_forget
 from provenance.log import log_append
 from provenance.models import ContentItem, Surface
 
@@ -44,9 +45,11 @@ def disclosure_changed(*, store_code: str = "") -> None:
     # Now (this process reads its own writes) and again after commit (others may have cached the
     # old state in between).
     cache.delete_many(keys)
+    store_state_forget(store_code)
 
     def run() -> None:
         cache.delete_many(keys)
+        store_state_forget(store_code)
         from disclosure.tasks import disclosure_publish_task
 
         for code in codes:
@@ -79,6 +82,25 @@ def policy_version_create(
     actor=None,
 ) -> DisclosurePolicy:
     """Write the next version of the policy (``store_code``, ``surface``, ``kind``) and log it."""
+    with transaction.atomic():
+        policy = _policy_version_write(
+            store_code=store_code,
+            surface=surface,
+            kind=kind,
+            locale=locale,
+            label=label,
+            explanation=explanation,
+            learn_more_url=learn_more_url,
+            icon=icon,
+            actor=actor,
+        )
+        disclosure_changed(store_code=store_code)
+    return policy
+
+
+def _policy_version_write(
+    *, store_code, surface, kind, locale, label, explanation, learn_more_url, icon, actor
+) -> DisclosurePolicy:
     _check_choice(surface, Surface.values, "surface")
     _check_choice(kind, DisclosureKind.values, "kind")
     _check_choice(icon, BadgeIcon.values, "icon")
@@ -87,6 +109,9 @@ def policy_version_create(
         raise DisclosureError("The badge needs a label.", field="label")
     if not explanation:
         raise DisclosureError("The badge needs an explanation.", field="explanation")
+    learn_more_url = learn_more_url.strip()
+    if learn_more_url and not learn_more_url.lower().startswith(("https://", "http://")):
+        raise DisclosureError("The learn-more URL must be an http(s) URL.", field="learn_more_url")
     with transaction.atomic():
         latest = (
             DisclosurePolicy.objects.select_for_update()
@@ -105,14 +130,17 @@ def policy_version_create(
             icon=icon,
             created_by=actor if getattr(actor, "pk", None) else None,
         )
-        policy.full_clean()
+        try:
+            policy.full_clean()
+        except ValidationError as exc:
+            field, messages = next(iter(exc.message_dict.items()))
+            raise DisclosureError(f"{field}: {' '.join(messages)}", field=field) from None
         policy.save()
         payload = policy.public_fields()
         payload["disclosure_kind"] = payload.pop("kind")  # "kind" is the log entry's own key
         entry = log_append(kind="disclosure.policy", payload=payload)
         policy.log_index = entry.index
         policy.save(update_fields=["log_index"])
-        disclosure_changed(store_code=store_code)
     return policy
 
 
@@ -127,6 +155,14 @@ def policy_defaults_install(
     targets = [("", "en_US")]
     targets += [(code, locale) for code, locale in (locales or {}).items() if code]
     created = []
+    with transaction.atomic():
+        _defaults_write(targets, created, actor)
+        if created:
+            disclosure_changed()
+    return created
+
+
+def _defaults_write(targets: list[tuple[str, str]], created: list[DisclosurePolicy], actor) -> None:
     for store_code, locale in targets:
         for surface in Surface.values:
             for kind in DisclosureKind.values:
@@ -136,17 +172,18 @@ def policy_defaults_install(
                     continue
                 label, explanation = default_text(locale, surface, kind)
                 created.append(
-                    policy_version_create(
+                    _policy_version_write(
                         store_code=store_code,
                         surface=surface,
                         kind=kind,
                         locale=locale,
                         label=label,
                         explanation=explanation,
+                        learn_more_url="",
+                        icon=BadgeIcon.SPARKLE,
                         actor=actor,
                     )
                 )
-    return created
 
 
 def audit_switch_set(

@@ -46,6 +46,7 @@ def product_image(path: str) -> bytes:
 class StorefrontHandler(BaseHTTPRequestHandler):
     manifest_dir: Path | None = None  # serves /manifests/ as a static server or CDN would
     requested: list[str] = []
+
     def log_message(self, format, *args):  # noqa: A002 - quiet test output
         pass
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 from pathlib import Path
 
@@ -13,44 +12,13 @@ from django.core.cache import cache
 
 from disclosure.services import audit_switch_set, policy_version_create, storefront_settings_set
 from provenance.models import ContentItem
-from tests.browser.storefront_server import NODE_MODULES, Storefront
+from tests.browser.storefront_server import Storefront
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("PROVENANT_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 FLAVOURS = ["luma", "hyva"]
 SCREENSHOTS = os.environ.get("PROVENANT_SCREENSHOT_DIR", "")
-
-
-def _skip_or_fail(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(f"SKIPPED LOUDLY: {reason}")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        _skip_or_fail(f"Chromium not found at {CHROMIUM}; browser tests cannot run")
-    if not (NODE_MODULES / "requirejs" / "require.js").exists() or not (NODE_MODULES / "axe-core").exists():
-        _skip_or_fail("tests/browser/node_modules is missing: run `npm ci --prefix tests/browser`")
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -298,7 +266,9 @@ def test_a_page_with_badges_has_no_serious_accessibility_violations(
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
-def test_with_manifests_the_page_reads_the_pointer_and_one_shard(page, storefront, registry, tmp_path, flavour):
+def test_with_manifests_the_page_reads_the_pointer_and_one_shard(
+    page, storefront, registry, tmp_path, flavour
+):
     from disclosure.manifests import manifest_publish
     from tests.browser.storefront_server import StorefrontHandler
 

@@ -14,11 +14,20 @@ TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedi
 COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 
 
+def _forget() -> None:
+    from disclosure import api, selectors
+
+    cache.clear()
+    selectors.store_state_forget()
+    selectors._local_indexes.clear()
+    api._LOCAL_ANSWERS.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    cache.clear()
+    _forget()
     yield
-    cache.clear()
+    _forget()
 
 
 @pytest.fixture

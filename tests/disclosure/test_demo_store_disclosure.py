@@ -26,7 +26,11 @@ def test_a_finished_sync_republishes_and_the_api_badges_ai_marked_images(
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
 
     synthetic = ContentItem.objects.filter(
-        store_code="de", surface="product_image", origin="synthetic", removed_at=None, is_hidden=False,
+        store_code="de",
+        surface="product_image",
+        origin="synthetic",
+        removed_at=None,
+        is_hidden=False,
         is_enabled=True,
     ).first()
     assert synthetic is not None, "the demo store has AI-marked images"

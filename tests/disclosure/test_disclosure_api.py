@@ -167,3 +167,15 @@ def test_the_endpoint_is_in_the_openapi_schema(client):
     operation = schema["paths"]["/api/v1/disclosures/{store_code}"]["get"]
     assert {p["name"] for p in operation["parameters"]} >= {"products", "blocks", "pages", "store_code"}
     assert {"200", "304", "400", "404"} <= set(operation["responses"])
+
+
+def test_with_per_process_memos_a_page_costs_no_query_and_changes_still_show(client, catalog, settings):
+    settings.DISCLOSURE_LOCAL_SECONDS = 1.0
+    first = get(client, products="MED-1", blocks="insulin-storage").json()
+    with CaptureQueriesContext(connection) as warm:
+        other_page = get(client, products="MED-2,MED-1").json()
+    assert len(warm) == 0
+    assert other_page["products"]["MED-1"] == first["products"]["MED-1"]
+    audit_switch_set(store_code="default", surface="cms_block", mode="suppress")
+    after = get(client, products="MED-1", blocks="insulin-storage").json()
+    assert after["blocks"]["insulin-storage"]["badges"][0]["hidden"] is True

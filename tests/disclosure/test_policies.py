@@ -91,3 +91,17 @@ def test_the_command_sets_storefront_origins_and_refuses_paths():
     assert StorefrontSettings.objects.get(store_code="default").origins() == ["https://shop.example.com"]
     with pytest.raises(CommandError):
         call_command("disclosure_defaults", "--origin", "default=https://shop.example.com/path")
+
+
+def test_a_learn_more_link_must_be_http():
+    with pytest.raises(DisclosureError) as error:
+        policy_version_create(
+            store_code="",
+            surface="cms_page",
+            kind="generated",
+            locale="en",
+            label="x",
+            explanation="x",
+            learn_more_url="javascript:alert(1)",
+        )
+    assert error.value.field == "learn_more_url"
