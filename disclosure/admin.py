@@ -15,8 +15,19 @@ from disclosure.services import (
 )
 
 
+class DisclosurePolicyForm(forms.ModelForm):
+    learn_more_url = forms.URLField(
+        required=False, assume_scheme="https", max_length=500, label="Learn-more URL"
+    )
+
+    class Meta:
+        model = DisclosurePolicy
+        fields = ("store_code", "surface", "kind", "locale", "label", "explanation", "learn_more_url", "icon")
+
+
 @admin.register(DisclosurePolicy)
 class DisclosurePolicyAdmin(admin.ModelAdmin):
+    form = DisclosurePolicyForm
     list_display = ("surface", "kind", "store_code", "version", "locale", "label", "created_at", "log_index")
     list_filter = ("surface", "kind", "store_code", "locale")
     search_fields = ("label", "explanation")
@@ -63,6 +74,11 @@ class AuditSwitchAdmin(admin.ModelAdmin):
     list_filter = ("mode", "pause_generation", "surface", "store_code")
     readonly_fields = ("changed_at", "changed_by", "log_index")
 
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return (*self.readonly_fields, "store_code", "surface")
+        return self.readonly_fields
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # set the mode back to "show" instead: the change is logged
 
@@ -95,6 +111,9 @@ class StorefrontSettingsForm(forms.ModelForm):
 class StorefrontSettingsAdmin(admin.ModelAdmin):
     form = StorefrontSettingsForm
     list_display = ("store_code", "allowed_origins", "badge_suspected", "updated_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("store_code",) if obj is not None else ()
 
     def save_model(self, request, obj, form, change) -> None:
         config = storefront_settings_set(

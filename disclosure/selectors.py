@@ -25,6 +25,7 @@ TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trai
 _EDITED_TERMS = ("compositeWithTrainedAlgorithmicMedia", "compositeSynthetic", "algorithmicallyEnhanced")
 SURFACES = tuple(Surface.values)
 _STATE_KEY = "disclosure:state:{}"
+PAUSE_CACHE_KEY = "disclosure:generation-pause"
 _ITEM_FIELDS = (
     "id",
     "surface",

@@ -24,7 +24,7 @@ from disclosure.models import (
     StorefrontSettings,
     SwitchMode,
 )
-from disclosure.selectors import state_cache_key, store_state_forget
+from disclosure.selectors import PAUSE_CACHE_KEY, state_cache_key, store_state_forget
 from provenance.log import log_append
 from provenance.models import ContentItem, Surface
 
@@ -41,7 +41,7 @@ def disclosure_changed(*, store_code: str = "") -> None:
     """After commit: forget the cached state of a store view (or all, for ``""``) and republish."""
 
     codes = [store_code] if store_code else _store_codes()
-    keys = [state_cache_key(code) for code in codes]
+    keys = [PAUSE_CACHE_KEY, *(state_cache_key(code) for code in codes)]
     # Now (this process reads its own writes) and again after commit (others may have cached the
     # old state in between).
     cache.delete_many(keys)
