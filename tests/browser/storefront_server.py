@@ -78,14 +78,16 @@ class StorefrontHandler(BaseHTTPRequestHandler):
             file = PAGES / path.removeprefix("/fixtures/")
         elif path in STATIC:
             file = STATIC[path]
-        elif path in ("/luma/product", "/hyva/product", "/checkout/cart"):
+        elif path in ("/luma/product", "/hyva/product", "/checkout/cart", "/luma/page"):
             page = "hyva-product.html" if path.startswith("/hyva") else "luma-product.html"
+            if path == "/luma/page":
+                page = "luma-cms-page.html"
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             config = {
                 "store": query.get("store", "default"),
-                "products": ["MED-1"],
+                "products": [] if path == "/luma/page" else ["MED-1"],
                 "blocks": [],
-                "pages": [],
+                "pages": ["diabetes-guide"] if path == "/luma/page" else [],
             }
             for key in ("apiBase", "manifestBase"):
                 if query.get(key):

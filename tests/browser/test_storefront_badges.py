@@ -67,6 +67,13 @@ def registry(storefront):
         identifier="insulin-storage",
         origin="synthetic",
     )
+    ContentItem.objects.create(
+        store_code="default",
+        surface="cms_page",
+        magento_id=7,
+        identifier="diabetes-guide",
+        origin="synthetic",
+    )
     storefront_settings_set(store_code="default", allowed_origins=[storefront.url])
     yield
     cache.clear()
@@ -286,3 +293,36 @@ def test_with_manifests_the_page_reads_the_pointer_and_one_shard(
     shards = [p for p in StorefrontHandler.requested if not p.endswith("/current.json")]
     assert len(pointer) == 1
     assert 1 <= len(shards) <= 2  # the product's shard, and the CMS block's when it hashes elsewhere
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_tap_opens_the_explanation_and_a_second_tap_closes_it(
+    browser, storefront, live_server, registry, flavour
+):
+    context = browser.new_context(has_touch=True, viewport={"width": 420, "height": 800})
+    page = context.new_page()
+    open_product(page, storefront, flavour, apiBase=live_server.url)
+    wait_ready(page)
+    badge = page.locator(".gallery-main [data-provenant-badge]")
+    main_src = page.locator("#main-image").get_attribute("src")
+    badge.locator("button").tap()
+    assert badge.locator("[role=tooltip]").is_visible()
+    badge.locator("button").tap()
+    assert badge.locator("[role=tooltip]").is_hidden()
+    assert page.locator("#main-image").get_attribute("src") == main_src
+    context.close()
+
+
+def test_a_cms_page_gets_its_badge_at_the_top_of_its_content_even_when_suppressed(
+    page, storefront, live_server, registry
+):
+    audit_switch_set(store_code="default", surface="cms_page", mode="suppress")
+    page.goto(f"{storefront.url}/luma/page?apiBase={live_server.url}")
+    wait_ready(page)
+    badge = page.locator(".column.main > [data-provenant-badge='cms_page']")
+    assert badge.count() == 1
+    assert page.eval_on_selector(
+        ".column.main", "m => m.firstElementChild.hasAttribute('data-provenant-badge')"
+    )
+    assert badge.locator("button").inner_text().strip().endswith("AI-assisted page")
+    assert page.locator(".column.main").is_visible()

@@ -15,7 +15,12 @@
     'use strict';
     var api = factory(root);
     root.ProvenantDisclosure = api;
-    if (typeof root.define === 'function' && root.define.amd) {
+    // An anonymous define() is only right when RequireJS loads this file (it marks its script tags
+    // with data-requiremodule; bundles evaluate it without a current script). A plain <script> on
+    // a page that happens to have RequireJS too initialises itself instead.
+    var script = root.document && root.document.currentScript;
+    var viaRequire = !script || script.hasAttribute('data-requiremodule');
+    if (typeof root.define === 'function' && root.define.amd && viaRequire) {
         root.define([], function () {
             return function (config, element) {
                 api.init(api.readConfig(element, config), root.document);
@@ -47,6 +52,7 @@
         '.product.media';
     var GALLERY_ITEM_SELECTOR = '[data-provenant-gallery-item], .fotorama__stage__frame, .fotorama__nav__frame, ' +
         'li, figure';
+    var PAGE_CONTENT_SELECTORS = ['[data-provenant-page-content]', '#maincontent .column.main', '#maincontent'];
     var INTERACTIVE_SELECTOR = 'a[href], button, [role="button"], [role="link"], [tabindex]';
     var COMPACT_WIDTH = 160;
     var counter = 0;
@@ -457,7 +463,7 @@
             });
         }
 
-        function applyContainer(container, badge, suppress) {
+        function applyContainer(container, badge, suppress, atTop) {
             if (container.hasAttribute('data-provenant-done')) {
                 return;
             }
@@ -467,7 +473,7 @@
                 return;
             }
             container.classList.add('provenant-container');
-            var title = container.querySelector('.block-title, h2, h3');
+            var title = atTop ? null : container.querySelector('.block-title, h2, h3');
             var node = makeBadge(badge);
             if (title && title.parentNode) {
                 title.parentNode.insertBefore(node, title.nextSibling);
@@ -499,14 +505,27 @@
                 }
             }
             var pages = data.pages || {};
-            var pageNodes = scope.querySelectorAll('[data-provenant-page]');
-            for (var j = 0; j < pageNodes.length; j++) {
-                var page = pages[pageNodes[j].getAttribute('data-provenant-page')];
-                if (page && page.badges && page.badges.length) {
-                    // A page cannot be removed without breaking the storefront: it keeps its badge.
-                    applyContainer(pageNodes[j], page.badges[0], false);
+            Object.keys(pages).forEach(function (ref) {
+                var page = pages[ref];
+                if (!page || !page.badges || !page.badges.length) {
+                    return;
                 }
-            }
+                var nodes = Array.prototype.filter.call(scope.querySelectorAll('[data-provenant-page]'), function (node) {
+                    return node.getAttribute('data-provenant-page') === ref;
+                });
+                if (!nodes.length && state.pages.indexOf(ref) !== -1) {
+                    // The page this config was rendered for: its main content column.
+                    // In order of preference (a selector list would return the first in the document).
+                    for (var k = 0; k < PAGE_CONTENT_SELECTORS.length && !nodes.length; k++) {
+                        var main = scope.querySelector(PAGE_CONTENT_SELECTORS[k]);
+                        nodes = main ? [main] : [];
+                    }
+                }
+                // A page cannot be removed without breaking the storefront: it keeps its badge.
+                nodes.forEach(function (node) {
+                    applyContainer(node, page.badges[0], false, true);
+                });
+            });
         }
 
         applyImages();
@@ -574,7 +593,7 @@
             }
             var timeout = Number(config.timeout) > 0 ? Number(config.timeout) : DEFAULT_TIMEOUT;
             var request = config.manifestBase ? fromManifest(config, refs, timeout) : fromApi(config, refs, timeout);
-            var state = {jsonld: {}, badges: new window.Map()};
+            var state = {jsonld: {}, badges: new window.Map(), pages: refs.pages};
             return request.then(function (data) {
                 if (!data || typeof data !== 'object') {
                     return false;
