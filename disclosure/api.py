@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
@@ -78,48 +78,44 @@ def _etag_matches(header: str, etag: str) -> bool:
     return any(tag.strip() in (etag, "*") for tag in header.split(","))
 
 
-_BADGE = inline_serializer(
-    "DisclosureBadge",
-    {
-        "surface": serializers.ChoiceField(
-            choices=["product_image", "cms_block", "cms_page", "recommendation"]
-        ),
-        "kind": serializers.ChoiceField(choices=["generated", "edited", "suspected"]),
-        "origin": serializers.ChoiceField(choices=["synthetic", "suspected"]),
-        "label": serializers.CharField(help_text="Badge text; plain text, never markup."),
-        "explanation": serializers.CharField(help_text="Shown on hover, focus and tap; plain text."),
-        "learn_more_url": serializers.CharField(allow_blank=True),
-        "icon": serializers.ChoiceField(choices=["sparkle", "info", "none"]),
-        "locale": serializers.CharField(),
-        "policy_version": serializers.IntegerField(help_text="0: the built-in default wording."),
-        "digital_source_type": serializers.CharField(help_text="IPTC NewsCodes digital source type URI."),
-        "hidden": serializers.BooleanField(help_text="True when the audit switch suppresses this surface."),
-        "file": serializers.CharField(required=False, help_text="Images: gallery path such as /a/b/x.jpg."),
-        "position": serializers.IntegerField(required=False, allow_null=True),
-        "link_type": serializers.CharField(required=False, help_text="Recommendations: related, up_sell…"),
-    },
-)
-_ENTRY = inline_serializer(
-    "DisclosureEntry",
-    {
-        "badges": _BADGE.__class__(many=True),
-        "jsonld": serializers.ListField(
-            child=serializers.DictField(), help_text="schema.org ImageObject with digitalSourceType."
-        ),
-    },
-)
-_ANSWER = inline_serializer(
-    "Disclosures",
-    {
-        "store": serializers.CharField(),
-        "modes": serializers.DictField(
-            child=serializers.ChoiceField(choices=["show", "suppress"]), help_text="Audit switch per surface."
-        ),
-        "products": serializers.DictField(child=_ENTRY.__class__(), help_text="By SKU."),
-        "blocks": serializers.DictField(child=_ENTRY.__class__(), help_text="By block identifier or id."),
-        "pages": serializers.DictField(child=_ENTRY.__class__(), help_text="By page identifier or id."),
-    },
-)
+class DisclosureBadgeSerializer(serializers.Serializer):
+    surface = serializers.ChoiceField(choices=["product_image", "cms_block", "cms_page", "recommendation"])
+    kind = serializers.ChoiceField(choices=["generated", "edited", "suspected"])
+    origin = serializers.ChoiceField(choices=["synthetic", "suspected"])
+    label = serializers.CharField(help_text="Badge text; plain text, never markup.")
+    explanation = serializers.CharField(help_text="Shown on hover, focus and tap; plain text.")
+    learn_more_url = serializers.CharField(allow_blank=True)
+    icon = serializers.ChoiceField(choices=["sparkle", "info", "none"])
+    locale = serializers.CharField()
+    policy_version = serializers.IntegerField(help_text="0: the built-in default wording.")
+    digital_source_type = serializers.CharField(help_text="IPTC NewsCodes digital source type URI.")
+    hidden = serializers.BooleanField(help_text="True when the audit switch suppresses this surface.")
+    file = serializers.CharField(required=False, help_text="Images: gallery path such as /a/b/x.jpg.")
+    position = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Images: gallery position."
+    )
+    link_type = serializers.CharField(
+        required=False, help_text="Recommendations: related, up_sell, cross_sell."
+    )
+
+
+class DisclosureEntrySerializer(serializers.Serializer):
+    badges = DisclosureBadgeSerializer(many=True)
+    jsonld = serializers.ListField(
+        child=serializers.DictField(), help_text="schema.org ImageObject with digitalSourceType, per image."
+    )
+
+
+class DisclosuresSerializer(serializers.Serializer):
+    """The answer of the disclosure API (documentation only: answers are serialised once and cached)."""
+
+    store = serializers.CharField()
+    modes = serializers.DictField(
+        child=serializers.ChoiceField(choices=["show", "suppress"]), help_text="Audit switch per surface."
+    )
+    products = serializers.DictField(child=DisclosureEntrySerializer(), help_text="By SKU.")
+    blocks = serializers.DictField(child=DisclosureEntrySerializer(), help_text="By block identifier or id.")
+    pages = serializers.DictField(child=DisclosureEntrySerializer(), help_text="By page identifier or id.")
 
 
 # Answers are keyed by the state's token, so a process may keep recent ones without serving stale
@@ -177,7 +173,7 @@ class DisclosureView(APIView):
             _list_parameter("pages", "CMS page identifiers or ids"),
         ],
         responses={
-            200: _ANSWER,
+            200: DisclosuresSerializer,
             304: OpenApiResponse(description="Not modified: the ETag matches."),
             400: OpenApiResponse(ErrorResponseSerializer, description="Bad refs or more than 100."),
             404: OpenApiResponse(ErrorResponseSerializer, description="Unknown store view."),

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from disclosure.models import ManifestRelease
-from disclosure.selectors import _load_state, disclosures_for_store
+from disclosure.selectors import disclosures_for_store, store_state_load
 from disclosure.sharding import fnv1a_32, shard_of
 
 __all__ = ["POINTER", "Publication", "fnv1a_32", "manifest_publish", "shard_of"]
@@ -61,7 +61,7 @@ def manifest_publish(*, store_code: str, directory: str | os.PathLike | None = N
         return None
     if not _is_store_code(store_code):
         raise ValueError(f"not a store view code: {store_code!r}")
-    state = _load_state(store_code)
+    state = store_state_load(store_code)
     entries = list(disclosures_for_store(state=state))
     prefix = _prefix_for(len(entries))
     shards: dict[str, dict] = {

@@ -75,7 +75,7 @@ def store_state(store_code: str) -> StoreState:
     key = state_cache_key(store_code)
     state = cache.get(key)
     if state is None:
-        state = _load_state(store_code)
+        state = store_state_load(store_code)
         cache.set(key, state, settings.DISCLOSURE_CACHE_SECONDS or 1)
     if local_seconds:
         if len(_local_states) > 1000:
@@ -92,7 +92,8 @@ def store_state_forget(store_code: str = "") -> None:
         _local_states.clear()
 
 
-def _load_state(store_code: str) -> StoreState:
+def store_state_load(store_code: str) -> StoreState:
+    """The store view's state read from the database now (no cache), with a new token."""
     config = StorefrontSettings.objects.filter(store_code=store_code).first()
     known = config is not None or ContentItem.objects.filter(store_code=store_code).exists()
     modes = dict.fromkeys(SURFACES, SwitchMode.SHOW.value)
