@@ -12,6 +12,7 @@ DEMO_ENV := PROVENANT_DEBUG=1 \
 	PROVENANT_C2PA_TRUST_ANCHORS_FILE=var/demo/c2pa/ca.pem \
 	MAGENTO_DATABASE_URL=sqlite:///var/demo/magento.sqlite3 \
 	MAGENTO_MEDIA_ROOT=var/demo/media \
+	PROVENANT_DISCLOSURE_PUBLISH_DIR=var/demo/manifests \
 	DATABASE_URL=sqlite:///var/demo/provenant.sqlite3
 
 .PHONY: install demo demo-data test lint format bench clean
@@ -31,6 +32,7 @@ demo-data: install
 	test -f var/demo/c2pa/signer.key || PROVENANT_DEBUG=1 $(BIN)/python manage.py provenance_keygen \
 		--c2pa --organisation "Provenant demo" --out var/demo/c2pa
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input
+	$(DEMO_ENV) $(BIN)/python manage.py disclosure_defaults --locale de=de_DE
 	$(DEMO_ENV) $(BIN)/python manage.py magento_demo_store --products $(DEMO_PRODUCTS) --seed 7
 	$(DEMO_ENV) $(BIN)/python manage.py magento_sync --full --no-progress
 	$(DEMO_ENV) $(BIN)/python manage.py provenant_demo_pipeline --out var/demo/demo-marked.png
@@ -41,6 +43,7 @@ demo-data: install
 
 demo: demo-data
 	@echo "Provenant admin: http://127.0.0.1:8000/admin/ (login printed above)"
+	@echo "Demo storefront with badges: http://127.0.0.1:8000/demo/storefront/default/ and .../de/"
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: install
@@ -61,6 +64,7 @@ bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/media.py
 	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/disclosure.py
 
 clean:
 	rm -rf var/demo

@@ -133,6 +133,24 @@ def _on_sync_run_saved(sender, instance, created: bool, update_fields=None, **kw
         logger.exception("Could not record sync run %s in the audit trail", instance.pk)
 
 
+def _on_audit_switch_saved(sender, instance, created: bool, update_fields=None, **kwargs) -> None:
+    """Every audit-switch change (they all go through ``disclosure.services.audit_switch_set``,
+    which saves the row once per change) is an event, whoever or whatever made it."""
+    if created or (update_fields is not None and "mode" not in update_fields):
+        return  # the service creates the row, then saves the change it makes
+    audit_record(
+        action="disclosure.switch",
+        actor=instance.changed_by or "system:disclosure",
+        obj=instance,
+        after={
+            "mode": instance.mode,
+            "pause_generation": instance.pause_generation,
+            "reason": instance.reason,
+        },
+        detail={"store": instance.store_code, "surface": instance.surface, "log_index": instance.log_index},
+    )
+
+
 def _record_sync_run(instance, created: bool) -> None:
     from magento_bridge.models import SyncRun
 
@@ -175,6 +193,7 @@ def roles_after_migrate(sender, apps=None, using="default", **kwargs) -> None:
 
 
 def connect() -> None:
+    from disclosure.models import AuditSwitch
     from magento_bridge.models import SyncRun
 
     user_logged_in.connect(_on_login, dispatch_uid="audits.login")
@@ -184,3 +203,4 @@ def connect() -> None:
     pre_save.connect(_stash_before, dispatch_uid="audits.admin_before_save")
     pre_delete.connect(_stash_before, dispatch_uid="audits.admin_before_delete")
     post_save.connect(_on_sync_run_saved, sender=SyncRun, dispatch_uid="audits.sync_run")
+    post_save.connect(_on_audit_switch_saved, sender=AuditSwitch, dispatch_uid="audits.audit_switch")

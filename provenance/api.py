@@ -39,6 +39,7 @@ from provenance.images import (
     SigningUnavailable,
     image_mark,
 )
+from provenance.ingest_gate import IngestOpen
 from provenance.media_marks import GENERATIVE_TERMS, normalise_digital_source_type
 from provenance.models import ApiScope, GenerationRecord, Generator
 from provenance.records import (
@@ -361,6 +362,7 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
         409: "The external id was already used for a different record.",
         413: "The request body is too large.",
         415: "The body is not application/json.",
+        503: "Ingest is paused (audit switch) or the log is busy; retry after `Retry-After` seconds.",
     }
     return {code: OpenApiResponse(ErrorResponseSerializer, description=descriptions[code]) for code in codes}
 
@@ -373,6 +375,7 @@ class _ApiView(APIView):
 
 
 class RecordCollectionView(_ApiView):
+    permission_classes = [HasScope, IngestOpen]
     required_scopes = {"POST": (ApiScope.RECORDS_WRITE,)}
 
     @extend_schema(
@@ -390,7 +393,7 @@ class RecordCollectionView(_ApiView):
         responses={
             201: OpenApiResponse(RecordSerializer, description="Recorded and logged."),
             200: OpenApiResponse(RecordSerializer, description="A replay: the record submitted before."),
-            **_errors(400, 401, 403, 409, 413, 415),
+            **_errors(400, 401, 403, 409, 413, 415, 503),
         },
         examples=[
             OpenApiExample(
@@ -555,6 +558,7 @@ class ImageMarkSerializer(RecordSubmitSerializer):
 
 
 class ImageMarkView(_ApiView):
+    permission_classes = [HasScope, IngestOpen]
     required_scopes = {"POST": (ApiScope.IMAGES_MARK,)}
     parser_classes = [BoundedMultiPartParser]
 

@@ -186,6 +186,15 @@ C2PA_TRUST_ANCHORS = env_str("PROVENANT_C2PA_TRUST_ANCHORS")
 IMAGE_MARK_MAX_BYTES = env_int("PROVENANT_IMAGE_MARK_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
 IMAGE_MARK_MAX_PIXELS = env_int("PROVENANT_IMAGE_MARK_MAX_PIXELS", 40_000_000, minimum=1024)
 
+# Storefront disclosure: how long badge answers may be cached (an audit switch reaches shoppers
+# within this), where published manifests go (empty: not published) and how long paused ingest waits.
+DISCLOSURE_CACHE_SECONDS = env_int("PROVENANT_DISCLOSURE_CACHE_SECONDS", 60, minimum=0, maximum=3600)
+DISCLOSURE_LOCAL_SECONDS = env_float("PROVENANT_DISCLOSURE_LOCAL_SECONDS", 1.0, minimum=0.0)
+DISCLOSURE_PUBLISH_DIR = env_str("PROVENANT_DISCLOSURE_PUBLISH_DIR")
+DISCLOSURE_PUBLISH_KEEP = env_int("PROVENANT_DISCLOSURE_PUBLISH_KEEP", 3, minimum=1, maximum=100)
+DEMO_STOREFRONT = env_bool("PROVENANT_DEMO_STOREFRONT", DEBUG)
+DISCLOSURE_RETRY_AFTER_SECONDS = env_int("PROVENANT_DISCLOSURE_RETRY_AFTER", 300, minimum=1, maximum=86_400)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},

@@ -20,5 +20,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/provenance/", include("provenance.api_urls")),
     path("api/v1/audits/", include("audits.api_urls")),
+    path("api/v1/disclosures/", include("disclosure.urls")),
+    path("demo/storefront/", include("disclosure.demo_urls")),
     path("", include("provenance.urls")),
 ]

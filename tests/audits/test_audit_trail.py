@@ -272,3 +272,18 @@ def test_a_sync_run_is_recorded_and_a_recording_failure_never_breaks_the_sync(db
     sql("DROP TABLE audits_auditevent")  # rolled back with the test's transaction
     SyncRun.objects.create(mode="incremental")  # does not raise
     assert "Could not record sync run" in caplog.text
+
+
+@pytest.mark.django_db
+def test_audit_switch_changes_are_events_with_their_actor():
+    from disclosure.services import audit_switch_set
+
+    officer = User.objects.create_user("officer.jane")
+    audit_switch_set(store_code="de", surface="cms_block", mode="suppress", actor=officer)
+    audit_switch_set(store_code="de", surface="cms_block", mode="suppress", actor=officer)  # no change
+    audit_switch_set(store_code="de", surface="cms_block", pause_generation=True)
+
+    events = list(AuditEvent.objects.filter(action="disclosure.switch").order_by("id"))
+    assert len(events) == 2
+    assert events[0].after["mode"] == "suppress" and events[0].actor == "officer.jane"
+    assert events[1].after["pause_generation"] is True

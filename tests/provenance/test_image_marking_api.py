@@ -249,3 +249,16 @@ def test_it_is_in_the_openapi_schema(client):
     operation = schema["paths"]["/api/v1/provenance/images"]["post"]
     assert "multipart/form-data" in operation["requestBody"]["content"]
     assert {"201", "400", "409", "413", "415", "503"} <= set(operation["responses"])
+
+
+def test_pausing_generation_with_the_audit_switch_makes_marking_answer_503(mark, c2pa_signing, settings):
+    from disclosure.services import audit_switch_set
+
+    audit_switch_set(store_code="default", surface="product_image", pause_generation=True)
+    response = mark(image_bytes("jpg"))
+    assert_error(response, 503, "ingest_paused")
+    assert response["Retry-After"] == str(settings.DISCLOSURE_RETRY_AFTER_SECONDS)
+    assert not GenerationRecord.objects.exists()
+
+    audit_switch_set(store_code="default", surface="product_image", pause_generation=False)
+    assert mark(image_bytes("jpg")).status_code == 201

@@ -1,0 +1,275 @@
+"""Reads: badge resolution for the public disclosure API and the published manifests.
+
+Resolution turns registry items (:class:`provenance.models.ContentItem`) into what a storefront page
+needs: per product SKU, CMS block and CMS page the badges to show (or, under the audit switch's
+``suppress`` mode, the content to hide) and schema.org JSON-LD carrying ``digitalSourceType``
+(IPTC NewsCodes) for each synthetic image.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+
+from disclosure.defaults import default_text
+from disclosure.models import AuditSwitch, DisclosureKind, DisclosurePolicy, StorefrontSettings, SwitchMode
+from provenance.models import ContentItem, Origin, Surface
+
+TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+# IPTC terms for real media changed with AI: disclosed as "edited", the rest as "generated".
+_EDITED_TERMS = ("compositeWithTrainedAlgorithmicMedia", "compositeSynthetic", "algorithmicallyEnhanced")
+SURFACES = tuple(Surface.values)
+_STATE_KEY = "disclosure:state:{}"
+PAUSE_CACHE_KEY = "disclosure:generation-pause"
+_ITEM_FIELDS = (
+    "id",
+    "surface",
+    "magento_id",
+    "sku",
+    "identifier",
+    "file_path",
+    "position",
+    "label",
+    "link_type",
+    "origin",
+    "digital_source_type",
+)
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """What every request for a store view needs, cached for the disclosure TTL."""
+
+    store_code: str
+    known: bool
+    token: str
+    origins: tuple[str, ...]
+    modes: dict[str, str]
+    badge_suspected: bool
+    policies: dict[tuple[str, str], dict] = field(default_factory=dict)
+
+
+def state_cache_key(store_code: str) -> str:
+    return _STATE_KEY.format(store_code)
+
+
+# Each process keeps the state it read for a moment (PROVENANT_DISCLOSURE_LOCAL_SECONDS, default 1 s),
+# so a busy storefront costs one shared-cache read per page, not two; a change reaches every
+# process within that moment.
+_local_states: dict[str, tuple[float, StoreState]] = {}
+
+
+def store_state(store_code: str) -> StoreState:
+    """The store view's switch modes, CORS origins and policies; cached, reset by every change."""
+    local_seconds = settings.DISCLOSURE_LOCAL_SECONDS
+    now = time.monotonic()
+    if local_seconds:
+        held = _local_states.get(store_code)
+        if held is not None and held[0] > now:
+            return held[1]
+    key = state_cache_key(store_code)
+    state = cache.get(key)
+    if state is None:
+        state = store_state_load(store_code)
+        cache.set(key, state, settings.DISCLOSURE_CACHE_SECONDS or 1)
+    if local_seconds:
+        if len(_local_states) > 1000:
+            _local_states.clear()
+        _local_states[store_code] = (now + local_seconds, state)
+    return state
+
+
+def store_state_forget(store_code: str = "") -> None:
+    """Drop this process's copy of a store view's state (all, for ``""``)."""
+    if store_code:
+        _local_states.pop(store_code, None)
+    else:
+        _local_states.clear()
+
+
+def store_state_load(store_code: str) -> StoreState:
+    """The store view's state read from the database now (no cache), with a new token."""
+    config = StorefrontSettings.objects.filter(store_code=store_code).first()
+    known = config is not None or ContentItem.objects.filter(store_code=store_code).exists()
+    modes = dict.fromkeys(SURFACES, SwitchMode.SHOW.value)
+    for switch in AuditSwitch.objects.filter(store_code=store_code).only("surface", "mode"):
+        modes[switch.surface] = switch.mode
+    return StoreState(
+        store_code=store_code,
+        known=known,
+        # Response caches are keyed by this token, so a new state makes every cached answer stale.
+        token=secrets.token_hex(8),
+        origins=tuple(config.origins()) if config else (),
+        modes=modes,
+        badge_suspected=bool(config and config.badge_suspected),
+        policies=policies_in_force(store_code),
+    )
+
+
+def policies_in_force(store_code: str) -> dict[tuple[str, str], dict]:
+    """(surface, kind) → the policy's public fields: the store's newest version, else the all-stores
+    one, else the built-in English default (synthetic content always gets a badge)."""
+    newest: dict[tuple[str, str, str], DisclosurePolicy] = {}
+    for policy in DisclosurePolicy.objects.filter(store_code__in=("", store_code)).order_by("version"):
+        newest[(policy.store_code, policy.surface, policy.kind)] = policy
+    result: dict[tuple[str, str], dict] = {}
+    for surface in SURFACES:
+        for kind in DisclosureKind.values:
+            policy = newest.get((store_code, surface, kind)) or newest.get(("", surface, kind))
+            if policy is not None:
+                result[(surface, kind)] = policy.public_fields()
+            else:
+                label, explanation = default_text("en_US", surface, kind)
+                result[(surface, kind)] = {
+                    "store_code": "",
+                    "surface": surface,
+                    "kind": kind,
+                    "version": 0,
+                    "locale": "en_US",
+                    "label": label,
+                    "explanation": explanation,
+                    "learn_more_url": "",
+                    "icon": "sparkle",
+                }
+    return result
+
+
+def disclosure_kind(origin: str, digital_source_type: str) -> str:
+    if origin == Origin.SUSPECTED:
+        return DisclosureKind.SUSPECTED
+    if digital_source_type.rsplit("/", 1)[-1] in _EDITED_TERMS:
+        return DisclosureKind.EDITED
+    return DisclosureKind.GENERATED
+
+
+def _badge(item: ContentItem, state: StoreState) -> dict:
+    kind = disclosure_kind(item.origin, item.digital_source_type)
+    policy = state.policies[(item.surface, kind)]
+    dst = item.digital_source_type or (TRAINED_ALGORITHMIC_MEDIA if item.origin == Origin.SYNTHETIC else "")
+    badge = {
+        "surface": item.surface,
+        "kind": kind,
+        "origin": item.origin,
+        "label": policy["label"],
+        "explanation": policy["explanation"],
+        "learn_more_url": policy["learn_more_url"],
+        "icon": policy["icon"],
+        "locale": policy["locale"],
+        "policy_version": policy["version"],
+        "digital_source_type": dst,
+        "hidden": state.modes.get(item.surface) == SwitchMode.SUPPRESS,
+    }
+    if item.surface == Surface.PRODUCT_IMAGE:
+        badge["file"] = item.file_path
+        badge["position"] = item.position
+    elif item.surface == Surface.RECOMMENDATION:
+        badge["link_type"] = item.link_type
+    return badge
+
+
+def _image_jsonld(item: ContentItem, badge: dict) -> dict:
+    data = {
+        "@context": "https://schema.org",
+        "@type": "ImageObject",
+        "digitalSourceType": badge["digital_source_type"],
+        "identifier": item.file_path,
+    }
+    if settings.MAGENTO_MEDIA_BASE_URL:
+        data["contentUrl"] = settings.MAGENTO_MEDIA_BASE_URL.rstrip("/") + "/catalog/product" + item.file_path
+    if item.label:
+        data["name"] = item.label
+    return data
+
+
+def _origins(state: StoreState) -> list[str]:
+    origins = [Origin.SYNTHETIC.value]
+    if state.badge_suspected:
+        origins.append(Origin.SUSPECTED.value)
+    return origins
+
+
+def _visible_items(store_code: str):
+    return (
+        ContentItem.objects.filter(store_code=store_code, removed_at__isnull=True, is_enabled=True)
+        .exclude(surface=Surface.PRODUCT_IMAGE, is_hidden=True)
+        .only(*_ITEM_FIELDS)
+    )
+
+
+def disclosures_resolve(
+    *, state: StoreState, products: Sequence[str], blocks: Sequence[str], pages: Sequence[str]
+) -> dict:
+    """The public answer for one page: refs with something to disclose, each with its badges.
+
+    CMS refs match a block's or page's identifier, or its numeric id. Refs unknown to the registry
+    or with nothing to disclose are absent. Looked up in the store view's disclosure index
+    (:func:`store_index`), so a page costs no query once the index is loaded.
+    """
+    index = store_index(state)
+    result: dict = {"store": state.store_code, "modes": state.modes}
+    for group, refs in (("products", products), ("blocks", blocks), ("pages", pages)):
+        entries = index[group]
+        result[group] = {ref: entries[ref] for ref in refs if ref in entries}
+    return result
+
+
+# The index of everything a store view discloses, per process and state token: the registry has no
+# index on SKUs, and one pass over the disclosed items is far cheaper than a scan per page.
+_local_indexes: dict[str, tuple[float, str, dict]] = {}
+
+
+def store_index(state: StoreState) -> dict[str, dict[str, dict]]:
+    """``{"products": {sku: entry}, "blocks": {ref: entry}, "pages": {ref: entry}}`` for the state."""
+    now = time.monotonic()
+    held = _local_indexes.get(state.store_code)
+    if held is not None and held[1] == state.token and held[0] > now:
+        return held[2]
+    index: dict[str, dict[str, dict]] = {"products": {}, "blocks": {}, "pages": {}}
+    for group, ref, entry in disclosures_for_store(state=state):
+        index[group][ref] = entry
+    if settings.DISCLOSURE_LOCAL_SECONDS:
+        _local_indexes[state.store_code] = (
+            now + (settings.DISCLOSURE_CACHE_SECONDS or 1),
+            state.token,
+            index,
+        )
+    return index
+
+
+def disclosures_for_store(*, state: StoreState) -> Iterable[tuple[str, str, dict]]:
+    """Every ref of the store view with something to disclose, as (group, ref, entry); for manifests."""
+    items = _visible_items(state.store_code).filter(origin__in=_origins(state))
+    products: dict[str, dict] = {}
+    cms: dict[tuple[str, str], dict] = {}
+    for item in items.order_by("surface", "magento_id", "position", "id").iterator(chunk_size=2000):
+        badge = _badge(item, state)
+        if item.surface in (Surface.PRODUCT_IMAGE, Surface.RECOMMENDATION):
+            if not item.sku:
+                continue
+            entry = products.setdefault(item.sku, {"badges": [], "jsonld": []})
+            entry["badges"].append(badge)
+            if (
+                item.surface == Surface.PRODUCT_IMAGE
+                and not badge["hidden"]
+                and item.origin == Origin.SYNTHETIC
+            ):
+                entry["jsonld"].append(_image_jsonld(item, badge))
+        else:
+            group = "blocks" if item.surface == Surface.CMS_BLOCK else "pages"
+            for ref in (item.identifier, str(item.magento_id)):
+                if ref:
+                    cms.setdefault((group, ref), {"badges": [], "jsonld": []})["badges"].append(badge)
+    for sku, entry in products.items():
+        yield "products", sku, entry
+    for (group, ref), entry in cms.items():
+        yield group, ref, entry
+
+
+def generation_pause() -> AuditSwitch | None:
+    """The first switch that pauses generation, or ``None``."""
+    return AuditSwitch.objects.filter(pause_generation=True).order_by("changed_at").first()

@@ -1,0 +1,76 @@
+"""`make demo`'s storefront: a Magento-like product page of the demo store shows the right badges
+through the module's own script, served by this sidecar."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+
+from magento_bridge.models import SyncRun
+from magento_bridge.services import sync_run
+from provenance.models import ContentItem
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo(make_store, sqlite_url, settings):
+    settings.DEMO_STOREFRONT = True
+    store = make_store(sqlite_url, products=40)
+    run = sync_run(full=True, media=store.media)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    call_command("disclosure_defaults", "--locale", "de=de_DE")
+    cache.clear()
+    yield store
+    cache.clear()
+
+
+def test_a_demo_product_page_badges_exactly_its_ai_generated_images(browser, live_server, demo):
+    item = (
+        ContentItem.objects.filter(
+            store_code="de",
+            surface="product_image",
+            origin="synthetic",
+            removed_at=None,
+            is_hidden=False,
+            is_enabled=True,
+        )
+        .exclude(sku="")
+        .order_by("sku")
+        .first()
+    )
+    assert item is not None
+    synthetic = set(
+        ContentItem.objects.filter(
+            store_code="de",
+            sku=item.sku,
+            surface="product_image",
+            origin="synthetic",
+            is_hidden=False,
+            removed_at=None,
+        ).values_list("file_path", flat=True)
+    )
+    context = browser.new_context()
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live_server.url}/demo/storefront/de/")
+    page.click(f"text={item.sku}")
+    page.wait_for_selector("html[data-provenant-ready]", timeout=10_000)
+    page.wait_for_timeout(150)
+    badged = page.eval_on_selector_all(
+        ".gallery-thumbs [data-provenant-badge='product_image']",
+        "bs => bs.map(b => b.previousElementSibling.querySelector('img').getAttribute('src'))",
+    )
+    assert {"/" + "/".join(src.split("/")[-3:]) for src in badged} == synthetic
+    label = page.locator("[data-provenant-badge='product_image'] .provenant-badge__label").first.inner_text()
+    assert label == "KI-generiertes Bild"
+    assert errors == []
+    context.close()
+
+
+def test_the_demo_storefront_is_off_unless_configured(client, settings):
+    settings.DEMO_STOREFRONT = False
+    assert client.get("/demo/storefront/default/").status_code == 404
+    assert client.get("/demo/storefront/module/js/disclosure.js").status_code == 404
