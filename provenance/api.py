@@ -581,7 +581,9 @@ class ImageMarkView(_ApiView):
             ),
             **_errors(400, 401, 403, 409, 413, 415),
             503: OpenApiResponse(
-                ErrorResponseSerializer, description="No usable C2PA signing certificate is configured."
+                ErrorResponseSerializer,
+                description="No usable C2PA signing certificate is configured (`signing_unavailable`), "
+                "or an audit switch pauses generation (`ingest_paused`, with `Retry-After`).",
             ),
         },
     )
