@@ -52,6 +52,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audits.approve_classification",
         "audits.view_auditevent",
         "audits.view_auditanchor",
+        # what shoppers are told, and the audit switch, are compliance decisions
+        "disclosure.add_disclosurepolicy",
+        "disclosure.change_disclosurepolicy",
+        "disclosure.add_auditswitch",
+        "disclosure.change_auditswitch",
     ],
     Role.AUDITOR: [
         "provenance.view_*",
@@ -73,6 +78,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "magento_bridge.*",
         "django_celery_beat.*",
         "audits.view_classification",
+        "disclosure.view_*",
+        "disclosure.*_storefrontsettings",  # CORS origins of the storefront: a technical setting
     ],
     Role.ADMINISTRATOR: ["*"],
 }

@@ -45,6 +45,13 @@ PAGES = {
     "/admin/provenance/sourcerule/add/": {E, AD},
     "/admin/auth/group/": {AU, AD},
     "/admin/auth/group/add/": {AD},
+    "/admin/disclosure/disclosurepolicy/": EVERYONE,
+    "/admin/disclosure/disclosurepolicy/add/": {A, AD},
+    "/admin/disclosure/auditswitch/": EVERYONE,
+    "/admin/disclosure/auditswitch/add/": {A, AD},
+    "/admin/disclosure/storefrontsettings/": EVERYONE,
+    "/admin/disclosure/storefrontsettings/add/": {E, AD},
+    "/admin/disclosure/manifestrelease/": EVERYONE,
     "/api/v1/audits/reviews": {R, A, AU, AD},
 }
 
