@@ -29,7 +29,7 @@ def c2pa_credentials_check(app_configs, **kwargs) -> list[Warning]:
     cert = getattr(settings, "C2PA_CERT", "")
     if cert.strip():
         try:
-            credentials = SigningCredentials.load(cert, settings.C2PA_KEY)
+            SigningCredentials.load(cert, settings.C2PA_KEY)
         except CredentialsError as exc:
             problems.append(
                 Warning(
@@ -39,17 +39,6 @@ def c2pa_credentials_check(app_configs, **kwargs) -> list[Warning]:
                     id="provenance.W002",
                 )
             )
-        else:
-            if credentials.issuer_is_development:
-                problems.append(
-                    Warning(
-                        "The C2PA signing certificate was issued by a development CA "
-                        "(manage.py provenance_keygen --c2pa).",
-                        hint="Readers elsewhere show such signatures as untrusted; production needs a "
-                        "certificate from a CA on the C2PA trust list.",
-                        id="provenance.W003",
-                    )
-                )
     anchors = getattr(settings, "C2PA_TRUST_ANCHORS", "")
     if anchors.strip() and "-----BEGIN CERTIFICATE-----" not in anchors:
         problems.append(
@@ -60,3 +49,28 @@ def c2pa_credentials_check(app_configs, **kwargs) -> list[Warning]:
             )
         )
     return problems
+
+
+@register(Tags.security, deploy=True)
+def c2pa_development_certificate_check(app_configs, **kwargs) -> list[Warning]:
+    """A development certificate signs, but nobody outside trusts it."""
+    from provenance.content_credentials import CredentialsError, SigningCredentials
+
+    cert = getattr(settings, "C2PA_CERT", "")
+    if not cert.strip():
+        return []
+    try:
+        credentials = SigningCredentials.load(cert, settings.C2PA_KEY)
+    except CredentialsError:
+        return []  # provenance.W002 says why
+    if not credentials.issuer_is_development:
+        return []
+    return [
+        Warning(
+            "The C2PA signing certificate was issued by a development CA "
+            "(manage.py provenance_keygen --c2pa).",
+            hint="Readers elsewhere show such signatures as untrusted; production needs a certificate from a "
+            "CA on the C2PA trust list.",
+            id="provenance.W003",
+        )
+    ]

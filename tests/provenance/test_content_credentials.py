@@ -238,11 +238,12 @@ def test_reading_never_fetches_a_remote_manifest_a_file_points_to():
 
 
 def test_system_checks_warn_about_unusable_or_development_credentials(settings, c2pa_development):
-    from provenance.checks import c2pa_credentials_check
+    from provenance.checks import c2pa_credentials_check, c2pa_development_certificate_check
 
     settings.C2PA_CERT, settings.C2PA_KEY = c2pa_development.chain_pem, c2pa_development.key_pem
     settings.C2PA_TRUST_ANCHORS = c2pa_development.ca_pem
-    assert [w.id for w in c2pa_credentials_check(None)] == ["provenance.W003"]
+    assert c2pa_credentials_check(None) == []
+    assert [w.id for w in c2pa_development_certificate_check(None)] == ["provenance.W003"]
     settings.C2PA_KEY = development_credentials("Other").key_pem
     assert [w.id for w in c2pa_credentials_check(None)] == ["provenance.W002"]
     settings.C2PA_CERT = settings.C2PA_KEY = ""
