@@ -58,6 +58,21 @@ class UnknownStoreError(MagentoError):
     """A store code that is not an active storefront store view."""
 
 
+def store_views_select(views: Sequence[StoreView], codes: Sequence[str] | None) -> list[StoreView]:
+    """The views named by ``codes``, in that order, or every active view when none are named.
+
+    Raises :class:`UnknownStoreError` naming the unknown codes and the known ones.
+    """
+    if not codes:
+        return [v for v in views if v.is_active]
+    by_code = {v.code: v for v in views}
+    unknown = [c for c in codes if c not in by_code]
+    if unknown:
+        known = ", ".join(sorted(by_code)) or "none"
+        raise UnknownStoreError(f"unknown store code(s): {', '.join(unknown)} (known: {known})")
+    return [by_code[c] for c in codes]
+
+
 def _transient_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [sqlite3.OperationalError, ConnectionError, TimeoutError]
     try:
@@ -337,14 +352,7 @@ class MagentoReader:
                     media_base_url=media or (f"{base}media/" if base else ""),
                 )
             )
-        if not codes:
-            return [v for v in views if v.is_active]
-        by_code = {v.code: v for v in views}
-        unknown = [c for c in codes if c not in by_code]
-        if unknown:
-            known = ", ".join(sorted(by_code)) or "none"
-            raise UnknownStoreError(f"unknown store code(s): {', '.join(unknown)} (known: {known})")
-        return [by_code[c] for c in codes]
+        return store_views_select(views, codes)
 
     # -- products: gallery entries and links ----------------------------------------------
 

@@ -47,11 +47,11 @@ from magento_bridge.reader import (
     MagentoError,
     MagentoUnavailable,
     ProductBatch,
-    UnknownStoreError,
     _as_utc,
     _db_time,
     _int_or_none,
     _text,
+    store_views_select,
 )
 from magento_bridge.records import (
     IMAGE_ROLES,
@@ -674,14 +674,7 @@ class MagentoRestReader:
                     media_base_url=media or (f"{base}media/" if base else ""),
                 )
             )
-        if not codes:
-            return [v for v in views if v.is_active]
-        known = {v.code: v for v in views}
-        unknown = [c for c in codes if c not in known]
-        if unknown:
-            names = ", ".join(sorted(known)) or "none"
-            raise UnknownStoreError(f"unknown store code(s): {', '.join(unknown)} (known: {names})")
-        return [known[c] for c in codes]
+        return store_views_select(views, codes)
 
     # -- products -------------------------------------------------------------------------
 
