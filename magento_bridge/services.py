@@ -13,7 +13,8 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -301,6 +302,19 @@ def _read_media(source: MediaSource, path: str) -> MediaResult:
     return MediaResult(inspection, tuple(image_evidence(data)))
 
 
+def _read_all(source: MediaSource, paths: list[str]) -> Iterator[MediaResult]:
+    """Read and examine ``paths`` in order, ``MEDIA_WORKERS`` at a time: fetching, hashing and C2PA
+    validation release the GIL, so a few threads overlap network waits and use more than one core.
+    Only the reading runs in the threads; the registry is written by the caller."""
+    workers = min(settings.MEDIA_WORKERS, len(paths))
+    if workers <= 1:
+        for path in paths:
+            yield _read_media(source, path)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="media") as pool:
+        yield from pool.map(lambda path: _read_media(source, path), paths)
+
+
 def media_inspect_files(
     *, files: Iterable[str], source: MediaSource, stats: MediaStats, reread: bool
 ) -> dict[str, MediaResult]:
@@ -318,6 +332,7 @@ def media_inspect_files(
     to_update: list[MediaFile] = []
     now = timezone.now()
     detector = detector_key()
+    pending: list[tuple[str, str, MediaFile | None]] = []
     for path in paths:
         stats.files_seen += 1
         fingerprint = source.stat(path)
@@ -329,7 +344,8 @@ def media_inspect_files(
             result[path] = MediaResult(_inspection_from_row(row), tuple(row.marks or ()))
             stats.problems += bool(row.problem_code)
             continue
-        read = _read_media(source, path)
+        pending.append((path, marker, row))
+    for (path, marker, row), read in zip(pending, _read_all(source, [p for p, _, _ in pending]), strict=True):
         inspection = read.inspection
         stats.files_read += 1
         stats.bytes_read += inspection.size or 0

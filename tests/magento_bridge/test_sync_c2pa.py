@@ -121,3 +121,19 @@ def test_an_image_marked_by_a_pipeline_is_recognised_when_it_reaches_the_catalog
         assert item.origin_evidence[0]["kind"] == "generation_record"  # a registered record wins
         assert item.c2pa_state == C2paState.TRUSTED
         assert item.content_sha256 == marked.sha256
+
+
+def test_reading_media_with_several_workers_gives_what_one_worker_gives(signed_store, settings):
+    from magento_bridge.models import MediaFile
+
+    def snapshot():
+        return sorted(MediaFile.objects.values_list("path", "sha256", "problem_code", "marks"))
+
+    settings.MEDIA_WORKERS = 1
+    full_sync(signed_store)
+    one = snapshot()
+    MediaFile.objects.all().delete()
+    settings.MEDIA_WORKERS = 4
+    run = full_sync(signed_store)
+    assert run.media["files_read"] == len(one)
+    assert snapshot() == one
