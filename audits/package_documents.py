@@ -156,10 +156,9 @@ def _merge(base: dict, override: dict) -> dict:
 
 def _model_card_markdown(generator: Generator, card: dict) -> str:
     metadata = {**hf_metadata_template(), **(generator.hf_metadata or {})}
-    # JSON is YAML (1.2 flow style): each value written as JSON keeps the front matter unambiguous.
-    front = "".join(
-        f"{json.dumps(str(k))}: {json.dumps(v, ensure_ascii=False)}\n" for k, v in sorted(metadata.items())
-    )
+    # JSON is YAML (1.2 flow style): each value written as JSON keeps the front matter unambiguous;
+    # < > & only occur inside strings there, so \u escapes keep markup out of any renderer.
+    front = "".join(f"{_json_text(str(k))}: {_json_text(v)}\n" for k, v in sorted(metadata.items()))
     details = card.get("model_details", {})
     considerations = card.get("considerations", {})
 
@@ -183,6 +182,11 @@ def _model_card_markdown(generator: Generator, card: dict) -> str:
         f"## Ethical considerations\n\n{items(considerations.get('ethical_considerations'))}\n\n"
         "The full card (Model Card Toolkit schema) is the JSON file of the same name.\n"
     )
+
+
+def _json_text(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _md(value: object) -> str:

@@ -86,7 +86,9 @@ def options_args(options: dict) -> list[str]:
 
 def verify(python: str, target: Path, *extra: str) -> tuple[int, str]:
     done = subprocess.run(
-        [python, "verify.py", *extra] if target.is_dir() else [python, str(target.parent / "x" / "verify.py")],
+        [python, "verify.py", *extra]
+        if target.is_dir()
+        else [python, str(target.parent / "x" / "verify.py")],
         cwd=target if target.is_dir() else None,
         capture_output=True,
         text=True,
@@ -131,9 +133,7 @@ def test_the_demo_stores_package_verifies_in_a_clean_environment(demo_store, tmp
     assert "PASS references registers/disclosure.csv" in output
 
     # The ZIP itself verifies too, without unpacking.
-    done = subprocess.run(
-        [clean_python, str(folder / "verify.py"), str(out)], capture_output=True, text=True
-    )
+    done = subprocess.run([clean_python, str(folder / "verify.py"), str(out)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
 
 
