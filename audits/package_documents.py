@@ -44,7 +44,8 @@ __all__ = [
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _STYLE = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1b1b1b;margin:2em auto;max-width:70em;padding:0 1em}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1b1b1b;margin:2em auto;
+max-width:70em;padding:0 1em}
 h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;width:100%;margin:.5em 0 1em}th,td{border:1px solid #bbb;padding:.3em .5em;
 text-align:left;vertical-align:top}th{background:#f1f1f1}code,pre{font:12px/1.4 ui-monospace,monospace}
@@ -80,7 +81,8 @@ def _page(title: str, body: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'; "
         "img-src 'self'\">"
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>\n{body}\n</body></html>\n"
     )
@@ -383,7 +385,8 @@ def data_flow(generators: list[Generator], registers: dict) -> str:
         '<text x="20" y="30" font-size="18" font-weight="bold">Data flow of synthetic content</text>',
         '<text x="20" y="52">Blue: synthetic data flow. Red: a generator declared to use production patient '
         "data (must be justified in its model card).</text>",
-        '<text x="20" y="70">Production patient data (Magento customers, orders, prescriptions) must not flow '
+        '<text x="20" y="70">Production patient data (Magento customers, orders, prescriptions) '
+        "must not flow "
         "into generators, records or published content.</text>",
     ]
     centers: list[list[tuple[int, int]]] = []
@@ -414,7 +417,8 @@ def data_flow(generators: list[Generator], registers: dict) -> str:
                 )
     barrier_y = height - 90
     parts.append(
-        f'<rect x="20" y="{barrier_y}" width="{box_w}" height="{box_h}" rx="6" fill="#fde7ea" stroke="#b00020" '
+        f'<rect x="20" y="{barrier_y}" width="{box_w}" height="{box_h}" rx="6" fill="#fde7ea" '
+        'stroke="#b00020" '
         'stroke-width="2" stroke-dasharray="6 4"/>'
     )
     parts.append(f'<text x="28" y="{barrier_y + 22}" font-weight="bold">Production patient data</text>')
@@ -424,7 +428,8 @@ def data_flow(generators: list[Generator], registers: dict) -> str:
         f'y2="{barrier_y + box_h // 2}" stroke="#b00020" stroke-width="2" stroke-dasharray="4 4"/>'
     )
     parts.append(
-        f'<text x="{20 + box_w + gap_x + 70}" y="{barrier_y + box_h // 2 + 4}" fill="#b00020" font-weight="bold">'
+        f'<text x="{20 + box_w + gap_x + 70}" y="{barrier_y + box_h // 2 + 4}" fill="#b00020" '
+        'font-weight="bold">'
         "✕ must not flow into synthetic data (separation point: generator data sources)</text>"
     )
     parts.append("</svg>\n")
@@ -447,8 +452,10 @@ def _short(text: str, limit: int) -> str:
 # --- Annex IV ---------------------------------------------------------------------------------------
 
 ANNEX_IV_SECTIONS = [
-    "1. General description (intended purpose, provider, version, interactions, distribution, UI, instructions)",
-    "2. Development and design (design choices, architecture, data and provenance, oversight, testing, security)",
+    "1. General description (intended purpose, provider, version, interactions, distribution, UI, "
+    "instructions)",
+    "2. Development and design (design choices, architecture, data and provenance, oversight, testing, "
+    "security)",
     "3. Monitoring, functioning and control (capabilities, limits, accuracy, risks, oversight, input data)",
     "4. Appropriateness of the performance metrics",
     "5. Risk management system (Art. 9)",
@@ -584,8 +591,10 @@ def index_html(summary: dict, sizes: dict[str, int]) -> str:
         "<code>/log/key</code> endpoint or another channel you trust, and save it as <code>key.txt</code>. "
         "A key taken only from this package proves consistency, not origin.</li>"
         "<li>With Python 3 and the <code>cryptography</code> package installed "
-        "(<code>python -m venv v &amp;&amp; v/bin/pip install cryptography</code>), run in the unpacked folder "
-        "<pre>python verify.py --key key.txt</pre> or <pre>python verify.py --key key.txt audit-package.zip</pre>"
+        "(<code>python -m venv v &amp;&amp; v/bin/pip install cryptography</code>), run in the unpacked "
+        "folder "
+        "<pre>python verify.py --key key.txt</pre> or "
+        "<pre>python verify.py --key key.txt audit-package.zip</pre>"
         "</li><li>It prints PASS or FAIL for each check and exits non-zero if anything failed: every file's "
         "SHA-256 against <code>manifest.json</code> (no file missing or added), the checkpoint's Ed25519 "
         "signature (C2SP signed note), every entry's RFC 9162 inclusion proof against the checkpoint's "
@@ -609,7 +618,8 @@ def index_html(summary: dict, sizes: dict[str, int]) -> str:
     h.append(_table(["kind", "entries"], sorted(evidence["kinds"].items())))
     if evidence["previous_size"] is None:
         h.append(
-            "<p>This is the first package: there is no earlier package checkpoint to prove consistency from.</p>"
+            "<p>This is the first package: there is no earlier package checkpoint to prove consistency "
+            "from.</p>"
         )
     else:
         h.append(

@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from audits.models import AuditPackage, AuditPackageStatus, AuditEvent
+from audits.models import AuditEvent, AuditPackage, AuditPackageStatus
 from audits.package_evidence import LevelTree
 from audits.packages import AuditPackageError, audit_package_build, verifier_source
 from magento_bridge.models import SyncRun

@@ -67,7 +67,9 @@ def test_an_auditor_builds_follows_and_downloads_a_package(
 
 def test_a_queued_package_shows_its_progress_and_refreshes(client, make_user, signed_log):
     client.force_login(make_user(Role.ADMINISTRATOR))
-    package = AuditPackage.objects.create(status=AuditPackageStatus.RUNNING, progress=40, progress_note="Proofs")
+    package = AuditPackage.objects.create(
+        status=AuditPackageStatus.RUNNING, progress=40, progress_note="Proofs"
+    )
     page = client.get(f"/admin/audits/auditpackage/{package.pk}/change/").content.decode()
     assert 'http-equiv="refresh"' in page
     assert 'value="40"' in page and "Proofs" in page

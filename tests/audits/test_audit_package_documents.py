@@ -36,7 +36,7 @@ def registry(settings, make_item):
     settings.LOG_ORIGIN = "provenant.test/log"
     settings.TSA_URL = ""
     items = [make_item(store_code="default"), make_item(store_code="de"), make_item(store_code="de")]
-    items.append(make_item(store_code="de", title="=HYPERLINK(\"http://evil\")", origin="human"))
+    items.append(make_item(store_code="de", title='=HYPERLINK("http://evil")', origin="human"))
     with transaction.atomic():
         entries = log_append_many(entries=[("item.origin", item_origin_payload(i)) for i in items])
         for item, entry in zip(items, entries, strict=True):

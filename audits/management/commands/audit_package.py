@@ -22,7 +22,8 @@ class Command(BaseCommand):
     help = (
         "Build an audit package now: a ZIP with index.html, manifest.json, model cards, the data-flow "
         "diagram, the risk classification matrix, the Annex IV coverage table, the incident and disclosure "
-        "registers, provenance evidence (signed checkpoint, verifier keys, log entries with inclusion proofs, "
+        "registers, provenance evidence (signed checkpoint, verifier keys, log entries with inclusion "
+        "proofs, "
         "a consistency proof from the previous package) and verify.py, which checks it all offline. "
         "The package is recorded with its SHA-256 and logged in the transparency log."
     )
