@@ -383,8 +383,8 @@ def data_flow(generators: list[Generator], registers: dict) -> str:
         '<path d="M0,0 L10,4 L0,8 z" fill="#555"/></marker></defs>',
         f'<rect width="{width}" height="{height}" fill="#fff"/>',
         '<text x="20" y="30" font-size="18" font-weight="bold">Data flow of synthetic content</text>',
-        '<text x="20" y="52">Blue: synthetic data flow. Red: a generator declared to use production patient '
-        "data (must be justified in its model card).</text>",
+        '<text x="20" y="52">Blue: synthetic data flow. Grey dashed: content without synthetic items. Red: a '
+        "generator declared to use production patient data (must be justified in its model card).</text>",
         '<text x="20" y="70">Production patient data (Magento customers, orders, prescriptions) '
         "must not flow "
         "into generators, records or published content.</text>",
@@ -408,13 +408,23 @@ def data_flow(generators: list[Generator], registers: dict) -> str:
             parts.append(f'<text x="{x + 8}" y="{y + 38}">{escape(_short(label, 36))}</text>')
             col_centers.append((x, y + box_h // 2))
         centers.append(col_centers)
-    for col in range(3):
-        for x1, y1 in centers[col]:
-            for x2, y2 in centers[col + 1]:
-                parts.append(
-                    f'<line x1="{x1 + box_w}" y1="{y1}" x2="{x2 - 2}" y2="{y2}" stroke="#1d4ed8" '
-                    'stroke-opacity="0.5" marker-end="url(#arrow)"/>'
-                )
+    surface_names = sorted(surfaces)
+    store_names = sorted(stores)
+    pairs: dict[tuple[int, int], int] = {}  # (surface, store) -> synthetic items flowing there
+    for (store, surface, origin), count in registers["counts"].items():
+        key = (surface_names.index(surface), store_names.index(store))
+        pairs[key] = pairs.get(key, 0) + (count if origin in ("synthetic", "suspected") else 0)
+    edges = [(0, i, 1, 0, True) for i in range(len(centers[0]))]
+    edges += [(1, 0, 2, j, synthetic_surfaces.get(s, 0) > 0) for j, s in enumerate(surface_names)]
+    edges += [(2, i, 3, j, n > 0) for (i, j), n in pairs.items()]
+    for col, i, next_col, j, synthetic in edges:
+        if i >= len(centers[col]) or j >= len(centers[next_col]):
+            continue
+        (x1, y1), (x2, y2) = centers[col][i], centers[next_col][j]
+        style = 'stroke="#1d4ed8" stroke-width="2"' if synthetic else 'stroke="#999" stroke-dasharray="3 3"'
+        parts.append(
+            f'<line x1="{x1 + box_w}" y1="{y1}" x2="{x2 - 2}" y2="{y2}" {style} marker-end="url(#arrow)"/>'
+        )
     barrier_y = height - 90
     parts.append(
         f'<rect x="20" y="{barrier_y}" width="{box_w}" height="{box_h}" rx="6" fill="#fde7ea" '

@@ -122,7 +122,7 @@ def _b64(value, what: str) -> bytes:
         raise ValueError(what + " is not valid base64") from None
 
 
-def check_manifest(run: _Run, package: _Package) -> None:
+def check_manifest(run: _Run, package: _Package, ignore: set = frozenset()) -> None:
     try:
         manifest = json.loads(package.read(MANIFEST))
         files = manifest["files"]
@@ -131,7 +131,7 @@ def check_manifest(run: _Run, package: _Package) -> None:
     except (OSError, KeyError, ValueError, TypeError) as exc:
         run.fail("manifest: cannot read " + MANIFEST + " (" + str(exc) + ")")
         return
-    present = set(package.names()) - {MANIFEST}
+    present = set(package.names()) - {MANIFEST} - set(ignore)
     for name in sorted(set(files) - present):
         run.fail("file " + name + ": listed in the manifest but missing from the package")
     for name in sorted(present - set(files)):
@@ -386,7 +386,12 @@ def main(argv=None, out=None) -> int:
         run.fail("package " + args.package + ": cannot open (" + str(exc) + ")")
         return 1
     run.out.write("Verifying " + args.package + "\n")
-    check_manifest(run, package)
+    ignore = set()
+    if args.key and package.zip is None:  # the auditor's own key file, saved in the unpacked folder
+        rel = os.path.relpath(os.path.abspath(args.key), os.path.abspath(args.package))
+        if not rel.startswith(".."):
+            ignore.add(rel.replace(os.sep, "/"))
+    check_manifest(run, package, ignore)
     verifiers = load_keys(run, package, args.key)
     checkpoint = open_checkpoint(run, package, CHECKPOINT, verifiers, args.origin) if verifiers else None
     if not verifiers:

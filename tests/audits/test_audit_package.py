@@ -84,12 +84,11 @@ def options_args(options: dict) -> list[str]:
     return args
 
 
-def verify(python: str, target: Path, *extra: str) -> tuple[int, str]:
+def verify(python: str, folder: Path, *extra: str) -> tuple[int, str]:
+    """Run the package's own verify.py in its unpacked folder, in the clean environment."""
     done = subprocess.run(
-        [python, "verify.py", *extra]
-        if target.is_dir()
-        else [python, str(target.parent / "x" / "verify.py")],
-        cwd=target if target.is_dir() else None,
+        [python, "verify.py", *extra],
+        cwd=folder,
         capture_output=True,
         text=True,
         env={"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1"},
@@ -124,13 +123,14 @@ def test_the_demo_stores_package_verifies_in_a_clean_environment(demo_store, tmp
     names = set(json.loads((folder / "manifest.json").read_text())["files"])
     assert {"index.html", "verify.py", "data-flow.svg", "provenance/entries.jsonl", "annex-iv.html"} <= names
     assert any(n.startswith("model-cards/") and n.endswith(".md") for n in names)
-    key = tmp_path / "key.txt"
+    key = folder / "key.txt"  # fetched independently, saved next to the files
     key.write_bytes(client.get("/log/key").content)
-    code, output = verify(clean_python, folder, "--key", str(key))
+    code, output = verify(clean_python, folder, "--key", "key.txt")
     assert code == 0, output
     assert "FAIL" not in output
     assert "PASS inclusion:" in output
     assert "PASS references registers/disclosure.csv" in output
+    assert "(pinned from key.txt)" in output
 
     # The ZIP itself verifies too, without unpacking.
     done = subprocess.run([clean_python, str(folder / "verify.py"), str(out)], capture_output=True, text=True)
