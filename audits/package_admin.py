@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponseRedirect
@@ -16,10 +17,22 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from audits.models import AuditPackage, AuditPackageStatus
-from audits.packages import AuditPackageError, audit_package_request
+from audits.packages import AuditPackageError, audit_package_request, package_store_code
 from audits.trail import audit_record
 
 DOWNLOAD_PERMISSION = "audits.download_auditpackage"
+
+
+class AuditPackageForm(forms.ModelForm):
+    class Meta:
+        model = AuditPackage
+        fields = ("store_code", "since")
+
+    def clean_store_code(self) -> str:
+        try:
+            return package_store_code(self.cleaned_data.get("store_code", ""))
+        except AuditPackageError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 @admin.register(AuditPackage)
@@ -35,6 +48,7 @@ class AuditPackageAdmin(admin.ModelAdmin):
         "size",
     )
     list_filter = ("status", "requested_via")
+    form = AuditPackageForm
     change_list_template = "admin/audits/auditpackage/change_list.html"
     change_form_template = "admin/audits/auditpackage/change_form.html"
     add_fields = ("store_code", "since")

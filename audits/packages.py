@@ -54,6 +54,7 @@ __all__ = [
     "audit_package_run",
     "package_file_provider_register",
     "package_file_providers",
+    "package_store_code",
 ]
 
 logger = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def audit_package_request(*, actor, store_code: str = "", since: date | None = N
     """Record a package request and queue its build after commit; returns the queued package."""
     from audits.tasks import audit_package_build_task
 
-    store_code = _check_store(store_code)
+    store_code = package_store_code(store_code)
     with transaction.atomic(using=router.db_for_write(AuditPackage)):
         package = AuditPackage.objects.create(
             requested_by=actor, requested_via="admin", store_code=store_code, since=since
@@ -218,7 +219,8 @@ def _update(package: AuditPackage, **fields) -> None:
     AuditPackage.objects.filter(pk=package.pk).update(**fields)
 
 
-def _check_store(store_code: str) -> str:
+def package_store_code(store_code: str) -> str:
+    """The store view code, stripped; raises :class:`AuditPackageError` for something that is not one."""
     store_code = (store_code or "").strip()
     if len(store_code) > 32 or any(ch < " " for ch in store_code):
         raise AuditPackageError(f"store code {store_code!r} is not a store view code")
@@ -281,7 +283,7 @@ def audit_package_build(
     Raises :class:`AuditPackageError` when there is no signed checkpoint or the log disagrees with it.
     """
     report = progress or (lambda percent, note: None)
-    store_code = _check_store(store_code)
+    store_code = package_store_code(store_code)
     since_at = datetime.combine(since, time.min, tzinfo=UTC) if since else None
     scope = _Scope(store_code=store_code, since=since, since_at=since_at, package_id=package_id)
     checkpoint = checkpoint_latest()

@@ -98,3 +98,11 @@ def test_a_failed_build_is_shown_with_its_reason(client, make_user, db, django_c
     assert package.status == AuditPackageStatus.FAILED
     page = client.get(f"/admin/audits/auditpackage/{package.pk}/change/").content.decode()
     assert "no signed checkpoint" in page
+
+
+def test_a_bad_store_code_is_a_form_error(client, make_user, signed_log):
+    client.force_login(make_user(Role.ADMINISTRATOR))
+    response = client.post("/admin/audits/auditpackage/add/", {"store_code": "de\x01", "since": ""})
+    assert response.status_code == 200
+    assert "is not a store view code" in response.content.decode()
+    assert not AuditPackage.objects.exists()

@@ -45,6 +45,12 @@ PAGES = {
     "/admin/provenance/sourcerule/add/": {E, AD},
     "/admin/auth/group/": {AU, AD},
     "/admin/auth/group/add/": {AD},
+    "/admin/audits/auditpackage/": {AU, AD},
+    "/admin/audits/auditpackage/add/": {AU, AD},
+    "/admin/disclosure/disclosurepolicy/": {R, A, AU, AD},
+    "/admin/disclosure/auditswitch/": {R, A, AU, AD},
+    "/admin/disclosure/storefrontsettings/": {R, A, AU, AD},
+    "/admin/disclosure/manifestrelease/": {R, A, AU, AD},
     "/api/v1/audits/reviews": {R, A, AU, AD},
 }
 

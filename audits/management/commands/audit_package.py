@@ -8,7 +8,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from audits.models import AuditPackage
-from audits.packages import AuditPackageError, audit_package_run
+from audits.packages import AuditPackageError, audit_package_run, package_store_code
 
 
 def _date(value: str) -> date:
@@ -45,8 +45,12 @@ class Command(BaseCommand):
         out = options["out"]
         if not out.endswith(".zip"):
             raise CommandError(f"--out must name a .zip file, got {out!r}")
+        try:
+            store_code = package_store_code(options["store"])
+        except AuditPackageError as exc:
+            raise CommandError(str(exc)) from None
         package = AuditPackage.objects.create(
-            requested_via="command", store_code=options["store"].strip(), since=options["since"]
+            requested_via="command", store_code=store_code, since=options["since"]
         )
         progress = None
         if not options["quiet"]:
