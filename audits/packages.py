@@ -649,10 +649,15 @@ def _write_evidence(
     previous_size = None
     if previous_note:
         previous_size = _note_size(previous_note)
-        if previous_size is not None and previous_size <= size:
-            staging.write("provenance/previous-checkpoint.txt", previous_note)
-            hashes = log_consistency_proof(previous_size, size)
-            consistency = {"old": previous_size, "new": size, "hashes": [b64(h).decode() for h in hashes]}
+        if previous_size is None or previous_size > size:
+            # A smaller tree than one already handed to auditors means the log lost entries.
+            raise AuditPackageError(
+                f"the previous package's checkpoint (size {previous_size}) is not a prefix of the latest "
+                f"checkpoint (size {size}); run `python manage.py provenance_verify`"
+            )
+        staging.write("provenance/previous-checkpoint.txt", previous_note)
+        hashes = log_consistency_proof(previous_size, size)
+        consistency = {"old": previous_size, "new": size, "hashes": [b64(h).decode() for h in hashes]}
     staging.write("provenance/consistency.json", json.dumps(consistency, indent=1) + "\n")
     references = {
         "columns": {

@@ -167,3 +167,18 @@ def test_a_provider_cannot_overwrite_the_evidence(registry, tmp_path, monkeypatc
     monkeypatch.setattr(packages, "_PROVIDERS", [lambda **kw: {"../escape.txt": b"x"}])
     with pytest.raises(CommandError, match="not a plain relative path"):
         build(tmp_path)
+
+
+def test_a_log_smaller_than_the_previous_packages_checkpoint_is_refused(registry, tmp_path):
+    from audits.models import AuditPackage, AuditPackageStatus
+
+    AuditPackage.objects.create(
+        status=AuditPackageStatus.DONE,
+        checkpoint_size=1000,
+        checkpoint_note="provenant.test/log\n1000\n" + "A" * 43 + "=\n\n",
+        finished_at=timezone.now(),
+    )
+    with pytest.raises(CommandError, match="is not a prefix of the latest checkpoint"):
+        build(tmp_path)
+    failed = AuditPackage.objects.latest("id")
+    assert failed.status == AuditPackageStatus.FAILED and "not a prefix" in failed.error
