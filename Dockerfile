@@ -10,6 +10,6 @@ COPY audits audits
 COPY templates templates
 COPY static static
 COPY manage.py ./
-RUN pip install --no-cache-dir -e . && useradd --system --home /app provenant && mkdir -p /app/var && chown provenant /app/var
+RUN pip install --no-cache-dir -e . && useradd --system --home /app provenant && mkdir -p /app/var/packages && chown -R provenant /app/var
 USER provenant
 EXPOSE 8000

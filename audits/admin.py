@@ -752,3 +752,6 @@ class TotpDeviceAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+from audits import package_admin  # noqa: E402,F401  (audit packages: build, progress, download)

@@ -345,3 +345,57 @@ class TotpDevice(models.Model):
 
     def __str__(self) -> str:
         return f"TOTP for {self.user}"
+
+
+class AuditPackageStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Building"
+    DONE = "done", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class AuditPackage(models.Model):
+    """One audit package: who asked for it, with which scope, how far it got, and what came out.
+
+    The ZIP lives under ``PROVENANT_AUDIT_PACKAGE_DIR``; its SHA-256 is logged in the transparency log
+    (entry kind ``audit.package``). The checkpoint it proves against is kept so the next package can
+    carry a consistency proof from it.
+    """
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_via = models.CharField(max_length=16, default="admin", help_text="admin or command.")
+    store_code = models.CharField(max_length=32, blank=True, default="", help_text="Empty: every store view.")
+    since = models.DateField(null=True, blank=True, help_text="Only activity from this date on; empty: all.")
+    status = models.CharField(
+        max_length=10, choices=AuditPackageStatus.choices, default=AuditPackageStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    progress_note = models.CharField(max_length=200, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    file_path = models.CharField(max_length=500, blank=True, default="")
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    manifest_sha256 = models.CharField(max_length=64, blank=True, default="")
+    checkpoint_size = models.BigIntegerField(null=True, blank=True)
+    checkpoint_root = models.CharField(max_length=64, blank=True, default="", help_text="Root hash, hex.")
+    checkpoint_note = models.TextField(blank=True, default="")
+    entry_count = models.PositiveIntegerField(null=True, blank=True)
+    item_count = models.PositiveIntegerField(null=True, blank=True)
+    log_index = models.BigIntegerField(null=True, blank=True, help_text="Its audit.package log entry.")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("download_auditpackage", "Can download audit packages")]
+
+    def __str__(self) -> str:
+        scope = self.store_code or "all stores"
+        return f"Audit package #{self.pk} ({scope}, {self.get_status_display()})"
+
+    @property
+    def file_name(self) -> str:
+        return f"audit-package-{self.pk}.zip"

@@ -64,6 +64,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "disclosure.view_*",
         "audits.view_*",
         "audits.export_auditevent",
+        "audits.add_auditpackage",
+        "audits.download_auditpackage",
         "auth.view_user",
         "auth.view_group",
         "django_celery_beat.view_*",

@@ -19,3 +19,15 @@ def audit_anchor_task() -> int | None:
     """Anchor the audit trail's head in the transparency log when it grew; returns the log index."""
     anchor = audit_anchor()
     return anchor.log_index if anchor else None
+
+
+@shared_task(acks_late=True)
+def audit_package_build_task(package_id: int) -> int:
+    """Build a queued audit package; a package already built is left as it is. Returns its id."""
+    from audits.packages import AuditPackageError, audit_package_run
+
+    try:
+        audit_package_run(package_id=package_id)
+    except AuditPackageError:
+        pass  # recorded on the package (status failed, error) for the admin to show
+    return package_id

@@ -270,6 +270,7 @@ AUDITS_LOGIN_LOCKOUT_SECONDS = env_int("PROVENANT_LOGIN_LOCKOUT_SECONDS", 900, m
 AUDITS_TOTP_REQUIRED = env_bool("PROVENANT_TOTP_REQUIRED", False)
 AUDITS_ANCHOR_MINUTES = env_int("PROVENANT_AUDIT_ANCHOR_MINUTES", 15, minimum=1)
 AUDITS_RECLASSIFY_DAYS = env_int("PROVENANT_RECLASSIFY_DAYS", 90, minimum=1)
+AUDIT_PACKAGE_DIR = Path(env_str("PROVENANT_AUDIT_PACKAGE_DIR", str(VAR_DIR / "packages")))
 AUDITS_SENSITIVE_MODELS = env_list(
     "PROVENANT_AUDIT_SENSITIVE_MODELS",
     ["auth.user", "provenance.apiclient", "provenance.apitoken", "audits.incident", "audits.auditevent"],

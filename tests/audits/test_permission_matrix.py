@@ -45,6 +45,8 @@ PAGES = {
     "/admin/provenance/sourcerule/add/": {E, AD},
     "/admin/auth/group/": {AU, AD},
     "/admin/auth/group/add/": {AD},
+    "/admin/audits/auditpackage/": {AU, AD},
+    "/admin/audits/auditpackage/add/": {AU, AD},
     "/admin/disclosure/disclosurepolicy/": EVERYONE,
     "/admin/disclosure/disclosurepolicy/add/": {A, AD},
     "/admin/disclosure/auditswitch/": EVERYONE,

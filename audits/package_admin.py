@@ -1,0 +1,137 @@
+"""Admin of audit packages: build one (queued as a Celery task), follow its progress, download it.
+
+Downloads are served only to staff holding ``audits.download_auditpackage`` (the Auditor and
+Administrator roles), never from a public URL; each download is recorded in the audit trail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from audits.models import AuditPackage, AuditPackageStatus
+from audits.packages import AuditPackageError, audit_package_request, package_store_code
+from audits.trail import audit_record
+
+DOWNLOAD_PERMISSION = "audits.download_auditpackage"
+
+
+class AuditPackageForm(forms.ModelForm):
+    class Meta:
+        model = AuditPackage
+        fields = ("store_code", "since")
+
+    def clean_store_code(self) -> str:
+        try:
+            return package_store_code(self.cleaned_data.get("store_code", ""))
+        except AuditPackageError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+@admin.register(AuditPackage)
+class AuditPackageAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "status",
+        "progress_bar",
+        "store_code",
+        "since",
+        "requested_by",
+        "created_at",
+        "size",
+    )
+    list_filter = ("status", "requested_via")
+    form = AuditPackageForm
+    change_list_template = "admin/audits/auditpackage/change_list.html"
+    change_form_template = "admin/audits/auditpackage/change_form.html"
+    add_fields = ("store_code", "since")
+    detail_fields = (
+        "status",
+        "progress",
+        "progress_note",
+        "error",
+        "store_code",
+        "since",
+        "requested_by",
+        "requested_via",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "size",
+        "sha256",
+        "manifest_sha256",
+        "checkpoint_size",
+        "checkpoint_root",
+        "entry_count",
+        "item_count",
+        "log_index",
+    )
+
+    def get_fields(self, request, obj=None):
+        return self.detail_fields if obj else self.add_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.detail_fields if obj else ()
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Progress")
+    def progress_bar(self, package: AuditPackage):
+        return format_html(
+            '<progress max="100" value="{}">{}%</progress>', package.progress, package.progress
+        )
+
+    def save_model(self, request, obj, form, change):
+        try:
+            package = audit_package_request(actor=request.user, store_code=obj.store_code, since=obj.since)
+        except AuditPackageError as exc:
+            raise PermissionDenied(str(exc)) from exc
+        obj.pk = package.pk
+        obj.status = package.status
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(request, f"Audit package #{obj.pk} queued.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:audits_auditpackage_change", args=[obj.pk]))
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_download": request.user.has_perm(DOWNLOAD_PERMISSION)}
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:package_id>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="audits_auditpackage_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request, package_id: int):
+        if not request.user.has_perm(DOWNLOAD_PERMISSION):
+            raise PermissionDenied
+        package = get_object_or_404(AuditPackage, pk=package_id)
+        if package.status != AuditPackageStatus.DONE or not package.file_path:
+            raise Http404("the package is not ready")
+        file = Path(package.file_path)
+        if not file.is_file():
+            raise Http404("the package file is gone")
+        audit_record(
+            action="audit.package_downloaded", request=request, obj=package, detail={"sha256": package.sha256}
+        )
+        response = FileResponse(file.open("rb"), as_attachment=True, filename=package.file_name)
+        response["Content-Type"] = "application/zip"
+        response["X-Content-SHA256"] = package.sha256
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -1,0 +1,771 @@
+"""Audit packages: a ZIP of compliance documents and provenance evidence an auditor checks offline.
+
+:func:`audit_package_request` records a package and queues its build (admin); :func:`audit_package_run`
+builds it (Celery task, ``audit_package`` command), records its SHA-256 and logs it (``audit.package``
+in the transparency log, ``audit.package_built`` in the audit trail).
+
+The evidence is the latest signed checkpoint (a C2SP signed note, Ed25519), the verifier keys, the
+included log entries (exact leaf bytes) each with its RFC 9162 inclusion proof against that checkpoint,
+and an RFC 9162 consistency proof from the previous package's checkpoint. ``verify.py`` in the ZIP
+checks all of it with the standard library and ``cryptography`` only.
+
+Scale: rows are streamed (``.iterator``), the tree's leaf hashes are loaded once and every proof is read
+from in-memory level arrays (:mod:`audits.package_evidence`), files are staged on disk and copied
+into the ZIP in chunks, so memory stays flat in the number of registry items.
+
+Other features add files through :func:`package_file_provider_register`.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import router, transaction
+from django.utils import timezone
+
+from audits import package_documents as documents
+from audits.models import AuditPackage, AuditPackageStatus, Review
+from audits.package_evidence import LevelTree
+from audits.trail import audit_record
+from disclosure.models import SwitchMode
+from disclosure.selectors import disclosure_kind, store_state_load
+from provenance import merkle
+from provenance.checkpoints import CheckpointError, checkpoint_latest, checkpoint_sign, log_verifier_keys
+from provenance.log import ITEM_KINDS, log_append, log_consistency_proof
+from provenance.models import Checkpoint, ContentItem, GenerationRecord, Generator, LogEntry, Origin, Surface
+
+__all__ = [
+    "AuditPackageError",
+    "FileProvider",
+    "audit_package_build",
+    "audit_package_request",
+    "audit_package_run",
+    "package_file_provider_register",
+    "package_file_providers",
+    "package_store_code",
+]
+
+logger = logging.getLogger(__name__)
+
+FileProvider = Callable[..., dict[str, bytes]]
+"""``fn(*, store_code: str, since: date | None) -> {relative path: bytes}``."""
+
+_PROVIDERS: list[FileProvider] = []
+CHUNK = 1 << 20
+ROW_CHUNK = 5000
+PACKAGE_KIND = "audit.package"
+# Entries included by kind (subject to --store / --since); entries the registers cite are always in.
+_ALWAYS_KINDS = frozenset({"classification.approved", "audit.anchor", PACKAGE_KIND})
+_STORE_KINDS = frozenset({"disclosure.policy", "disclosure.switch"})
+_RESERVED_PREFIXES = (
+    "provenance/",
+    "registers/",
+    "manifest.json",
+    "index.html",
+    "verify.py",
+    "annex-iv.html",
+)
+
+Progress = Callable[[int, str], None]
+
+
+class AuditPackageError(Exception):
+    """The package cannot be built (no signed checkpoint, a log that disagrees with it, bad input)."""
+
+
+def package_file_provider_register(fn: FileProvider) -> FileProvider:
+    """Add files to every package: ``fn(*, store_code, since)`` returns ``{relative path: bytes}``.
+
+    Paths are POSIX, relative, under a folder of the provider's own (e.g. ``coverage/``); they go into
+    the ZIP, ``manifest.json`` and ``index.html`` like every other file. Usable as a decorator.
+    """
+    if fn not in _PROVIDERS:
+        _PROVIDERS.append(fn)
+    return fn
+
+
+def package_file_providers() -> list[FileProvider]:
+    return list(_PROVIDERS)
+
+
+# --- Services ---------------------------------------------------------------------------------------
+
+
+def audit_package_request(*, actor, store_code: str = "", since: date | None = None) -> AuditPackage:
+    """Record a package request and queue its build after commit; returns the queued package."""
+    from audits.tasks import audit_package_build_task
+
+    store_code = package_store_code(store_code)
+    with transaction.atomic(using=router.db_for_write(AuditPackage)):
+        package = AuditPackage.objects.create(
+            requested_by=actor, requested_via="admin", store_code=store_code, since=since
+        )
+        audit_record(
+            action="audit.package_requested",
+            actor=actor,
+            obj=package,
+            after={"store_code": store_code, "since": since},
+        )
+        transaction.on_commit(lambda: audit_package_build_task.delay(package.pk))
+    return package
+
+
+def audit_package_run(
+    *, package_id: int, out: Path | str | None = None, progress: Progress | None = None
+) -> AuditPackage:
+    """Build package ``package_id`` (queued or failed before) into ``out`` (default: the package dir).
+
+    Idempotent: a package already built is returned as it is. A failure is recorded on the package
+    (``status`` failed, ``error``) and raised as :class:`AuditPackageError`.
+    """
+    package = AuditPackage.objects.get(pk=package_id)
+    if package.status == AuditPackageStatus.DONE:
+        return package
+    out = Path(out) if out is not None else Path(settings.AUDIT_PACKAGE_DIR) / package.file_name
+    _update(package, status=AuditPackageStatus.RUNNING, started_at=timezone.now(), progress=0, error="")
+
+    def report(percent: int, note: str) -> None:
+        _update(package, progress=max(0, min(99, percent)), progress_note=note[:200])
+        if progress is not None:
+            progress(percent, note)
+
+    try:
+        if getattr(settings, "LOG_SIGNING_KEY", ""):
+            try:
+                checkpoint_sign()  # prove against the log as it is now
+            except CheckpointError as exc:
+                logger.warning("Audit package %s: could not sign a fresh checkpoint: %s", package.pk, exc)
+        previous = (
+            AuditPackage.objects.filter(status=AuditPackageStatus.DONE, checkpoint_size__isnull=False)
+            .exclude(pk=package.pk)
+            .order_by("-finished_at", "-id")
+            .first()
+        )
+        result = audit_package_build(
+            out=out,
+            store_code=package.store_code,
+            since=package.since,
+            previous_note=previous.checkpoint_note if previous else "",
+            package_id=package.pk,
+            progress=report,
+        )
+    except Exception as exc:
+        _update(
+            package,
+            status=AuditPackageStatus.FAILED,
+            error=str(exc)[:2000] or type(exc).__name__,
+            finished_at=timezone.now(),
+        )
+        if isinstance(exc, AuditPackageError):
+            raise
+        raise AuditPackageError(f"building the package failed: {exc}") from exc
+
+    with transaction.atomic(using=router.db_for_write(AuditPackage)):
+        _update(
+            package,
+            status=AuditPackageStatus.DONE,
+            progress=100,
+            progress_note="Ready",
+            file_path=str(out),
+            size=result.size,
+            sha256=result.sha256,
+            manifest_sha256=result.manifest_sha256,
+            checkpoint_size=result.checkpoint.size,
+            checkpoint_root=bytes(result.checkpoint.root_hash).hex(),
+            checkpoint_note=result.checkpoint.note,
+            entry_count=result.entry_count,
+            item_count=result.item_count,
+            finished_at=timezone.now(),
+        )
+        event = audit_record(
+            action="audit.package_built",
+            actor=package.requested_by or "system:audit_package",
+            obj=package,
+            after={"sha256": result.sha256, "size": result.size, "checkpoint_size": result.checkpoint.size},
+        )
+        entry = log_append(
+            kind=PACKAGE_KIND,
+            payload={
+                "package": package.pk,
+                "sha256": result.sha256,
+                "manifest_sha256": result.manifest_sha256,
+                "checkpoint_size": result.checkpoint.size,
+                "checkpoint_root": bytes(result.checkpoint.root_hash).hex(),
+                "entries": result.entry_count,
+                "items": result.item_count,
+                "audit_seq": event.seq,
+                "audit_hash": event.hash,
+            },
+        )
+        _update(package, log_index=entry.index)
+    return package
+
+
+def _update(package: AuditPackage, **fields) -> None:
+    for name, value in fields.items():
+        setattr(package, name, value)
+    AuditPackage.objects.filter(pk=package.pk).update(**fields)
+
+
+def package_store_code(store_code: str) -> str:
+    """The store view code, stripped; raises :class:`AuditPackageError` for something that is not one."""
+    store_code = (store_code or "").strip()
+    if len(store_code) > 32 or any(ch < " " for ch in store_code):
+        raise AuditPackageError(f"store code {store_code!r} is not a store view code")
+    return store_code
+
+
+# --- The builder ------------------------------------------------------------------------------------
+
+
+@dataclass
+class BuildResult:
+    path: Path
+    size: int
+    sha256: str
+    manifest_sha256: str
+    checkpoint: Checkpoint
+    entry_count: int
+    item_count: int
+
+
+@dataclass
+class _Scope:
+    store_code: str
+    since: date | None
+    since_at: datetime | None
+    package_id: int | None
+    generated_at: datetime = field(default_factory=timezone.now)
+
+
+class _Staging:
+    """A folder the package's files are written into before they are zipped."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, name: str) -> Path:
+        target = self.root.joinpath(*name.split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def write(self, name: str, data: bytes | str) -> None:
+        self.path(name).write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
+    def names(self) -> list[str]:
+        return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
+
+
+def audit_package_build(
+    *,
+    out: Path | str,
+    store_code: str = "",
+    since: date | None = None,
+    previous_note: str = "",
+    package_id: int | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Write the package ZIP to ``out`` and return its size, SHA-256 and the checkpoint it proves against.
+
+    ``previous_note`` is the signed checkpoint of the previous package (for the consistency proof).
+    Raises :class:`AuditPackageError` when there is no signed checkpoint or the log disagrees with it.
+    """
+    report = progress or (lambda percent, note: None)
+    store_code = package_store_code(store_code)
+    since_at = datetime.combine(since, time.min, tzinfo=UTC) if since else None
+    scope = _Scope(store_code=store_code, since=since, since_at=since_at, package_id=package_id)
+    checkpoint = checkpoint_latest()
+    if checkpoint is None:
+        raise AuditPackageError(
+            "the log has no signed checkpoint yet: configure PROVENANT_LOG_KEY and run "
+            "`python manage.py provenance_checkpoint`"
+        )
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".audit-package-", dir=out.parent) as tmp:
+        staging = _Staging(Path(tmp))
+        report(2, "Loading the log's leaf hashes")
+        tree = _load_tree(checkpoint)
+        report(15, "Writing the registers")
+        registers = _write_registers(staging, scope, checkpoint.size)
+        report(40, "Writing log entries and inclusion proofs")
+        evidence = _write_evidence(staging, scope, checkpoint, tree, registers, previous_note)
+        del tree
+        report(70, "Writing the documents")
+        docs = _write_documents(staging, scope, registers)
+        provided = _write_provided(staging, scope)
+        staging.write("verify.py", verifier_source())
+        summary = {
+            "scope": scope,
+            "checkpoint": checkpoint,
+            "registers": registers,
+            "evidence": evidence,
+            "documents": docs,
+            "provided": provided,
+        }
+        staging.write("annex-iv.html", documents.annex_iv_html(summary))
+        sizes = {name: staging.path(name).stat().st_size for name in staging.names()}
+        staging.write("index.html", documents.index_html(summary, sizes))
+        report(85, "Hashing and zipping")
+        manifest = _manifest(staging)
+        staging.write("manifest.json", manifest)
+        _zip(staging, out)
+    size, sha256 = _file_digest(out)
+    report(99, "Done")
+    return BuildResult(
+        path=out,
+        size=size,
+        sha256=sha256,
+        manifest_sha256=hashlib.sha256(manifest).hexdigest(),
+        checkpoint=checkpoint,
+        entry_count=evidence["entry_count"],
+        item_count=registers["item_count"],
+    )
+
+
+def _load_tree(checkpoint: Checkpoint) -> LevelTree:
+    rows = (
+        LogEntry.objects.filter(index__lt=checkpoint.size)
+        .order_by("index")
+        .values_list("index", "leaf_hash")
+        .iterator(chunk_size=20000)
+    )
+    leaves = []
+    for expected, (index, leaf_hash) in enumerate(rows):
+        if index != expected:
+            raise AuditPackageError(
+                f"log entry {expected} is missing; run `python manage.py provenance_verify`"
+            )
+        leaves.append(bytes(leaf_hash))
+    if len(leaves) != checkpoint.size:
+        raise AuditPackageError(
+            f"the log holds {len(leaves)} of the checkpoint's {checkpoint.size} entries; "
+            "run `python manage.py provenance_verify`"
+        )
+    tree = LevelTree(leaves)
+    if tree.root != bytes(checkpoint.root_hash):
+        raise AuditPackageError(
+            f"the log's entries do not rebuild the root of checkpoint #{checkpoint.pk}; "
+            "run `python manage.py provenance_verify`"
+        )
+    return tree
+
+
+_ITEM_COLUMNS = (
+    "id",
+    "store_code",
+    "surface",
+    "magento_id",
+    "part_key",
+    "sku",
+    "identifier",
+    "file_path",
+    "title",
+    "origin",
+    "origin_source",
+    "digital_source_type",
+    "content_sha256",
+    "state_sha256",
+    "is_enabled",
+    "is_hidden",
+    "first_seen_at",
+    "changed_at",
+    "removed_at",
+    "latest_log_index",
+)
+REGISTRY_HEADER = [*_ITEM_COLUMNS[:-1], "log_index"]
+DISCLOSURE_HEADER = [
+    "item_id",
+    "store_code",
+    "surface",
+    "ref",
+    "file_path",
+    "origin",
+    "badge_shown",
+    "badge_kind",
+    "badge_label",
+    "policy_version",
+    "review_status",
+    "proposed_by",
+    "proposed_at",
+    "decided_by",
+    "decided_at",
+    "log_index",
+]
+RECORD_HEADER = [
+    "id",
+    "generator",
+    "generator_version",
+    "output_sha256",
+    "output_media_type",
+    "generated_at",
+    "pipeline_run_id",
+    "log_index",
+]
+
+
+def _iso(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+def _items(scope: _Scope):
+    items = ContentItem.objects.all()
+    if scope.store_code:
+        items = items.filter(store_code=scope.store_code)
+    if scope.since_at:
+        items = items.filter(changed_at__gte=scope.since_at)
+    return items
+
+
+def _write_registers(staging: _Staging, scope: _Scope, size: int) -> dict:
+    """registry.csv (every item in scope), disclosure.csv (synthetic items), generation records.
+
+    Returns what the evidence pass needs (cited log indexes, item ids) and the documents' counts.
+    """
+    usernames: dict[int, str] = {}
+    from django.contrib.auth import get_user_model
+
+    for pk, name in get_user_model().objects.values_list("pk", "username").iterator(chunk_size=ROW_CHUNK):
+        usernames[pk] = name
+    reviews: dict[int, tuple] = {}
+    review_rows = Review.objects.filter(content_item__isnull=False).values_list(
+        "content_item_id", "status", "proposed_by_id", "proposed_at", "decided_by_id", "decided_at"
+    )
+    if scope.store_code:
+        review_rows = review_rows.filter(content_item__store_code=scope.store_code)
+    for row in review_rows.iterator(chunk_size=ROW_CHUNK):
+        reviews[row[0]] = row[1:]
+
+    states: dict[str, object] = {}
+    cited: set[int] = set()
+    item_ids: set[int] = set()
+    content_hashes: set[str] = set()
+    counts: dict[tuple[str, str, str], int] = {}
+    badges: dict[str, int] = {}
+    item_count = synthetic_count = after_checkpoint = 0
+
+    with (
+        staging.path("registers/registry.csv").open("w", newline="", encoding="utf-8") as registry_file,
+        staging.path("registers/disclosure.csv").open("w", newline="", encoding="utf-8") as disclosure_file,
+    ):
+        registry = csv.writer(registry_file)
+        disclosure = csv.writer(disclosure_file)
+        registry.writerow(REGISTRY_HEADER)
+        disclosure.writerow(DISCLOSURE_HEADER)
+        rows = _items(scope).order_by("id").values_list(*_ITEM_COLUMNS).iterator(chunk_size=ROW_CHUNK)
+        for row in rows:
+            item = dict(zip(_ITEM_COLUMNS, row, strict=True))
+            item_count += 1
+            item_ids.add(item["id"])
+            if item["content_sha256"]:
+                content_hashes.add(item["content_sha256"])
+            log_index = item["latest_log_index"]
+            if log_index is not None and log_index >= size:
+                after_checkpoint += 1  # logged after the checkpoint: cannot be proven against it yet
+                log_index = None
+            if log_index is not None:
+                cited.add(log_index)
+            registry.writerow(
+                [*(documents.csv_cell(_iso(item[c])) for c in _ITEM_COLUMNS[:-1]), _iso(log_index)]
+            )
+            key = (item["store_code"], item["surface"], item["origin"])
+            counts[key] = counts.get(key, 0) + 1
+            if item["origin"] not in (Origin.SYNTHETIC, Origin.SUSPECTED):
+                continue
+            synthetic_count += 1
+            state = states.get(item["store_code"])
+            if state is None:
+                state = states[item["store_code"]] = store_state_load(item["store_code"])
+            shown, kind, label, version = _badge_shown(item, state)
+            badges[shown] = badges.get(shown, 0) + 1
+            review = reviews.get(item["id"])
+            status, proposed_by, proposed_at, decided_by, decided_at = review or (
+                "no review",
+                None,
+                None,
+                None,
+                None,
+            )
+            ref = item["sku"] or item["identifier"] or str(item["magento_id"])
+            disclosure.writerow(
+                documents.csv_cell(_iso(v))
+                for v in (
+                    item["id"],
+                    item["store_code"],
+                    item["surface"],
+                    ref,
+                    item["file_path"],
+                    item["origin"],
+                    shown,
+                    kind,
+                    label,
+                    version,
+                    status,
+                    usernames.get(proposed_by, ""),
+                    proposed_at,
+                    usernames.get(decided_by, ""),
+                    decided_at,
+                    log_index,
+                )
+            )
+
+    records = GenerationRecord.objects.select_related("generator").order_by("id")
+    if scope.since_at:
+        records = records.filter(created_at__gte=scope.since_at)
+    record_count = 0
+    with staging.path("registers/generation-records.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(RECORD_HEADER)
+        fields = ("id", "generator__name", "generator_version", "output_sha256", "output_media_type")
+        for row in records.values_list(*fields, "generated_at", "pipeline_run_id", "log_index").iterator(
+            chunk_size=ROW_CHUNK
+        ):
+            if scope.store_code and row[3] not in content_hashes:
+                continue
+            log_index = row[7] if row[7] is not None and row[7] < size else None
+            if log_index is not None:
+                cited.add(log_index)
+            record_count += 1
+            writer.writerow(documents.csv_cell(_iso(v)) for v in (*row[:7], log_index))
+    del content_hashes
+    return {
+        "item_count": item_count,
+        "synthetic_count": synthetic_count,
+        "record_count": record_count,
+        "after_checkpoint": after_checkpoint,
+        "counts": counts,
+        "badges": badges,
+        "stores": sorted(states) or sorted({k[0] for k in counts}),
+        "cited": cited,
+        "item_ids": item_ids,
+    }
+
+
+def _badge_shown(item: dict, state) -> tuple[str, str, str, object]:
+    """What a shopper sees for the item: ``(shown, kind, label, policy version)`` from the policies in
+    force and the audit switch, as the public badge API resolves them."""
+    kind = disclosure_kind(item["origin"], item["digital_source_type"])
+    policy = state.policies[(item["surface"], kind)]
+    if item["removed_at"] is not None or not item["is_enabled"]:
+        return "not published", kind, policy["label"], policy["version"]
+    if item["surface"] == Surface.PRODUCT_IMAGE and item["is_hidden"]:
+        return "not published (hidden image)", kind, policy["label"], policy["version"]
+    if item["origin"] == Origin.SUSPECTED and not state.badge_suspected:
+        return "no badge (suspected; store shows badges for synthetic only)", kind, "", ""
+    if state.modes.get(item["surface"]) == SwitchMode.SUPPRESS:
+        return "content hidden (audit switch: suppress)", kind, policy["label"], policy["version"]
+    return "badge", kind, policy["label"], policy["version"]
+
+
+def _write_evidence(
+    staging: _Staging,
+    scope: _Scope,
+    checkpoint: Checkpoint,
+    tree: LevelTree,
+    registers: dict,
+    previous_note: str,
+) -> dict:
+    """checkpoint, keys, every included entry with its inclusion proof, the consistency proof."""
+    size = checkpoint.size
+    cited: set[int] = registers["cited"]
+    item_ids: set[int] = registers["item_ids"]
+    store = scope.store_code
+    kinds: dict[str, int] = {}
+    decisions = []
+    count = 0
+    b64 = base64.b64encode
+    rows = (
+        LogEntry.objects.filter(index__lt=size)
+        .order_by("index")
+        .values_list("index", "kind", "data", "created_at")
+    )
+    with staging.path("provenance/entries.jsonl").open("w", encoding="ascii") as handle:
+        for index, kind, data, created_at in rows.iterator(chunk_size=ROW_CHUNK):
+            data = bytes(data)
+            payload = None
+            if index not in cited:
+                if scope.since_at and created_at < scope.since_at:
+                    continue
+                if kind in ITEM_KINDS:
+                    if store and json.loads(data).get("store_code") != store:
+                        continue
+                elif kind == "generation_record":
+                    if store:
+                        continue
+                elif kind == "review.decision":
+                    payload = json.loads(data)
+                    if (
+                        store
+                        and payload.get("subject") == "content_item"
+                        and payload.get("subject_id") not in item_ids
+                    ):
+                        continue
+                elif kind in _STORE_KINDS:
+                    if store and json.loads(data).get("store_code") not in ("", store):
+                        continue
+                elif kind not in _ALWAYS_KINDS:
+                    continue
+            if merkle.hash_leaf(data) != tree.leaf_hash(index):
+                raise AuditPackageError(
+                    f"log entry {index}: its data do not hash to its stored leaf hash; "
+                    "run `python manage.py provenance_verify`"
+                )
+            if kind == "review.decision":
+                payload = payload or json.loads(data)
+                decisions.append((index, payload))
+            proof = ",".join(f'"{b64(h).decode()}"' for h in tree.inclusion_proof(index))
+            handle.write(
+                f'{{"index":{index},"kind":"{kind}","data":"{b64(data).decode()}","proof":[{proof}]}}\n'
+            )
+            kinds[kind] = kinds.get(kind, 0) + 1
+            count += 1
+
+    with staging.path("registers/review-decisions.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["review", "subject", "subject_id", "status", "version", "audit_seq", "log_index"])
+        for index, payload in decisions:
+            fields = ("review", "subject", "subject_id", "status", "version", "audit_seq")
+            writer.writerow([*(documents.csv_cell(str(payload.get(k, ""))) for k in fields), index])
+
+    staging.write("provenance/checkpoint.txt", checkpoint.note)
+    staging.write("provenance/keys.txt", "".join(f"{key}\n" for key in log_verifier_keys()))
+    consistency: dict = {"old": None, "new": size, "hashes": []}
+    previous_size = None
+    if previous_note:
+        previous_size = _note_size(previous_note)
+        if previous_size is None or previous_size > size:
+            # A smaller tree than one already handed to auditors means the log lost entries.
+            raise AuditPackageError(
+                f"the previous package's checkpoint (size {previous_size}) is not a prefix of the latest "
+                f"checkpoint (size {size}); run `python manage.py provenance_verify`"
+            )
+        staging.write("provenance/previous-checkpoint.txt", previous_note)
+        hashes = log_consistency_proof(previous_size, size)
+        consistency = {"old": previous_size, "new": size, "hashes": [b64(h).decode() for h in hashes]}
+    staging.write("provenance/consistency.json", json.dumps(consistency, indent=1) + "\n")
+    references = {
+        "columns": {
+            "registers/registry.csv": ["log_index"],
+            "registers/disclosure.csv": ["log_index"],
+            "registers/generation-records.csv": ["log_index"],
+            "registers/review-decisions.csv": ["log_index"],
+        }
+    }
+    staging.write("provenance/references.json", json.dumps(references, indent=1) + "\n")
+    return {
+        "entry_count": count,
+        "kinds": kinds,
+        "decision_count": len(decisions),
+        "previous_size": previous_size,
+        "consistency_hashes": len(consistency["hashes"]),
+    }
+
+
+def _note_size(note: str) -> int | None:
+    lines = note.split("\n")
+    try:
+        return int(lines[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def _write_documents(staging: _Staging, scope: _Scope, registers: dict) -> dict:
+    generators = list(Generator.objects.order_by("name"))
+    cards = documents.model_cards(generators)
+    for name, data in cards.items():
+        staging.write(name, data)
+    matrix_rows = documents.risk_rows()
+    staging.write("risk/risk-matrix.csv", documents.risk_csv(matrix_rows))
+    staging.write("risk/risk-matrix.html", documents.risk_html(matrix_rows))
+    incidents = documents.incident_rows()
+    staging.write("incidents/incident-register.csv", documents.incident_csv(incidents))
+    staging.write("incidents/incident-register.html", documents.incident_html(incidents))
+    flow = documents.data_flow(generators, registers)
+    staging.write("data-flow.svg", flow)
+    return {
+        "generators": generators,
+        "model_cards": sorted(cards),
+        "risk_rows": matrix_rows,
+        "incidents": incidents,
+    }
+
+
+def _write_provided(staging: _Staging, scope: _Scope) -> dict[str, list[str]]:
+    """Files from the registered providers, by provider name."""
+    provided: dict[str, list[str]] = {}
+    for provider in _PROVIDERS:
+        name = getattr(provider, "__qualname__", repr(provider))
+        files = provider(store_code=scope.store_code, since=scope.since) or {}
+        written = []
+        for path, data in sorted(files.items()):
+            clean = _provided_path(path)
+            if clean.startswith(_RESERVED_PREFIXES) or (staging.root / clean).exists():
+                raise AuditPackageError(f"package file provider {name} may not write {path!r}")
+            staging.write(clean, data)
+            written.append(clean)
+        provided[name] = written
+    return provided
+
+
+def _provided_path(path: str) -> str:
+    parts = path.replace("\\", "/").split("/")
+    if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts) or ":" in path:
+        raise AuditPackageError(f"package file path {path!r} is not a plain relative path")
+    return "/".join(parts)
+
+
+def verifier_source() -> str:
+    """``verify.py``: the verifier template with ``provenance/merkle.py`` and ``notes.py`` embedded."""
+    root = Path(__file__).resolve().parent.parent
+    template = (root / "audits" / "package_verifier.py").read_text(encoding="utf-8")
+    sources = {
+        name: (root / "provenance" / f"{name}.py").read_text(encoding="utf-8") for name in ("merkle", "notes")
+    }
+    marker = "_SOURCES: dict = {}"
+    if template.count(marker) != 1:
+        raise AuditPackageError("the verifier template has no single _SOURCES marker")
+    embedded = "_SOURCES: dict = {\n" + "".join(f"    {k!r}: {v!r},\n" for k, v in sources.items()) + "}"
+    return template.replace(marker, embedded)
+
+
+def _manifest(staging: _Staging) -> bytes:
+    files = {}
+    for name in staging.names():
+        size, sha256 = _file_digest(staging.path(name))
+        files[name] = {"sha256": sha256, "size": size}
+    return (json.dumps({"algorithm": "sha256", "files": files}, indent=1, sort_keys=True) + "\n").encode()
+
+
+def _file_digest(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def _zip(staging: _Staging, out: Path) -> None:
+    partial = out.with_name(out.name + ".partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for name in staging.names():
+            with staging.path(name).open("rb") as source, archive.open(name, "w", force_zip64=True) as target:
+                shutil.copyfileobj(source, target, CHUNK)
+    partial.replace(out)
