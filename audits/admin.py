@@ -752,3 +752,6 @@ class TotpDeviceAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+from audits import admin_checks  # noqa: E402,F401  (registers the simulation and separation admin)
