@@ -16,10 +16,11 @@ Chromium, the way a shopper's browser would, and checks each badge the registry 
 Pages come from Magento's ``url_rewrite`` (product and CMS page rewrites of the store view, no
 redirects) joined with the store view's base URL (``web/secure/base_url``, else
 ``web/unsecure/base_url``, store view over website over default), unless
-``PROVENANT_STOREFRONT_BASE_URL_<STORE>`` or ``--base-url`` gives one. The browser reaches only the
-storefront's origin and ``PROVENANT_SIMULATION_ALLOWED_ORIGINS`` (the sidecar's public API, a CDN);
-every other request is aborted. A page that does not load is a failure with its reason, and the run
-goes on.
+``PROVENANT_STOREFRONT_BASE_URL_<STORE>`` or ``--base-url`` gives one (and
+``PROVENANT_SIMULATION_PRODUCT_PATH``, e.g. ``{sku}``, replaces url_rewrite's product paths).
+The browser reaches only the storefront's origin and ``PROVENANT_SIMULATION_ALLOWED_ORIGINS``
+(the sidecar's public API, a CDN); every other request is aborted. A page that does not load is a
+failure with its reason, and the run goes on.
 
 Playwright's sync API runs an event loop, so the browser lives in its own thread and hands plain
 results to the caller's thread, which alone touches the database.
@@ -35,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -267,9 +268,14 @@ def simulation_targets(
                     f"PROVENANT_STOREFRONT_BASE_URL_{code.upper()} or --base-url"
                 )
             base = base if base.endswith("/") else base + "/"
+            template = settings.SIMULATION_PRODUCT_PATH
             for sku in sorted(products):
                 entity_id = entity_ids.get(("product", sku))
                 path = product_paths.get(entity_id) if entity_id is not None else None
+                if template:
+                    path = template.replace("{sku}", quote(sku, safe="")).replace(
+                        "{entity_id}", str(entity_id)
+                    )
                 target = PageTarget(
                     code, "product", sku, urljoin(base, path) if path else "", products[sku], blocks
                 )

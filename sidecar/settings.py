@@ -207,6 +207,9 @@ SIMULATION_PASS_SCREENSHOTS = env_int("PROVENANT_SIMULATION_PASS_SCREENSHOTS", 3
 SIMULATION_ALLOWED_ORIGINS = env_list("PROVENANT_SIMULATION_ALLOWED_ORIGINS")
 SIMULATION_MONTHS = env_str("PROVENANT_SIMULATION_MONTHS", "1,4,7,10")
 SIMULATION_HOUR = env_int("PROVENANT_SIMULATION_HOUR", 3, minimum=0, maximum=23)
+# Product page path instead of url_rewrite's, {sku} and {entity_id} replaced (e.g. "{sku}" for the
+# demo storefront at /demo/storefront/<store>/<sku>).
+SIMULATION_PRODUCT_PATH = env_str("PROVENANT_SIMULATION_PRODUCT_PATH")
 # PROVENANT_STOREFRONT_BASE_URL_<STORE CODE>: a store view's storefront base URL, over Magento's.
 STOREFRONT_BASE_URLS = {
     name.removeprefix("PROVENANT_STOREFRONT_BASE_URL_").lower(): env_url(name)

@@ -260,3 +260,27 @@ def test_urls_come_from_url_rewrite_and_the_store_views_base_url(tmp_path, setti
     assert [e.file_path for e in targets["de"].expectations] == ["/a/i/ai-1.jpg"]
     overridden = simulation_targets(store_code="default", base_url="http://127.0.0.1:9/shop/")
     assert overridden[0].url == "http://127.0.0.1:9/shop/med-two.html"
+
+
+def test_the_demo_storefront_passes_the_simulation(make_store, sqlite_url, settings, live_server, tmp_path):
+    """End to end: demo store → sync → the demo storefront's product pages, checked by the simulation."""
+    from magento_bridge.models import SyncRun
+    from magento_bridge.services import sync_run
+
+    _chromium(settings)
+    settings.DEMO_STOREFRONT = True
+    settings.SIMULATION_DIR = tmp_path / "simulation"
+    settings.SIMULATION_PAGE_TIMEOUT = 15.0
+    store = make_store(sqlite_url, products=40)
+    assert sync_run(full=True, media=store.media).status == SyncRun.Status.SUCCEEDED
+    call_command("disclosure_defaults", "--locale", "de=de_DE")
+    cache.clear()
+    settings.STOREFRONT_BASE_URLS = {"de": f"{live_server.url}/demo/storefront/de/"}
+    settings.SIMULATION_PRODUCT_PATH = "{sku}"
+    run = simulation_run(store_code="de", limit=4)
+    cache.clear()
+    assert run.status == SimulationRun.Status.SUCCEEDED, run.error
+    checks = list(SimulationCheck.objects.filter(run=run))
+    assert run.pages == 4 and checks
+    assert all(c.passed for c in checks), [(c.ref, c.file_path, c.reason) for c in checks if not c.passed]
+    assert {c.surface for c in checks} >= {"product_image"}

@@ -46,6 +46,16 @@ PAGES = {
     "/admin/auth/group/": {AU, AD},
     "/admin/auth/group/add/": {AD},
     "/api/v1/audits/reviews": {R, A, AU, AD},
+    "/admin/audits/simulationrun/": {R, A, AU, AD},
+    "/admin/audits/simulationcheck/": {R, A, AU, AD},
+    "/admin/audits/separationscan/": {R, A, AU, AD},
+    "/admin/audits/separationfinding/": {R, A, AU, AD},
+    "/admin/audits/separationmarker/": {R, A, AU, AD},
+    "/admin/audits/separationmarker/add/": {A, AD},
+    "/admin/disclosure/disclosurepolicy/": {R, A, AU, AD},
+    "/admin/disclosure/storefrontsettings/": {R, A, AU, AD},
+    "/admin/disclosure/manifestrelease/": {R, A, AU, AD},
+    "/admin/disclosure/auditswitch/": {R, A, AU, AD},
 }
 
 
