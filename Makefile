@@ -65,6 +65,7 @@ bench: install
 	$(BIN)/python bench/media.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/disclosure.py
+	$(BIN)/python bench/separation.py
 
 clean:
 	rm -rf var/demo
