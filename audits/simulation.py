@@ -39,6 +39,7 @@ from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -60,6 +61,7 @@ CHROMIUM_FLAGS = [
 ]
 VIEWPORT = {"width": 1280, "height": 900}
 _IN_BATCH = 500
+_LOCK_KEY = "audits:simulation:running"
 
 
 class SimulationError(Exception):
@@ -253,10 +255,12 @@ def simulation_targets(
                 break
             products, blocks, extra = _expected_badges(code)
             pages, entity_ids = extra["pages"], extra["entity_ids"]
-            product_ids = sorted(
-                {entity_ids[("product", sku)] for sku in products if ("product", sku) in entity_ids}
-            )
-            page_ids = sorted({entity_ids[("page", ref)] for ref in pages if ("page", ref) in entity_ids})
+            # CMS pages first (they are few), then products, up to the limit: only those are looked up.
+            room = limit - len(targets)
+            page_refs = sorted(pages)[:room]
+            skus = sorted(products)[: room - len(page_refs)]
+            product_ids = sorted({entity_ids[("product", s)] for s in skus if ("product", s) in entity_ids})
+            page_ids = sorted({entity_ids[("page", r)] for r in page_refs if ("page", r) in entity_ids})
             try:
                 magento_base, product_paths, page_paths = _magento_urls(reader, code, product_ids, page_ids)
             except MagentoError as exc:
@@ -268,8 +272,14 @@ def simulation_targets(
                     f"PROVENANT_STOREFRONT_BASE_URL_{code.upper()} or --base-url"
                 )
             base = base if base.endswith("/") else base + "/"
+            for ref in page_refs:
+                page_id = entity_ids.get(("page", ref))
+                path = page_paths.get(page_id) if page_id is not None else None
+                targets.append(
+                    PageTarget(code, "cms_page", ref, urljoin(base, path or ref), [pages[ref]], blocks)
+                )
             template = settings.SIMULATION_PRODUCT_PATH
-            for sku in sorted(products):
+            for sku in skus:
                 entity_id = entity_ids.get(("product", sku))
                 path = product_paths.get(entity_id) if entity_id is not None else None
                 if template:
@@ -282,12 +292,6 @@ def simulation_targets(
                 if not path:
                     target.problem = "no storefront URL: the product has no url_rewrite in this store view"
                 targets.append(target)
-            for ref in sorted(pages):
-                page_id = entity_ids.get(("page", ref))
-                path = page_paths.get(page_id) if page_id is not None else None
-                targets.append(
-                    PageTarget(code, "cms_page", ref, urljoin(base, path or ref), [pages[ref]], blocks)
-                )
     finally:
         if own_reader:
             reader.close()
@@ -673,7 +677,12 @@ def simulation_run(
         SimulationCheck.objects.bulk_create(pending)
         pending.clear()
 
+    # One simulation at a time (a scheduled and an admin-started run would only slow each other down);
+    # the lock expires with Celery's task time limit should a worker die holding it.
+    locked = cache.add(_LOCK_KEY, run.pk, timeout=settings.CELERY_TASK_TIME_LIMIT)
     try:
+        if not locked:
+            raise SimulationError(f"another simulation is running (#{cache.get(_LOCK_KEY)})")
         targets = simulation_targets(store_code=store_code, limit=limit, base_url=base_url)
         run.options["origins"] = sorted({_origin(t.url) for t in targets if t.url})
         options = _options(run, targets)
@@ -713,6 +722,9 @@ def simulation_run(
         flush()
         run.status = SimulationRun.Status.FAILED
         run.error = f"{type(exc).__name__}: {exc}"[:4000]
+    finally:
+        if locked:
+            cache.delete(_LOCK_KEY)
     run.finished_at = timezone.now()
     with transaction.atomic():
         run.save(

@@ -215,11 +215,17 @@ def test_the_browser_reaches_only_the_storefront(storefront_catalog, shop, setti
 
 
 def test_the_command_runs_a_simulation_and_prints_a_summary(storefront_catalog, shop, capsys):
-    call_command("audit_simulate", "--store", "default", "--limit", "2")
+    call_command("audit_simulate", "--store", "default", "--limit", "3", "--no-progress")
     out = capsys.readouterr().out
     run = SimulationRun.objects.get()
-    assert run.pages == 2
-    assert f"Simulation #{run.pk}" in out and "FAIL" in out
+    # CMS pages come first, then products by SKU, up to the limit.
+    assert run.pages == 3
+    assert [c.ref for c in SimulationCheck.objects.filter(run=run).order_by("id")] == [
+        "diabetes-guide",
+        "MED-GONE",
+        "MED-HIDDEN",
+    ]
+    assert f"Simulation #{run.pk}" in out and "FAIL default product_image /a/i/ai-med-gone.jpg" in out
 
 
 def test_a_run_without_magento_fails_clearly(settings, db):
@@ -277,6 +283,9 @@ def test_the_demo_storefront_passes_the_simulation(make_store, sqlite_url, setti
     cache.clear()
     settings.STOREFRONT_BASE_URLS = {"de": f"{live_server.url}/demo/storefront/de/"}
     settings.SIMULATION_PRODUCT_PATH = "{sku}"
+    # The demo storefront serves product pages only.
+    ContentItem.objects.filter(store_code="de", surface="cms_page").delete()
+    cache.clear()
     run = simulation_run(store_code="de", limit=4)
     cache.clear()
     assert run.status == SimulationRun.Status.SUCCEEDED, run.error
@@ -284,3 +293,18 @@ def test_the_demo_storefront_passes_the_simulation(make_store, sqlite_url, setti
     assert run.pages == 4 and checks
     assert all(c.passed for c in checks), [(c.ref, c.file_path, c.reason) for c in checks if not c.passed]
     assert {c.surface for c in checks} >= {"product_image"}
+
+
+def test_only_one_simulation_runs_at_a_time(settings, db):
+    cache.set("audits:simulation:running", 41, 60)
+    try:
+        run = simulation_run()
+    finally:
+        cache.delete("audits:simulation:running")
+    assert run.status == SimulationRun.Status.FAILED
+    assert "another simulation is running (#41)" in run.error
+    # A finished run leaves the lock free.
+    settings.MAGENTO_DATABASE_URL = ""
+    assert "MAGENTO_DATABASE_URL" in simulation_run().error
+    assert cache.add("audits:simulation:running", 1, 1)
+    cache.delete("audits:simulation:running")
