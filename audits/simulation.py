@@ -508,7 +508,8 @@ class _Browser:
             except PlaywrightTimeout:
                 failure = f"the page did not load within {self.options.page_timeout_ms / 1000:g} s"
             except PlaywrightError as exc:
-                failure = f"the page did not load: {str(exc).splitlines()[0][:300]}"
+                message = str(exc).splitlines()[0].removeprefix("Page.goto: ")
+                failure = f"the page did not load: {message[:300]}"
             if failure:
                 shot = (
                     self._screenshot(page, target, target.expectations[0], False)
