@@ -1,6 +1,8 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
+# Debian's Chromium for the disclosure-coverage simulation (Playwright never downloads a browser).
+RUN apt-get update && apt-get install -y --no-install-recommends chromium && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY sidecar sidecar
 COPY magento_bridge magento_bridge

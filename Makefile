@@ -40,6 +40,7 @@ demo-data: install
 	$(DEMO_ENV) $(BIN)/python manage.py provenance_verify
 	$(DEMO_ENV) $(BIN)/python manage.py provenant_demo_user
 	$(DEMO_ENV) $(BIN)/python manage.py audits_demo_users
+	$(DEMO_ENV) $(BIN)/python manage.py audit_separation_scan
 
 demo: demo-data
 	@echo "Provenant admin: http://127.0.0.1:8000/admin/ (login printed above)"
@@ -66,6 +67,7 @@ bench: install
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/disclosure.py
 	$(BIN)/python bench/package.py
+	$(BIN)/python bench/separation.py
 
 clean:
 	rm -rf var/demo

@@ -754,4 +754,6 @@ class TotpDeviceAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return False
 
 
-from audits import package_admin  # noqa: E402,F401  (audit packages: build, progress, download)
+# Registered last, from their own modules: the simulation and separation admin, and audit packages
+# (build, progress, download).
+from audits import admin_checks, package_admin  # noqa: E402,F401

@@ -399,3 +399,161 @@ class AuditPackage(models.Model):
     @property
     def file_name(self) -> str:
         return f"audit-package-{self.pk}.zip"
+
+
+class SimulationRun(models.Model):
+    """One disclosure-coverage simulation: storefront pages of synthetic items opened in headless
+    Chromium, every expected badge checked (see :mod:`audits.simulation`)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed (could not run)"
+
+    store_code = models.CharField(max_length=32, blank=True, default="", help_text="Empty: every store view.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    triggered_by = models.CharField(max_length=16, default="command", help_text="command, schedule or admin.")
+    actor = models.CharField(max_length=150, blank=True, default="")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    pages = models.PositiveIntegerField(default=0, help_text="Storefront pages opened.")
+    checks = models.PositiveIntegerField(default=0, help_text="Badges checked.")
+    passed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    options = models.JSONField(default=dict, blank=True, help_text="Limit, base URLs and timeouts used.")
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        permissions = [("run_simulation", "Can start a disclosure-coverage simulation")]
+
+    def __str__(self) -> str:
+        return f"Simulation #{self.pk} ({self.get_status_display()}, {self.passed}/{self.checks} passed)"
+
+    @property
+    def pass_rate(self) -> int | None:
+        """Percent of checks passed (None before any check)."""
+        return round(100 * self.passed / self.checks) if self.checks else None
+
+    @property
+    def duration(self):
+        return (self.finished_at - self.started_at) if self.finished_at else None
+
+
+class SimulationCheck(models.Model):
+    """One expected badge on one storefront page: passed, or failed with the reason."""
+
+    run = models.ForeignKey(SimulationRun, on_delete=models.CASCADE, related_name="results")
+    store_code = models.CharField(max_length=32)
+    surface = models.CharField(max_length=20)
+    ref = models.CharField(max_length=255, help_text="SKU, or CMS block/page identifier.")
+    file_path = models.CharField(max_length=255, blank=True, default="")
+    content_item = models.ForeignKey(
+        "provenance.ContentItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    url = models.CharField(max_length=2048, blank=True, default="")
+    passed = models.BooleanField(default=False)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    accessible_name = models.CharField(max_length=255, blank=True, default="")
+    screenshot = models.CharField(
+        max_length=255, blank=True, default="", help_text="Relative to PROVENANT_SIMULATION_DIR."
+    )
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["run", "passed", "id"]
+        indexes = [models.Index(fields=["run", "passed"], name="simulation_check_run")]
+
+    def __str__(self) -> str:
+        what = self.file_path or self.ref
+        return f"{'PASS' if self.passed else 'FAIL'} {self.surface} {what} @{self.store_code}"
+
+
+class SeparationMarker(models.Model):
+    """A pattern that marks a Magento record as synthetic or test data (editable in the admin)."""
+
+    class Kind(models.TextChoices):
+        EMAIL_DOMAIN = "email_domain", "E-mail domain"
+        NAME_PATTERN = "name_pattern", "Name pattern (regular expression)"
+        PAYMENT_METHOD = "payment_method", "Payment method code"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    value = models.CharField(
+        max_length=200,
+        help_text="A domain (matches it and its subdomains), a case-insensitive regular expression "
+        "searched in first and last names, or a payment method code.",
+    )
+    is_active = models.BooleanField(default=True)
+    note = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["kind", "value"]
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="separation_marker_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"
+
+    def clean(self) -> None:
+        import re
+
+        from django.core.exceptions import ValidationError
+
+        self.value = self.value.strip()
+        if self.kind == self.Kind.EMAIL_DOMAIN:
+            self.value = self.value.lower().lstrip("@")
+            if not self.value or "@" in self.value or " " in self.value:
+                raise ValidationError({"value": "Give a domain such as example.com."})
+        elif self.kind == self.Kind.NAME_PATTERN:
+            try:
+                re.compile(self.value)
+            except re.error as exc:
+                raise ValidationError({"value": f"Not a regular expression: {exc}"}) from None
+
+
+class SeparationScan(models.Model):
+    """One read-only scan for test records in production Magento tables and for generation records
+    whose generators declare production patient data (see :mod:`audits.separation`)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed (could not run)"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    triggered_by = models.CharField(max_length=16, default="command")
+    actor = models.CharField(max_length=150, blank=True, default="")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_scanned = models.PositiveBigIntegerField(default=0)
+    findings_count = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True, help_text="Findings per table.")
+    markers = models.JSONField(default=list, blank=True, help_text="The active markers the scan used.")
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        permissions = [("run_separation_scan", "Can start a synthetic/real separation scan")]
+
+    def __str__(self) -> str:
+        return f"Separation scan #{self.pk} ({self.get_status_display()}, {self.findings_count} findings)"
+
+
+class SeparationFinding(models.Model):
+    """A record that crosses the synthetic/real line; personal data only ever masked."""
+
+    scan = models.ForeignKey(SeparationScan, on_delete=models.CASCADE, related_name="findings")
+    table = models.CharField(max_length=64, help_text="Magento table, or provenance_generationrecord.")
+    row_id = models.CharField(max_length=64)
+    store_id = models.IntegerField(null=True, blank=True)
+    marker_kind = models.CharField(max_length=20)
+    marker_value = models.CharField(max_length=200)
+    masked_value = models.CharField(max_length=255, blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+    record_created_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["scan", "table", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.table} #{self.row_id}: {self.marker_kind} {self.marker_value}"

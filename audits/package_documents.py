@@ -488,7 +488,7 @@ def annex_iv_rows(summary: dict) -> list[list[object]]:
         if not (g.model_card or {}).get("quantitative_analysis", {}).get("performance_metrics")
     ]
     unclassified = [r[0] for r in summary["documents"]["risk_rows"] if r[3] == "NOT CLASSIFIED"]
-    coverage = [n for names in summary["provided"].values() for n in names if n.startswith("coverage/")]
+    coverage = [n for names in summary["provided"].values() for n in names if n.startswith("simulation/")]
 
     def status(missing: list[str], none_text: str = "") -> _Html:
         if not missing:
@@ -504,7 +504,7 @@ def annex_iv_rows(summary: dict) -> list[list[object]]:
         ],
         [
             ANNEX_IV_SECTIONS[2],
-            "registers/disclosure.csv, coverage/ (disclosure-coverage simulation)",
+            "registers/disclosure.csv, simulation/ (disclosure-coverage simulation)",
             status([] if coverage else ["no coverage simulation has run yet"]),
         ],
         [
@@ -537,7 +537,7 @@ def annex_iv_rows(summary: dict) -> list[list[object]]:
         ],
         [
             ANNEX_IV_SECTIONS[8],
-            "incidents/, coverage/ (quarterly simulation), separation/ (checks)",
+            "incidents/, simulation/ (quarterly simulation), separation/ (checks)",
             status([] if coverage else ["coverage-simulation results"]),
         ],
     ]
@@ -652,7 +652,7 @@ def index_html(summary: dict, sizes: dict[str, int]) -> str:
         )
     )
     h.append("<h2>Disclosure-coverage simulation</h2>")
-    h.append(_provided_section(provided, "coverage/", "No coverage simulation has run yet."))
+    h.append(_provided_section(provided, "simulation/", "No coverage simulation has run yet."))
     h.append("<h2>Synthetic / real data separation checks</h2>")
     h.append(_provided_section(provided, "separation/", "No separation check has run yet."))
     h.append("<h2>Generators and model cards</h2>")

@@ -88,7 +88,7 @@ class AuditPackageError(Exception):
 def package_file_provider_register(fn: FileProvider) -> FileProvider:
     """Add files to every package: ``fn(*, store_code, since)`` returns ``{relative path: bytes}``.
 
-    Paths are POSIX, relative, under a folder of the provider's own (e.g. ``coverage/``); they go into
+    Paths are POSIX, relative, under a folder of the provider's own (e.g. ``simulation/``); they go into
     the ZIP, ``manifest.json`` and ``index.html`` like every other file. Usable as a decorator.
     """
     if fn not in _PROVIDERS:

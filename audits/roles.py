@@ -42,9 +42,13 @@ _WORKSPACE = [
     "audits.view_incidentupdate",
 ]
 
+# Coverage simulation and separation checks: results readable by the workspace, run by approvers.
+_CHECK_RESULTS = ["audits.view_simulation*", "audits.view_separation*"]
+_CHECK_RUNS = ["audits.run_simulation", "audits.run_separation_scan", "audits.*_separationmarker"]
+
 # "app_label.codename" patterns (shell-style) per role.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.REVIEWER: [*_READ_REGISTRY, *_WORKSPACE, "audits.propose_review"],
+    Role.REVIEWER: [*_READ_REGISTRY, *_WORKSPACE, *_CHECK_RESULTS, "audits.propose_review"],
     Role.APPROVER: [
         *_READ_REGISTRY,
         *_WORKSPACE,
@@ -57,6 +61,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "disclosure.change_disclosurepolicy",
         "disclosure.add_auditswitch",
         "disclosure.change_auditswitch",
+        *_CHECK_RESULTS,
+        *_CHECK_RUNS,
     ],
     Role.AUDITOR: [
         "provenance.view_*",

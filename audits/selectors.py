@@ -157,3 +157,23 @@ def sync_health(limit: int = 20) -> dict:
         "verdict": verdict,
         "age": age,
     }
+
+
+def latest_checks(failures: int = 5) -> tuple:
+    """(latest finished coverage simulation, its first failed checks, latest finished separation scan)."""
+    from audits.models import SeparationScan, SimulationCheck, SimulationRun
+
+    run = (
+        SimulationRun.objects.exclude(status=SimulationRun.Status.RUNNING)
+        .order_by("-started_at", "-id")
+        .first()
+    )
+    failed = (
+        list(SimulationCheck.objects.filter(run=run, passed=False).order_by("id")[:failures]) if run else []
+    )
+    scan = (
+        SeparationScan.objects.exclude(status=SeparationScan.Status.RUNNING)
+        .order_by("-started_at", "-id")
+        .first()
+    )
+    return run, failed, scan

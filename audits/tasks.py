@@ -31,3 +31,32 @@ def audit_package_build_task(package_id: int) -> int:
     except AuditPackageError:
         pass  # recorded on the package (status failed, error) for the admin to show
     return package_id
+
+
+@shared_task(acks_late=True)
+def simulation_run_task(
+    store_code: str = "",
+    limit: int | None = None,
+    triggered_by: str = "schedule",
+    actor_id: int | None = None,
+) -> int:
+    """Run the disclosure-coverage simulation; returns the run's id."""
+    from django.contrib.auth import get_user_model
+
+    from audits.simulation import simulation_run
+
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    return simulation_run(
+        store_code=store_code or None, limit=limit, triggered_by=triggered_by, actor=actor
+    ).pk
+
+
+@shared_task(acks_late=True)
+def separation_scan_task(triggered_by: str = "schedule", actor_id: int | None = None) -> int:
+    """Scan Magento and the registry for synthetic/real separation findings; returns the scan's id."""
+    from django.contrib.auth import get_user_model
+
+    from audits.separation import separation_scan
+
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    return separation_scan(triggered_by=triggered_by, actor=actor).pk

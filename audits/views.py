@@ -99,6 +99,11 @@ def dashboard(request):
         attention.append(f"{awaiting} review(s) awaiting sign-off")
     if health["verdict"] != "healthy":
         attention.append(f"Magento sync {health['verdict']}")
+    simulation, simulation_failures, separation = selectors.latest_checks()
+    if simulation and simulation.failed:
+        attention.append(f"{simulation.failed} badge check(s) failed in the latest coverage simulation")
+    if separation and separation.findings_count:
+        attention.append(f"{separation.findings_count} synthetic/real separation finding(s)")
     context = {
         **admin.site.each_context(request),
         "title": "Compliance dashboard",
@@ -116,6 +121,9 @@ def dashboard(request):
         "incidents": incidents,
         "incidents_overdue": incidents_overdue,
         "health": health,
+        "simulation": simulation,
+        "simulation_failures": simulation_failures,
+        "separation": separation,
         "recent_events": AuditEvent.objects.order_by("-seq")[:8]
         if request.user.has_perm("audits.view_auditevent")
         else [],

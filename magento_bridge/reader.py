@@ -231,6 +231,17 @@ class MagentoReader:
                     raise MagentoSchemaError(f"Magento table missing: {exc}") from exc
                 raise MagentoError(f"Magento query failed: {exc}") from exc
 
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """One query on the read-only connection, with the reader's retries: for other rooms' scans.
+
+        ``%s`` placeholders; table names through :meth:`t` (prefixed and quoted).
+        """
+        return self._query(sql, params)
+
+    def has_table(self, name: str) -> bool:
+        """Whether the (unprefixed) table exists."""
+        return self.prefix + name in self._existing_tables()
+
     @staticmethod
     def _is_missing_table(exc: BaseException) -> bool:
         text = str(exc).lower()

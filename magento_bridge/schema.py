@@ -1,9 +1,9 @@
 """The subset of the Magento 2.4 schema that the bridge reads, as DDL for MySQL/MariaDB and SQLite.
 
 Table names, column names, MySQL column types, primary keys, unique keys and the main indexes follow
-the ``etc/db_schema.xml`` files of Magento 2.4's Store, Config, Eav, Catalog, ProductVideo, Cms and
-UrlRewrite modules. Foreign keys are left out: the bridge only reads, and the demo store inserts
-rows in an order that would not satisfy them.
+the ``etc/db_schema.xml`` files of Magento 2.4's Store, Config, Eav, Catalog, ProductVideo, Cms,
+UrlRewrite, Customer, Quote and Sales modules. Foreign keys are left out: the bridge only reads, and
+the demo store inserts rows in an order that would not satisfy them.
 
 ``staging=True`` gives the Adobe Commerce content-staging layout (CatalogStaging, CmsStaging):
 ``catalog_product_entity``, ``cms_block`` and ``cms_page`` carry one row per version keyed by
@@ -45,6 +45,9 @@ REQUIRED_TABLES: tuple[str, ...] = (
     "cms_page_store",
     "url_rewrite",
 )
+
+# Read by the separation checks only (Customer, Quote and Sales modules), never required by the sync.
+SALES_TABLES: tuple[str, ...] = ("customer_entity", "quote", "sales_order", "sales_order_payment")
 
 # Adobe Commerce only: the sequence tables that hand out entity_id / block_id / page_id.
 STAGING_TABLES: tuple[str, ...] = ("sequence_product", "sequence_cms_block", "sequence_cms_page")
@@ -527,6 +530,84 @@ def _url_rewrite_table() -> _Table:
     )
 
 
+def _sales_tables() -> list[_Table]:
+    """The columns of Magento 2.4's customer, quote and order tables that the separation checks read."""
+    return [
+        _Table(
+            "customer_entity",
+            (
+                _identity("entity_id", U_INT),
+                _c("website_id", U_SMALL),
+                _c("email", "varchar(255)"),
+                _nn("group_id", U_SMALL, "0"),
+                _c("store_id", U_SMALL, default="0"),
+                _nn("created_at", "timestamp", _NOW),
+                _nn("updated_at", "timestamp", _NOW, on_update=True),
+                _nn("is_active", U_SMALL, "1"),
+                _c("firstname", "varchar(255)"),
+                _c("lastname", "varchar(255)"),
+            ),
+            ("entity_id",),
+            (_unique("email", "website_id"), _idx("website_id"), _idx("firstname"), _idx("lastname")),
+        ),
+        _Table(
+            "quote",
+            (
+                _identity("entity_id", U_INT),
+                _nn("store_id", U_SMALL, "0"),
+                _nn("created_at", "timestamp", _NOW),
+                _nn("updated_at", "timestamp", _NOW),
+                _c("is_active", U_SMALL, default="1"),
+                _c("customer_id", U_INT),
+                _c("customer_email", "varchar(255)"),
+                _c("customer_firstname", "varchar(255)"),
+                _c("customer_lastname", "varchar(255)"),
+                _c("customer_is_guest", U_SMALL, default="0"),
+                _c("reserved_order_id", "varchar(64)"),
+            ),
+            ("entity_id",),
+            (_idx("customer_id", "store_id", "is_active"), _idx("store_id")),
+        ),
+        _Table(
+            "sales_order",
+            (
+                _identity("entity_id", U_INT),
+                _c("state", "varchar(32)"),
+                _c("status", "varchar(32)"),
+                _c("store_id", U_SMALL),
+                _c("customer_id", U_INT),
+                _c("grand_total", "decimal(20,4)"),
+                _c("increment_id", "varchar(32)"),
+                _c("customer_email", "varchar(128)"),
+                _c("customer_firstname", "varchar(128)"),
+                _c("customer_lastname", "varchar(128)"),
+                _c("customer_is_guest", U_SMALL),
+                _nn("created_at", "timestamp", _NOW),
+            ),
+            ("entity_id",),
+            (
+                _unique("increment_id", "store_id"),
+                _idx("status"),
+                _idx("state"),
+                _idx("store_id"),
+                _idx("created_at"),
+                _idx("customer_id"),
+            ),
+        ),
+        _Table(
+            "sales_order_payment",
+            (
+                _identity("entity_id", U_INT),
+                _nn("parent_id", U_INT),
+                _c("amount_ordered", "decimal(20,4)"),
+                _c("method", "varchar(128)"),
+            ),
+            ("entity_id",),
+            (_idx("parent_id"),),
+        ),
+    ]
+
+
 def _sequence_tables() -> list[_Table]:
     return [
         _Table(name, (_identity("sequence_value", U_INT),), ("sequence_value",)) for name in STAGING_TABLES
@@ -540,6 +621,7 @@ def _tables(staging: bool) -> list[_Table]:
         *_product_tables(staging),
         *_cms_tables(staging),
         _url_rewrite_table(),
+        *_sales_tables(),
     ]
     if staging:
         tables += _sequence_tables()
@@ -659,7 +741,7 @@ def create_schema(
     cursor = conn.cursor()
     try:
         if drop_existing:
-            for name in (*REQUIRED_TABLES, *STAGING_TABLES):
+            for name in (*REQUIRED_TABLES, *STAGING_TABLES, *SALES_TABLES):
                 cursor.execute(f"DROP TABLE IF EXISTS {quote}{prefix}{name}{quote}")
         for statement in statements:
             cursor.execute(statement)

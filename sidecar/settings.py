@@ -8,6 +8,7 @@ Defaults give the embedded mode: SQLite, eager Celery tasks, local-memory cache,
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -195,6 +196,30 @@ DISCLOSURE_PUBLISH_DIR = env_str("PROVENANT_DISCLOSURE_PUBLISH_DIR")
 DISCLOSURE_PUBLISH_KEEP = env_int("PROVENANT_DISCLOSURE_PUBLISH_KEEP", 3, minimum=1, maximum=100)
 DEMO_STOREFRONT = env_bool("PROVENANT_DEMO_STOREFRONT", DEBUG)
 DISCLOSURE_RETRY_AFTER_SECONDS = env_int("PROVENANT_DISCLOSURE_RETRY_AFTER", 300, minimum=1, maximum=86_400)
+
+# Disclosure-coverage simulation: headless Chromium opens the storefront pages of synthetic items
+# (quarterly by default) and checks every badge; screenshots go under SIMULATION_DIR.
+SIMULATION_CHROMIUM = env_str("PROVENANT_SIMULATION_CHROMIUM", "/usr/bin/chromium")
+SIMULATION_DIR = Path(env_str("PROVENANT_SIMULATION_DIR", str(VAR_DIR / "simulation")))
+SIMULATION_LIMIT = env_int("PROVENANT_SIMULATION_LIMIT", 500, minimum=1, maximum=100_000)
+SIMULATION_PAGE_TIMEOUT = env_float("PROVENANT_SIMULATION_PAGE_TIMEOUT", 20.0, minimum=1.0)
+SIMULATION_BADGE_WAIT = env_float("PROVENANT_SIMULATION_BADGE_WAIT", 5.0, minimum=0.0)
+SIMULATION_PASS_SCREENSHOTS = env_int("PROVENANT_SIMULATION_PASS_SCREENSHOTS", 3, minimum=0, maximum=1000)
+SIMULATION_ALLOWED_ORIGINS = env_list("PROVENANT_SIMULATION_ALLOWED_ORIGINS")
+SIMULATION_MONTHS = env_str("PROVENANT_SIMULATION_MONTHS", "1,4,7,10")
+SIMULATION_HOUR = env_int("PROVENANT_SIMULATION_HOUR", 3, minimum=0, maximum=23)
+# Product page path instead of url_rewrite's, {sku} and {entity_id} replaced (e.g. "{sku}" for the
+# demo storefront at /demo/storefront/<store>/<sku>).
+SIMULATION_PRODUCT_PATH = env_str("PROVENANT_SIMULATION_PRODUCT_PATH")
+# PROVENANT_STOREFRONT_BASE_URL_<STORE CODE>: a store view's storefront base URL, over Magento's.
+STOREFRONT_BASE_URLS = {
+    name.removeprefix("PROVENANT_STOREFRONT_BASE_URL_").lower(): env_url(name)
+    for name in sorted(os.environ)
+    if name.startswith("PROVENANT_STOREFRONT_BASE_URL_") and not name.endswith("_FILE")
+}
+# Separation checks: the read-only scan of Magento's customer and sales tables for test records.
+SEPARATION_BATCH_SIZE = env_int("PROVENANT_SEPARATION_BATCH_SIZE", 1000, minimum=10, maximum=50_000)
+SEPARATION_MAX_FINDINGS = env_int("PROVENANT_SEPARATION_MAX_FINDINGS", 10_000, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -149,13 +149,13 @@ def test_provider_files_go_into_the_package_and_its_index(registry, tmp_path, mo
 
     @packages.package_file_provider_register
     def coverage(*, store_code, since):
-        return {"coverage/results.csv": b"item,result\n1,pass\n"}
+        return {"simulation/results.csv": b"item,result\n1,pass\n"}
 
     archive = build(tmp_path)
-    assert archive.read("coverage/results.csv") == b"item,result\n1,pass\n"
-    assert "coverage/results.csv" in json.loads(archive.read("manifest.json"))["files"]
+    assert archive.read("simulation/results.csv") == b"item,result\n1,pass\n"
+    assert "simulation/results.csv" in json.loads(archive.read("manifest.json"))["files"]
     index = archive.read("index.html").decode()
-    assert 'href="coverage/results.csv"' in index
+    assert 'href="simulation/results.csv"' in index
     assert "No coverage simulation has run yet." not in index
 
 
@@ -182,3 +182,12 @@ def test_a_log_smaller_than_the_previous_packages_checkpoint_is_refused(registry
         build(tmp_path)
     failed = AuditPackage.objects.latest("id")
     assert failed.status == AuditPackageStatus.FAILED and "not a prefix" in failed.error
+
+
+def test_the_simulation_and_separation_results_are_in_every_package(registry, tmp_path):
+    archive = build(tmp_path)
+    names = set(archive.namelist())
+    assert {"simulation/results.json", "separation/findings.json"} <= names
+    assert {"simulation/results.json", "separation/findings.json"} <= set(
+        json.loads(archive.read("manifest.json"))["files"]
+    )

@@ -55,6 +55,12 @@ PAGES = {
     "/admin/disclosure/storefrontsettings/add/": {E, AD},
     "/admin/disclosure/manifestrelease/": EVERYONE,
     "/api/v1/audits/reviews": {R, A, AU, AD},
+    "/admin/audits/simulationrun/": {R, A, AU, AD},
+    "/admin/audits/simulationcheck/": {R, A, AU, AD},
+    "/admin/audits/separationscan/": {R, A, AU, AD},
+    "/admin/audits/separationfinding/": {R, A, AU, AD},
+    "/admin/audits/separationmarker/": {R, A, AU, AD},
+    "/admin/audits/separationmarker/add/": {A, AD},
 }
 
 
