@@ -134,6 +134,7 @@ class AuditSwitch(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store_code", "surface"], name="audit_switch_key")]
         ordering = ["store_code", "surface"]
+        verbose_name_plural = "audit switches"
 
     def __str__(self) -> str:
         paused = ", generation paused" if self.pause_generation else ""
