@@ -23,7 +23,6 @@ from django.utils import timezone
 
 from provenance.canonical import canonical_json
 from provenance.checkpoints import checkpoint_latest
-from provenance.hashing import state_sha256
 from provenance.log import log_append_many, log_inclusion_proof
 from provenance.models import (
     ApiClient,
@@ -34,7 +33,7 @@ from provenance.models import (
     Origin,
     OriginSource,
 )
-from provenance.services import OBSERVED_FIELDS, ORIGIN_FIELDS, item_state
+from provenance.services import OBSERVED_FIELDS, ORIGIN_FIELDS, item_log_payload, item_state
 
 __all__ = [
     "GENERATION_RECORD_KIND",
@@ -158,15 +157,15 @@ def item_origin_payload(item: ContentItem) -> dict[str, object]:
     evidence = item.origin_evidence or []
     first = evidence[0] if evidence else {}
     return {
-        "store_code": item.store_code,
-        "surface": item.surface,
-        "magento_id": item.magento_id,
-        "part_key": item.part_key,
-        "content_sha256": item.content_sha256,
-        "state_sha256": item.state_sha256,
-        "origin": str(item.origin),
-        "origin_source": str(item.origin_source),
-        "evidence_sha256": state_sha256([evidence]) if evidence else "",
+        **item_log_payload(
+            store_code=item.store_code,
+            surface=item.surface,
+            magento_id=item.magento_id,
+            part_key=item.part_key,
+            content_sha256=item.content_sha256,
+            state=item.state_sha256,
+            origin={name: getattr(item, name) for name in ORIGIN_FIELDS},
+        ),
         "digital_source_type": item.digital_source_type,
         "evidence_kind": first.get("kind", ""),
         "record_id": first.get("record_id"),

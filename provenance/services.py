@@ -180,7 +180,7 @@ def item_state(values: Mapping[str, object], origin: Mapping[str, object]) -> st
     return state_sha256(observed + [origin[n] for n in ORIGIN_FIELDS])
 
 
-def _log_payload(
+def item_log_payload(
     *,
     store_code: str,
     surface: str,
@@ -287,7 +287,7 @@ def content_items_apply(
         row = existing.get(obs.key)
         origin = _resolve_origin(row, obs, rules, detections)
         state = item_state(values, origin)
-        payload = _log_payload(
+        payload = item_log_payload(
             store_code=store_code,
             surface=surface,
             magento_id=obs.magento_id,
@@ -363,7 +363,7 @@ def content_items_apply(
 
 
 def _removal_payload(row: ContentItem) -> dict[str, object]:
-    return _log_payload(
+    return item_log_payload(
         store_code=row.store_code,
         surface=row.surface,
         magento_id=row.magento_id,
