@@ -8,6 +8,7 @@ Responses about a fixed tree size never change and are cached as immutable.
 from __future__ import annotations
 
 import base64
+import logging
 import re
 from collections.abc import Callable
 from functools import wraps
@@ -23,6 +24,7 @@ from provenance.checkpoints import (
 )
 from provenance.log import (
     ENTRIES_PAGE_LIMIT,
+    LogIntegrityError,
     LogRangeError,
     log_consistency_proof,
     log_entries,
@@ -54,6 +56,9 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
     return response
 
 
+logger = logging.getLogger(__name__)
+
+
 def public_log_view(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
     """GET/HEAD only, CORS open, :class:`BadRequest` and :class:`LogRangeError` answered with a 400."""
 
@@ -70,6 +75,16 @@ def public_log_view(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[Ht
             except LogRangeError as exc:
                 fields = {exc.field: [_sentence(str(exc))]} if exc.field else {}
                 response = error_response(400, "invalid", str(exc), fields)
+            except LogIntegrityError as exc:
+                # Our fault, not the caller's: say so plainly, never cache it, and alert the operator.
+                logger.error("Transparency log answer refused, stored hashes damaged: %s", exc)
+                response = error_response(
+                    500,
+                    "log_damaged",
+                    "The log's stored hashes are damaged, so no proof can be served; the operator has "
+                    "been alerted (manage.py provenance_verify names the damaged rows).",
+                )
+                response["Cache-Control"] = "no-store"
         response["Access-Control-Allow-Origin"] = "*"
         return response
 

@@ -167,3 +167,16 @@ def test_the_log_endpoints_are_read_only(db):
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
     assert response["Allow"] == "GET, HEAD"
+
+
+def test_a_proof_over_damaged_stored_hashes_is_a_plain_500_that_is_never_cached(client, db):
+    from provenance.models import LogHash
+
+    append("default", 8)
+    LogHash.objects.filter(index=merkle.stored_hash_index(0, 2)).delete()
+
+    response = client.get("/log/proof/inclusion", {"index": 3, "size": 8})
+    assert response.status_code == 500
+    assert response["Cache-Control"] == "no-store"
+    error = response.json()["error"]
+    assert error["code"] == "log_damaged" and "provenance_verify" in error["message"]
