@@ -18,9 +18,9 @@ from django.core.cache import cache
 
 from disclosure.defaults import default_text
 from disclosure.models import AuditSwitch, DisclosureKind, DisclosurePolicy, StorefrontSettings, SwitchMode
+from provenance.media_marks import TRAINED_ALGORITHMIC_MEDIA
 from provenance.models import ContentItem, Origin, Surface
 
-TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 # IPTC terms for real media changed with AI: disclosed as "edited", the rest as "generated".
 _EDITED_TERMS = ("compositeWithTrainedAlgorithmicMedia", "compositeSynthetic", "algorithmicallyEnhanced")
 SURFACES = tuple(Surface.values)

@@ -34,6 +34,7 @@ from pathlib import Path
 from magento_bridge.connection import DatabaseUrl, connect, parse_database_url, placeholder_sql
 from magento_bridge.schema import STAGING_MAX_VERSION, create_schema
 from provenance.content_credentials import SigningCredentials, created_manifest, manifest_sign
+from provenance.media_marks import TRAINED_ALGORITHMIC_MEDIA
 from provenance.xmp import xmp_embed, xmp_packet
 
 DEMO_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # every timestamp is this minus an offset
@@ -41,7 +42,6 @@ STAGING_PAST_VERSION = 1_600_000_000  # 2020-09-13: where "old" versions end
 STAGING_FUTURE_VERSION = 2_100_000_000  # 2036-07-18: where scheduled "future" versions start
 
 IPTC_EXT_NAMESPACE = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
-TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 
 STORE_CODES = {1: "default", 2: "de"}  # storefront store views; 0 is "admin"
 MIN_PRODUCTS = 12

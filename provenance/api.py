@@ -34,13 +34,12 @@ from provenance.canonical import CanonicalJsonError, canonical_json
 from provenance.errors import Conflict, ErrorResponseSerializer, PayloadTooLarge
 from provenance.hashing import cms_content_sha256
 from provenance.images import (
-    TRAINED_ALGORITHMIC_MEDIA,
     ImageRejected,
     SigningUnavailable,
     image_mark,
 )
 from provenance.ingest_gate import IngestOpen
-from provenance.media_marks import GENERATIVE_TERMS, normalise_digital_source_type
+from provenance.media_marks import TRAINED_ALGORITHMIC_MEDIA, generative_source_type
 from provenance.models import ApiScope, GenerationRecord, Generator
 from provenance.records import (
     RecordConflict,
@@ -516,12 +515,10 @@ class ImageMarkSerializer(RecordSubmitSerializer):
         return super().validate_parameters(value)
 
     def validate_digital_source_type(self, value: str) -> str:
-        uri = normalise_digital_source_type(value)
-        if uri.rsplit("/", 1)[-1] not in GENERATIVE_TERMS:
-            raise serializers.ValidationError(
-                "Must be a generative IPTC digital source type, e.g. trainedAlgorithmicMedia."
-            )
-        return uri
+        try:
+            return generative_source_type(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
     def validate(self, attrs: dict) -> dict:
         errors: dict[str, list[str]] = {}

@@ -30,9 +30,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from provenance.media_marks import (
-    GENERATIVE_TERMS,
     MarkFinding,
     container_summary,
+    is_generative,
     normalise_digital_source_type,
 )
 
@@ -100,8 +100,7 @@ class ManifestReport:
 
     @property
     def generative(self) -> bool:
-        term = self.digital_source_type.rsplit("/", 1)[-1]
-        return term in GENERATIVE_TERMS
+        return is_generative(self.digital_source_type)
 
     @property
     def state(self) -> str:

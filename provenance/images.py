@@ -32,9 +32,8 @@ from provenance.content_credentials import (
     manifest_findings,
     manifest_read,
     manifest_sign,
-    may_hold_manifest,
 )
-from provenance.media_marks import detect_ai_marks
+from provenance.media_marks import TRAINED_ALGORITHMIC_MEDIA, detect_ai_marks, strength_rank
 from provenance.models import ApiClient, GenerationRecord, Generator
 from provenance.records import RecordConflict, generation_record_submit
 from provenance.xmp import XmpError, xmp_embed, xmp_packet
@@ -55,8 +54,6 @@ __all__ = [
 # Bumped when examination finds more than before, so stored results are examined again.
 DETECTOR_VERSION = 2
 MARKABLE_FORMATS = ("JPEG", "PNG", "WEBP")
-TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
-_STRENGTH_ORDER = {"conclusive": 0, "strong": 1, "weak": 2, "none": 3}
 
 
 # --- Examining ----------------------------------------------------------------------------------
@@ -83,7 +80,7 @@ def image_evidence(data: bytes) -> list[dict]:
     return sorted(
         findings,
         key=lambda f: (
-            _STRENGTH_ORDER.get(f["strength"], len(_STRENGTH_ORDER)),
+            strength_rank(f["strength"]),
             f["kind"] != "c2pa_manifest",
         ),
     )
@@ -167,7 +164,7 @@ def image_validate(data: bytes) -> ValidImage:
             image.load()
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise ImageRejected("invalid_image", f"The {fmt} file is truncated or corrupt ({exc}).") from None
-    if may_hold_manifest(data) and manifest_read(data) is not None:
+    if manifest_read(data) is not None:
         raise ImageRejected(
             "already_marked",
             "The image already carries a C2PA manifest; send the generator's output before it is signed.",

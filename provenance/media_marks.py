@@ -39,11 +39,15 @@ from PIL import Image, UnidentifiedImageError
 __all__ = [
     "DIGITAL_SOURCE_TYPE_BASE",
     "GENERATIVE_TERMS",
+    "TRAINED_ALGORITHMIC_MEDIA",
     "ContainerSummary",
     "MarkFinding",
     "container_summary",
     "detect_ai_marks",
+    "generative_source_type",
+    "is_generative",
     "normalise_digital_source_type",
+    "strength_rank",
 ]
 
 DIGITAL_SOURCE_TYPE_BASE = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -78,6 +82,7 @@ _OTHER_TERMS = frozenset(
         "minorHumanEdits",
     }
 )
+TRAINED_ALGORITHMIC_MEDIA = DIGITAL_SOURCE_TYPE_BASE + "trainedAlgorithmicMedia"
 _TERMS_BY_LOWER = {term.lower(): term for term in GENERATIVE_TERMS | _OTHER_TERMS}
 
 _NS_IPTC_EXT = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
@@ -248,7 +253,28 @@ def detect_ai_marks(
     except Exception as exc:  # a safety net: hostile input must not turn into an exception
         findings = [_unreadable(f"metadata could not be read ({type(exc).__name__})")]
     unique = list(dict.fromkeys(findings))
-    return sorted(unique, key=lambda finding: _STRENGTH_ORDER.get(finding.strength, len(_STRENGTH_ORDER)))
+    return sorted(unique, key=lambda finding: strength_rank(finding.strength))
+
+
+def strength_rank(strength: str) -> int:
+    """Sort key of a finding's strength: conclusive first, unknown strengths last."""
+    return _STRENGTH_ORDER.get(strength, len(_STRENGTH_ORDER))
+
+
+def is_generative(digital_source_type: str) -> bool:
+    """Whether a (normalised) digital source type URI is one of the IPTC generative terms."""
+    uri = normalise_digital_source_type(digital_source_type)
+    return uri.removeprefix(DIGITAL_SOURCE_TYPE_BASE) in GENERATIVE_TERMS
+
+
+def generative_source_type(value: str) -> str:
+    """The canonical URI of a generative IPTC digital source type; ``ValueError`` for any other value."""
+    uri = normalise_digital_source_type(value)
+    if not is_generative(uri):
+        raise ValueError(
+            f"{value!r} is not a generative IPTC digital source type (e.g. trainedAlgorithmicMedia)"
+        )
+    return uri
 
 
 def normalise_digital_source_type(value: str) -> str:

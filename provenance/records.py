@@ -24,6 +24,7 @@ from django.utils import timezone
 from provenance.canonical import canonical_json
 from provenance.checkpoints import checkpoint_latest
 from provenance.log import log_append_many, log_inclusion_proof
+from provenance.media_marks import TRAINED_ALGORITHMIC_MEDIA
 from provenance.models import (
     ApiClient,
     Checkpoint,
@@ -54,7 +55,6 @@ __all__ = [
 
 GENERATION_RECORD_KIND = "generation_record"
 ITEM_ORIGIN_KIND = "item.origin"
-TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 EVIDENCE_KIND = "generation_record"
 # Evidence a record replaces: an earlier record's, and a rule's declaration (weaker than proof).
 _SUPERSEDED_EVIDENCE = frozenset({EVIDENCE_KIND, "source_rule"})

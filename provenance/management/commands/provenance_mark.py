@@ -12,8 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from provenance.images import TRAINED_ALGORITHMIC_MEDIA, ImageRejected, SigningUnavailable, image_mark
-from provenance.media_marks import GENERATIVE_TERMS, normalise_digital_source_type
+from provenance.images import ImageRejected, SigningUnavailable, image_mark
+from provenance.media_marks import TRAINED_ALGORITHMIC_MEDIA, generative_source_type
 from provenance.models import ApiClient, Generator
 from provenance.records import RecordConflict
 
@@ -72,9 +72,10 @@ class Command(BaseCommand):
         generator = Generator.objects.filter(name=options["generator"]).first()
         if generator is None:
             raise CommandError(f"unknown generator {options['generator']!r}; register it in the admin first")
-        source_type = normalise_digital_source_type(options["digital_source_type"])
-        if source_type.rsplit("/", 1)[-1] not in GENERATIVE_TERMS:
-            raise CommandError(f"{source_type} is not a generative IPTC digital source type")
+        try:
+            source_type = generative_source_type(options["digital_source_type"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         try:
             parameters = json.loads(options["parameters"])
         except ValueError as exc:
