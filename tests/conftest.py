@@ -7,10 +7,12 @@ it are skipped with a loud reason.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -27,12 +29,37 @@ MARIADB_URL = os.environ.get("PROVENANT_TEST_MARIADB_URL", "mysql://root@127.0.0
 REDIS_URL = os.environ.get("PROVENANT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-def _service_missing(name: str, reason: str) -> None:
-    message = f"{name} is not reachable ({reason}); tests that need it cannot run"
+CHROMIUM = os.environ.get("PROVENANT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def requirement_missing(reason: str) -> NoReturn:
+    """A service or tool the test needs is absent: fail under CI (``.ci/run`` must provide it), skip
+    with a loud reason and a warning on a developer machine."""
     if os.environ.get("CI"):
-        pytest.fail(f"{message}. CI must provide it.", pytrace=False)
-    warnings.warn(message, stacklevel=2)
-    pytest.skip(f"SKIPPED LOUDLY: {message}")
+        pytest.fail(f"{reason}. CI must provide it.", pytrace=False)
+    warnings.warn(reason, stacklevel=2)
+    pytest.skip(f"SKIPPED LOUDLY: {reason}")
+
+
+def tool_required(name: str, package: str) -> str:
+    """The path of command ``name`` (from Debian ``package``), or :func:`requirement_missing`."""
+    path = shutil.which(name) or (name if os.path.isabs(name) and os.access(name, os.X_OK) else None)
+    if path is None:
+        requirement_missing(f"{name} is not installed (Debian package {package})")
+    return path
+
+
+def _service_missing(name: str, reason: str) -> None:
+    requirement_missing(f"{name} is not reachable ({reason}); tests that need it cannot run")
 
 
 @pytest.fixture(scope="session")

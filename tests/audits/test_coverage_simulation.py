@@ -4,8 +4,6 @@ hidden, off-screen, nameless or unexplained, pages missing, and the Magento URLs
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -18,18 +16,13 @@ from magento_bridge.connection import DatabaseUrl, connect
 from magento_bridge.schema import create_schema
 from provenance.models import ContentItem
 from tests.audits.simulated_storefront import SimulatedStorefront, cms_page, product_page
-
-CHROMIUM = os.environ.get("PROVENANT_CHROMIUM", "/usr/bin/chromium")
+from tests.conftest import CHROMIUM, tool_required
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def _chromium(settings) -> None:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"Chromium not found at {CHROMIUM}", pytrace=False)
-        pytest.skip(f"SKIPPED LOUDLY: Chromium not found at {CHROMIUM}")
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    tool_required(CHROMIUM, "chromium")
     settings.SIMULATION_CHROMIUM = CHROMIUM
 
 

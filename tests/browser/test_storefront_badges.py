@@ -14,7 +14,11 @@ from disclosure.services import audit_switch_set, policy_version_create, storefr
 from provenance.models import ContentItem
 from tests.browser.storefront_server import Storefront
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("storefront_assets"),
+]
 
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 FLAVOURS = ["luma", "hyva"]

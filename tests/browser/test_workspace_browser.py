@@ -5,7 +5,6 @@ screenshots under docs/screenshots/ are refreshed."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -28,35 +27,10 @@ from provenance.models import Generator
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("PROVENANT_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # PROVENANT_SCREENSHOTS=docs/screenshots refreshes the committed screenshots; otherwise they go to a
 # temporary directory, so running the suite leaves the work tree as it was.
 SCREENSHOTS = os.environ.get("PROVENANT_SCREENSHOTS")
 PASSWORD = "a-long-test-password"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"Chromium not found at {CHROMIUM}; CI must install it", pytrace=False)
-        pytest.skip(f"SKIPPED LOUDLY: Chromium not found at {CHROMIUM}; browser tests cannot run")
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

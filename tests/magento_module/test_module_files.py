@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+
+from tests.conftest import tool_required
 
 MODULE = Path(__file__).resolve().parents[2] / "magento-module"
 PHP_FILES = sorted(p for p in MODULE.rglob("*") if p.suffix in (".php", ".phtml"))
@@ -18,13 +18,7 @@ XML_FILES = sorted(p for p in MODULE.rglob("*.xml")) + sorted(MODULE.rglob("*.xm
 
 
 def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        reason = f"{name} is not installed (Debian packages php-cli, php-xml, phpunit)"
-        if os.environ.get("CI"):
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(f"SKIPPED LOUDLY: {reason}")
-    return path
+    return tool_required(name, "php-cli, php-xml, phpunit")
 
 
 def test_the_module_has_the_files_magento_expects():

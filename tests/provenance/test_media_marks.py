@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import struct
 import subprocess
 import time
@@ -15,6 +13,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from provenance.media_marks import MarkFinding, detect_ai_marks, normalise_digital_source_type
+from tests.conftest import tool_required
 
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
@@ -355,13 +354,7 @@ def test_the_pixel_limit_is_checked_before_the_metadata():
 @pytest.fixture
 def exiftool() -> str:
     """ExifTool (Debian libimage-exiftool-perl), an independent writer of IPTC XMP."""
-    path = shutil.which("exiftool")
-    if path is None:
-        message = "exiftool (Debian package libimage-exiftool-perl) is not installed"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; .ci/run must install it", pytrace=False)
-        pytest.skip(f"SKIPPED LOUDLY: {message}")
-    return path
+    return tool_required("exiftool", "libimage-exiftool-perl")
 
 
 def test_digital_source_type_written_by_exiftool_is_detected(tmp_path, exiftool):
