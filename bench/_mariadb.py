@@ -1,9 +1,12 @@
-"""Helpers the benchmarks share: the MariaDB server they use, throwaway databases, peak RSS."""
+"""Helpers the benchmarks share: the MariaDB server they use, throwaway databases, peak RSS, and
+running a phase in a child process (so each phase's peak RSS is its own)."""
 
 from __future__ import annotations
 
+import json
 import os
 import resource
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -36,3 +39,16 @@ def admin_sql(*statements: str) -> None:
                 cur.execute(statement)
     finally:
         conn.close()
+
+
+def run_child(script: str, *args: str) -> dict:
+    """Run ``script --child ARGS`` in a fresh interpreter; return the JSON object its last line prints.
+
+    A failed phase stops the benchmark with the child's output.
+    """
+    done = subprocess.run(
+        [sys.executable, script, "--child", *args], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"phase {args[0]} failed:\n{done.stdout}\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])

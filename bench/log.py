@@ -35,7 +35,6 @@ import math
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -45,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from _mariadb import admin_sql, db_url, maxrss_mb  # noqa: E402
+from _mariadb import admin_sql, db_url, maxrss_mb, run_child  # noqa: E402
 
 
 def _django(url: str) -> None:
@@ -242,12 +241,7 @@ def ingest_throughput(submit: Callable[[int], object], count: int = 2000) -> dic
 
 
 def _child(args: list[str]) -> dict:
-    result = subprocess.run(
-        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, cwd=ROOT, check=False
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"phase {args[0]} failed:\n{result.stdout}\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_child(__file__, *args)
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from _mariadb import admin_sql, db_url, maxrss_mb  # noqa: E402
+from _mariadb import admin_sql, db_url, maxrss_mb, run_child  # noqa: E402
 
 
 def _setup(url: str) -> None:
@@ -173,13 +173,7 @@ def phase_build(url: str, out: str) -> dict:
 
 
 def _child(*args: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False
-    )
-    if done.returncode:
-        sys.stderr.write(done.stdout + done.stderr)
-        raise SystemExit(f"phase {args[0]} failed")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child(__file__, *args)
 
 
 def measure(items: int, key: str, folder: Path) -> dict:

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from _mariadb import admin_sql, db_url, maxrss_mb  # noqa: E402
+from _mariadb import admin_sql, db_url, maxrss_mb, run_child  # noqa: E402
 
 CREDENTIALS = {
     "MAGENTO_REST_CONSUMER_KEY": "ck-demo",
@@ -122,12 +122,7 @@ def phase_touch(magento_url: str, fraction: float) -> dict:
 
 
 def _child(args: list[str]) -> dict:
-    result = subprocess.run(
-        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, cwd=ROOT, check=False
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"phase {args[0]} failed:\n{result.stdout}\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_child(__file__, *args)
 
 
 # -- orchestration --------------------------------------------------------------------------

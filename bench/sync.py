@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from _mariadb import admin_sql, db_url, maxrss_mb  # noqa: E402
+from _mariadb import admin_sql, db_url, maxrss_mb, run_child  # noqa: E402
 
 # -- child phases (run in their own process) ------------------------------------------------
 
@@ -169,12 +168,7 @@ def phase_touch(magento_url: str, fraction: float) -> dict:
 
 
 def _child(args: list[str]) -> dict:
-    result = subprocess.run(
-        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, cwd=ROOT, check=False
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"phase {args[0]} failed:\n{result.stdout}\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_child(__file__, *args)
 
 
 # -- orchestration --------------------------------------------------------------------------
