@@ -44,8 +44,7 @@ from magento_bridge.records import (
 )
 from magento_bridge.rest import MagentoRestClient, MagentoRestReader
 from provenance.hashing import cms_content_sha256, link_list_sha256
-from provenance.images import detector_key, evidence_c2pa_state, image_evidence
-from provenance.models import Origin, OriginSource
+from provenance.images import detector_key, evidence_c2pa_state, evidence_origin, image_evidence
 from provenance.services import (
     ApplyCounts,
     ObservedItem,
@@ -378,33 +377,6 @@ def media_inspect_files(
     return result
 
 
-def mark_origin(marks: Iterable[dict]) -> dict[str, object] | None:
-    """The origin that media evidence establishes: a valid C2PA manifest or an IPTC term declaring a
-    generative source type makes the content synthetic; weaker evidence (a generator fingerprint such
-    as PNG parameters or a generator's name as software, a generative C2PA claim that fails
-    validation) only makes it suspected, since such metadata is easy to add, strip or damage."""
-    conclusive = [m for m in marks if m.get("strength") == "conclusive"]
-    strong = [m for m in marks if m.get("strength") == "strong"]
-    if not conclusive and not strong:
-        return None
-    evidence = [
-        {"kind": m["kind"], "strength": m["strength"], "detail": m["detail"]} for m in (*conclusive, *strong)
-    ]
-    if conclusive:
-        return {
-            "origin": Origin.SYNTHETIC,
-            "origin_source": OriginSource.DETECTOR,
-            "origin_evidence": evidence,
-            "digital_source_type": conclusive[0].get("digital_source_type", ""),
-        }
-    return {
-        "origin": Origin.SUSPECTED,
-        "origin_source": OriginSource.DETECTOR,
-        "origin_evidence": evidence,
-        "digital_source_type": "",
-    }
-
-
 # -- the run --------------------------------------------------------------------------------
 
 
@@ -483,7 +455,7 @@ def _sync_products(
         )
         detections = {}
         for read in media_results.values():
-            origin = mark_origin(read.marks)
+            origin = evidence_origin(read.marks)
             if origin is not None and read.inspection.sha256:
                 detections[read.inspection.sha256] = origin
         for store in stores:

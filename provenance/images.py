@@ -16,6 +16,7 @@ import functools
 import hashlib
 import io
 import warnings
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from importlib import metadata
@@ -34,7 +35,7 @@ from provenance.content_credentials import (
     manifest_sign,
 )
 from provenance.media_marks import TRAINED_ALGORITHMIC_MEDIA, detect_ai_marks, strength_rank
-from provenance.models import ApiClient, GenerationRecord, Generator
+from provenance.models import ApiClient, GenerationRecord, Generator, Origin, OriginSource
 from provenance.records import RecordConflict, generation_record_submit
 from provenance.xmp import XmpError, xmp_embed, xmp_packet
 
@@ -45,6 +46,7 @@ __all__ = [
     "SigningUnavailable",
     "detector_key",
     "evidence_c2pa_state",
+    "evidence_origin",
     "image_evidence",
     "image_mark",
     "image_validate",
@@ -95,6 +97,33 @@ def evidence_c2pa_state(evidence: list[dict]) -> str:
         if entry.get("kind") == "unreadable" and str(entry.get("detail", "")).startswith("C2PA"):
             return "unreadable"
     return ""
+
+
+def evidence_origin(marks: Iterable[dict]) -> dict[str, object] | None:
+    """The origin that media evidence establishes: a valid C2PA manifest or an IPTC term declaring a
+    generative source type makes the content synthetic; weaker evidence (a generator fingerprint such
+    as PNG parameters or a generator's name as software, a generative C2PA claim that fails
+    validation) only makes it suspected, since such metadata is easy to add, strip or damage."""
+    conclusive = [m for m in marks if m.get("strength") == "conclusive"]
+    strong = [m for m in marks if m.get("strength") == "strong"]
+    if not conclusive and not strong:
+        return None
+    evidence = [
+        {"kind": m["kind"], "strength": m["strength"], "detail": m["detail"]} for m in (*conclusive, *strong)
+    ]
+    if conclusive:
+        return {
+            "origin": Origin.SYNTHETIC,
+            "origin_source": OriginSource.DETECTOR,
+            "origin_evidence": evidence,
+            "digital_source_type": conclusive[0].get("digital_source_type", ""),
+        }
+    return {
+        "origin": Origin.SUSPECTED,
+        "origin_source": OriginSource.DETECTOR,
+        "origin_evidence": evidence,
+        "digital_source_type": "",
+    }
 
 
 # --- Marking ------------------------------------------------------------------------------------

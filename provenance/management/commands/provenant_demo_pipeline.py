@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from provenance.models import ApiClient, ApiScope, Generator
 
 GENERATOR = "Demo image studio"
 CLIENT = "demo-image-pipeline"
+DEMO_PROMPT = "A blue medicine bottle with a white cap on a pale background, product photo"
 
 
 class Command(BaseCommand):
@@ -63,7 +65,7 @@ class Command(BaseCommand):
                 data=_sample_png(),
                 generator=generator,
                 generator_version=generator.version,
-                prompt_sha256="0" * 64,
+                prompt_sha256=hashlib.sha256(DEMO_PROMPT.encode("utf-8")).hexdigest(),
                 input_sha256s=[],
                 parameters={"seed": 7, "steps": 30},
                 generated_at=timezone.now(),
