@@ -48,6 +48,7 @@ from audits.services import (
     review_submit,
 )
 from audits.trail import audit_anchor, audit_record, model_snapshot
+from provenance.admin_mixins import ReadOnlyAdminMixin
 
 
 class AuditedAdminMixin:
@@ -632,7 +633,7 @@ def _export_row(event: AuditEvent) -> dict:
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("seq", "at", "actor", "action", "object_type", "object_repr", "ip")
     list_filter = ("action", "object_type")
     search_fields = ("actor", "action", "object_repr", "object_id")
@@ -644,15 +645,6 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_export_permission(self, request):
         return request.user.has_perm("audits.export_auditevent")
@@ -721,17 +713,8 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditAnchor)
-class AuditAnchorAdmin(admin.ModelAdmin):
+class AuditAnchorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("seq", "hash", "log_entry", "created_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Log entry")
     def log_entry(self, anchor: AuditAnchor):

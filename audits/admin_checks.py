@@ -16,18 +16,8 @@ from django.utils.html import format_html
 
 from audits.admin import AuditedAdminMixin
 from audits.models import SeparationFinding, SeparationMarker, SeparationScan, SimulationCheck, SimulationRun
+from provenance.admin_mixins import ReadOnlyAdminMixin
 from provenance.models import ContentItem, Origin
-
-
-class _ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _screenshot_link(check: SimulationCheck) -> str:
@@ -37,7 +27,7 @@ def _screenshot_link(check: SimulationCheck) -> str:
     return format_html('<a href="{}" target="_blank" rel="noopener">screenshot</a>', url)
 
 
-class SimulationCheckInline(_ReadOnly, admin.TabularInline):
+class SimulationCheckInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SimulationCheck
     fields = (
         "result",
@@ -66,7 +56,7 @@ class SimulationCheckInline(_ReadOnly, admin.TabularInline):
 
 
 @admin.register(SimulationRun)
-class SimulationRunAdmin(_ReadOnly, admin.ModelAdmin):
+class SimulationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "started_at",
@@ -145,7 +135,7 @@ class SimulationRunAdmin(_ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(SimulationCheck)
-class SimulationCheckAdmin(_ReadOnly, admin.ModelAdmin):
+class SimulationCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "run", "result", "store_code", "surface", "ref", "file_path", "reason", "shot")
     list_filter = ("passed", "surface", "store_code")
     search_fields = ("ref", "file_path", "reason")
@@ -205,7 +195,7 @@ class SeparationMarkerAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ("value", "note")
 
 
-class SeparationFindingInline(_ReadOnly, admin.TabularInline):
+class SeparationFindingInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SeparationFinding
     fields = (
         "table",
@@ -222,7 +212,7 @@ class SeparationFindingInline(_ReadOnly, admin.TabularInline):
 
 
 @admin.register(SeparationScan)
-class SeparationScanAdmin(_ReadOnly, admin.ModelAdmin):
+class SeparationScanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "started_at", "status", "rows_scanned", "findings_count", "triggered_by")
     list_filter = ("status", "triggered_by")
     readonly_fields = (
@@ -265,7 +255,7 @@ class SeparationScanAdmin(_ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(SeparationFinding)
-class SeparationFindingAdmin(_ReadOnly, admin.ModelAdmin):
+class SeparationFindingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "scan",

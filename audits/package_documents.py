@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from audits.ai_act import RiskClass
 from audits.models import Classification, ClassificationStatus, Incident, Review
-from provenance.model_cards import hf_metadata_template, model_card_template
 from provenance.models import Generator
+from provenance.standards.model_cards import hf_metadata_template, model_card_template
 
 __all__ = [
     "ANNEX_IV_SECTIONS",

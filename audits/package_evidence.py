@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from provenance.merkle import EMPTY_ROOT, hash_children
+from provenance.standards.merkle import EMPTY_ROOT, hash_children
 
 __all__ = ["LevelTree"]
 

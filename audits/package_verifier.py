@@ -16,7 +16,8 @@ Pin the log's key from outside the package: ``--key FILE`` with the output of ``
 fetched independently; then only that key is trusted.
 
 In the package, this file is the template in ``audits/package_verifier.py`` with the Django-free
-modules ``provenance/merkle.py`` and ``provenance/notes.py`` embedded verbatim (``_SOURCES``).
+modules ``provenance/standards/merkle.py`` and ``provenance/standards/notes.py`` embedded verbatim
+(``_SOURCES``).
 """
 
 from __future__ import annotations

@@ -41,10 +41,10 @@ from audits.package_evidence import LevelTree
 from audits.trail import audit_record
 from disclosure.models import SwitchMode
 from disclosure.selectors import disclosure_kind, store_state_load
-from provenance import merkle
 from provenance.checkpoints import CheckpointError, checkpoint_latest, checkpoint_sign, log_verifier_keys
 from provenance.log import ITEM_KINDS, log_append, log_consistency_proof
 from provenance.models import Checkpoint, ContentItem, GenerationRecord, Generator, LogEntry, Origin, Surface
+from provenance.standards import merkle
 
 __all__ = [
     "AuditPackageError",
@@ -731,11 +731,12 @@ def _provided_path(path: str) -> str:
 
 
 def verifier_source() -> str:
-    """``verify.py``: the verifier template with ``provenance/merkle.py`` and ``notes.py`` embedded."""
+    """``verify.py``: the verifier template with ``provenance/standards/{merkle,notes}.py`` embedded."""
     root = Path(__file__).resolve().parent.parent
     template = (root / "audits" / "package_verifier.py").read_text(encoding="utf-8")
     sources = {
-        name: (root / "provenance" / f"{name}.py").read_text(encoding="utf-8") for name in ("merkle", "notes")
+        name: (root / "provenance" / "standards" / f"{name}.py").read_text(encoding="utf-8")
+        for name in ("merkle", "notes")
     }
     marker = "_SOURCES: dict = {}"
     if template.count(marker) != 1:

@@ -33,9 +33,9 @@ from audits.models import (
     ReviewStatus,
 )
 from audits.trail import audit_record, model_snapshot
-from provenance.canonical import canonical_json
 from provenance.log import log_append
 from provenance.models import ContentItem, Generator, Origin, Surface
+from provenance.standards.canonical import canonical_json
 
 __all__ = [
     "FourEyesViolation",

@@ -1,6 +1,6 @@
 """The audit trail: append-only events, hash-chained, anchored in the transparency log.
 
-Each event's ``hash`` is SHA-256 over the RFC 8785 canonical JSON (:mod:`provenance.canonical`) of
+Each event's ``hash`` is SHA-256 over the RFC 8785 canonical JSON (:mod:`provenance.standards.canonical`) of
 its fields, ``prev_hash`` (the previous event's ``hash``) among them; the first event's
 ``prev_hash`` is 64 zeros. Writers are serialised by a row lock on :class:`~audits.models.AuditHead`,
 held until the caller's transaction ends, so an event commits or rolls back with the change it
@@ -26,7 +26,7 @@ from django.db import models, router, transaction
 from django.utils import timezone
 
 from audits.models import AuditAnchor, AuditEvent, AuditHead
-from provenance.canonical import canonical_json
+from provenance.standards.canonical import canonical_json
 
 __all__ = [
     "GENESIS_HASH",

@@ -102,7 +102,7 @@ def phase_baseline(url: str, entries: int, batch: int, literal: bool = False) ->
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from provenance.canonical import canonical_json
+    from provenance.standards.canonical import canonical_json
 
     # Same sizes as the log's rows: the canonical JSON of a representative entry, varied per row.
     sample = canonical_json({**payload(0), "kind": "item.added", "time": "2026-01-01T00:00:00.000000Z"})
@@ -136,7 +136,7 @@ def phase_append(url: str, entries: int, batch: int) -> dict:
     from provenance.checkpoints import checkpoint_sign
     from provenance.log import log_append_many
     from provenance.models import LogEntry
-    from provenance.notes import generate_signer
+    from provenance.standards.notes import generate_signer
 
     started = time.perf_counter()
     for start in range(0, entries, batch):
@@ -171,8 +171,8 @@ def phase_append(url: str, entries: int, batch: int) -> dict:
 
 def phase_proofs(url: str, inclusion: int, consistency: int, seed: int) -> dict:
     _django(url)
-    from provenance import merkle
     from provenance.log import log_consistency_proof, log_entries, log_inclusion_proof, log_root, log_size
+    from provenance.standards import merkle
 
     rng = random.Random(seed)
     size = log_size()

@@ -63,8 +63,8 @@ _SIZES = {"jpg": (560, 420), "png": (300, 240), "webp": (620, 460)}
 
 def _pool(rng: random.Random, credentials) -> dict[str, dict[str, list[bytes]]]:
     """A few distinct encodings per format and kind; files reuse them with a unique trailer-free name."""
-    from provenance.content_credentials import created_manifest, manifest_sign
-    from provenance.xmp import xmp_embed, xmp_packet
+    from provenance.standards.content_credentials import created_manifest, manifest_sign
+    from provenance.standards.xmp import xmp_embed, xmp_packet
 
     pool: dict[str, dict[str, list[bytes]]] = {}
     for fmt, size in _SIZES.items():
@@ -151,7 +151,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="provenant-bench-media-") as tmp:
         directory = Path(tmp)
-        from provenance.content_credentials import SigningCredentials, development_credentials
+        from provenance.standards.content_credentials import SigningCredentials, development_credentials
 
         dev = development_credentials("Provenant bench")
         os.environ.update(

@@ -214,7 +214,7 @@ def main() -> None:
             print(json.dumps(phase_build(rest[0], rest[1])))
         return
 
-    from provenance.notes import generate_signer
+    from provenance.standards.notes import generate_signer
 
     _, key = generate_signer("bench.provenant.invalid/log")
     sizes = [int(s) for s in args.sizes.split(",")]

@@ -13,6 +13,7 @@ from disclosure.services import (
     policy_version_create,
     storefront_settings_set,
 )
+from provenance.admin_mixins import ReadOnlyAdminMixin
 
 
 class DisclosurePolicyForm(forms.ModelForm):
@@ -125,15 +126,6 @@ class StorefrontSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(ManifestRelease)
-class ManifestReleaseAdmin(admin.ModelAdmin):
+class ManifestReleaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("store_code", "version", "refs", "shard_count", "bytes", "created_at")
     list_filter = ("store_code",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

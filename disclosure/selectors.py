@@ -18,8 +18,8 @@ from django.core.cache import cache
 
 from disclosure.defaults import default_text
 from disclosure.models import AuditSwitch, DisclosureKind, DisclosurePolicy, StorefrontSettings, SwitchMode
-from provenance.media_marks import TRAINED_ALGORITHMIC_MEDIA
 from provenance.models import ContentItem, Origin, Surface
+from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA
 
 # IPTC terms for real media changed with AI: disclosed as "edited", the rest as "generated".
 _EDITED_TERMS = ("compositeWithTrainedAlgorithmicMedia", "compositeSynthetic", "algorithmicallyEnhanced")

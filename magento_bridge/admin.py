@@ -13,10 +13,11 @@ from django.utils.html import format_html
 from magento_bridge.models import MediaFile, SyncCursor, SyncRun
 from magento_bridge.services import SyncAlreadyRunning, sync_run
 from magento_bridge.tasks import magento_sync_task
+from provenance.admin_mixins import ReadOnlyAdminMixin
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "started_at",
         "mode",
@@ -34,15 +35,6 @@ class SyncRunAdmin(admin.ModelAdmin):
     list_filter = ("status", "mode", "source", "store_code")
     readonly_fields = [f.name for f in SyncRun._meta.fields]
     change_list_template = "admin/magento_bridge/syncrun/change_list.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Store view")
     def scope(self, run: SyncRun) -> str:

@@ -33,9 +33,9 @@ from pathlib import Path
 
 from magento_bridge.connection import DatabaseUrl, connect, parse_database_url, placeholder_sql
 from magento_bridge.schema import STAGING_MAX_VERSION, create_schema
-from provenance.content_credentials import SigningCredentials, created_manifest, manifest_sign
-from provenance.media_marks import TRAINED_ALGORITHMIC_MEDIA
-from provenance.xmp import xmp_embed, xmp_packet
+from provenance.standards.content_credentials import SigningCredentials, created_manifest, manifest_sign
+from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA
+from provenance.standards.xmp import xmp_embed, xmp_packet
 
 DEMO_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # every timestamp is this minus an offset
 STAGING_PAST_VERSION = 1_600_000_000  # 2020-09-13: where "old" versions end

@@ -43,7 +43,6 @@ from magento_bridge.records import (
     ProductLinkSet,
 )
 from magento_bridge.rest import MagentoRestClient, MagentoRestReader
-from provenance.hashing import cms_content_sha256, link_list_sha256
 from provenance.images import detector_key, evidence_c2pa_state, evidence_origin, image_evidence
 from provenance.services import (
     ApplyCounts,
@@ -52,6 +51,7 @@ from provenance.services import (
     content_items_remove_missing,
     source_rules_active,
 )
+from provenance.standards.hashing import cms_content_sha256, link_list_sha256
 
 logger = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from django.db.models import Count, Max
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
+from provenance.admin_mixins import ReadOnlyAdminMixin
 from provenance.auth import (
     CLIENT_NAME,
     CLIENT_NAME_RULE,
@@ -118,7 +119,7 @@ def _thumbnail_url(item: ContentItem) -> str | None:
 
 
 @admin.register(ContentItem)
-class ContentItemAdmin(admin.ModelAdmin):
+class ContentItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "thumbnail",
         "reference",
@@ -184,15 +185,6 @@ class ContentItemAdmin(admin.ModelAdmin):
             {"fields": ("magento_updated_at", "first_seen_at", "changed_at", "last_seen_at", "removed_at")},
         ),
     )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # Magento is the source; origins change through the review services
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Latest log entry")
     def log_entry(self, item: ContentItem):
@@ -379,7 +371,7 @@ class GeneratorAdmin(admin.ModelAdmin):
 
 
 @admin.register(GenerationRecord)
-class GenerationRecordAdmin(admin.ModelAdmin):
+class GenerationRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: records arrive through the API and are in the log; nobody edits them."""
 
     list_display = (
@@ -398,15 +390,6 @@ class GenerationRecordAdmin(admin.ModelAdmin):
     search_fields = ("external_id", "=output_sha256", "=prompt_sha256", "pipeline_run_id")
     show_full_result_count = False
     readonly_fields = [f.name for f in GenerationRecord._meta.fields] + ["matching_items"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Output SHA-256")
     def output_hash(self, record: GenerationRecord) -> str:

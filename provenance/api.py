@@ -30,16 +30,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from provenance.auth import ApiTokenAuthentication, HasScope
-from provenance.canonical import CanonicalJsonError, canonical_json
 from provenance.errors import Conflict, ErrorResponseSerializer, PayloadTooLarge
-from provenance.hashing import cms_content_sha256
 from provenance.images import (
     ImageRejected,
     SigningUnavailable,
     image_mark,
 )
 from provenance.ingest_gate import IngestOpen
-from provenance.media_marks import TRAINED_ALGORITHMIC_MEDIA, generative_source_type
 from provenance.models import ApiScope, GenerationRecord, Generator
 from provenance.records import (
     RecordConflict,
@@ -47,6 +44,9 @@ from provenance.records import (
     generation_record_proof,
     generation_record_submit,
 )
+from provenance.standards.canonical import CanonicalJsonError, canonical_json
+from provenance.standards.hashing import cms_content_sha256
+from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA, generative_source_type
 
 MAX_INPUTS = 256
 MAX_PARAMETERS_BYTES = 16 * 1024

@@ -1,7 +1,7 @@
 """Signed checkpoints of the transparency log, the keys that signed them, and RFC 3161 timestamps.
 
 A checkpoint is a C2SP tlog-checkpoint body (``<origin>\\n<size>\\n<base64 root>\\n``) in a C2SP
-signed note with an Ed25519 signature (:mod:`provenance.notes`), so Go's ``sumdb/note`` opens it.
+signed note with an Ed25519 signature (:mod:`provenance.standards.notes`), so Go's ``sumdb/note`` opens it.
 Before signing, the new tree is proven consistent with the last checkpoint (RFC 9162 §2.1.4) from
 the stored hashes: a log never signs two checkpoints that contradict each other.
 
@@ -23,9 +23,9 @@ from django.conf import settings
 from django.db import router, transaction
 from django.utils import timezone
 
-from provenance import merkle, notes
 from provenance.log import LogError, log_head_lock, log_read_hashes
 from provenance.models import Checkpoint, LogKey
+from provenance.standards import merkle, notes
 
 __all__ = [
     "CheckpointError",

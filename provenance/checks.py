@@ -23,7 +23,7 @@ def log_signing_key_check(app_configs, **kwargs) -> list[Warning]:
 @register(Tags.security)
 def c2pa_credentials_check(app_configs, **kwargs) -> list[Warning]:
     """Configured C2PA credentials that cannot sign would only fail when a pipeline sends an image."""
-    from provenance.content_credentials import CredentialsError, SigningCredentials
+    from provenance.standards.content_credentials import CredentialsError, SigningCredentials
 
     problems: list[Warning] = []
     cert = getattr(settings, "C2PA_CERT", "")
@@ -54,7 +54,7 @@ def c2pa_credentials_check(app_configs, **kwargs) -> list[Warning]:
 @register(Tags.security, deploy=True)
 def c2pa_development_certificate_check(app_configs, **kwargs) -> list[Warning]:
     """A development certificate signs, but nobody outside trusts it."""
-    from provenance.content_credentials import CredentialsError, SigningCredentials
+    from provenance.standards.content_credentials import CredentialsError, SigningCredentials
 
     cert = getattr(settings, "C2PA_CERT", "")
     if not cert.strip():

@@ -1,10 +1,10 @@
 """Synthetic media: examine images for AI marks, and mark what generation pipelines produce.
 
 Examining combines the signed and the unsigned marks: a C2PA manifest
-(:mod:`provenance.content_credentials`), the IPTC ``DigitalSourceType`` in XMP and generator
-fingerprints (:mod:`provenance.media_marks`). Marking does what EU AI Act Art. 50(2) asks of a
+(:mod:`provenance.standards.content_credentials`), the IPTC ``DigitalSourceType`` in XMP and generator
+fingerprints (:mod:`provenance.standards.media_marks`). Marking does what EU AI Act Art. 50(2) asks of a
 provider of generative AI — output marked in a machine-readable, detectable format — in both ways
-readers look for: IPTC ``DigitalSourceType`` XMP (:mod:`provenance.xmp`) and a C2PA manifest with a
+readers look for: IPTC ``DigitalSourceType`` XMP (:mod:`provenance.standards.xmp`) and a C2PA manifest with a
 ``c2pa.created`` action signed with the configured certificate; then it registers a generation
 record for the exact bytes it returns, so the registry recognises the file when it reaches the
 catalog.
@@ -24,7 +24,9 @@ from importlib import metadata
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
-from provenance.content_credentials import (
+from provenance.models import ApiClient, GenerationRecord, Generator, Origin, OriginSource
+from provenance.records import RecordConflict, generation_record_submit
+from provenance.standards.content_credentials import (
     C2PA_MIME_TYPES,
     CredentialsError,
     SigningCredentials,
@@ -34,10 +36,8 @@ from provenance.content_credentials import (
     manifest_read,
     manifest_sign,
 )
-from provenance.media_marks import TRAINED_ALGORITHMIC_MEDIA, detect_ai_marks, strength_rank
-from provenance.models import ApiClient, GenerationRecord, Generator, Origin, OriginSource
-from provenance.records import RecordConflict, generation_record_submit
-from provenance.xmp import XmpError, xmp_embed, xmp_packet
+from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA, detect_ai_marks, strength_rank
+from provenance.standards.xmp import XmpError, xmp_embed, xmp_packet
 
 __all__ = [
     "MARKABLE_FORMATS",

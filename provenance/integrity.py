@@ -2,7 +2,7 @@
 
 One streaming pass over the entries and stored hashes in index order, in bounded chunks, keeps only
 the tree's right edge in memory (O(log n)): every leaf hash is rebuilt from the entry's bytes, every
-stored hash (the ``golang.org/x/mod/sumdb/tlog`` layout of :mod:`provenance.merkle`) from the
+stored hash (the ``golang.org/x/mod/sumdb/tlog`` layout of :mod:`provenance.standards.merkle`) from the
 rebuilt leaves, and every checkpoint's root from the tree at its size. Then the checkpoints'
 signatures are checked against every key the log ever used, consecutive checkpoints are proven
 consistent (RFC 9162 §2.1.4), and each registry row is compared with its latest log entry.
@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
-from provenance import merkle, notes
 from provenance.log import ITEM_KINDS, LogError, log_read_hashes
 from provenance.models import Checkpoint, ContentItem, LogEntry, LogHash, LogHead, LogKey
+from provenance.standards import merkle, notes
 
 __all__ = ["Finding", "IntegrityReport", "integrity_check"]
 

@@ -1,7 +1,7 @@
 """The transparency log in the database: appends (services) and roots, proofs and pages (selectors).
 
 RFC 9162 Merkle tree over :class:`~provenance.models.LogEntry` leaves, with the interior hashes kept
-in the stored-hash layout of Go's ``golang.org/x/mod/sumdb/tlog`` (:mod:`provenance.merkle`): an
+in the stored-hash layout of Go's ``golang.org/x/mod/sumdb/tlog`` (:mod:`provenance.standards.merkle`): an
 append writes the new leaf hash and the roots of the complete subtrees it closes, reading only the
 O(log n) hashes on the tree's right edge; a root or proof of any size reads O(log n) rows.
 
@@ -24,9 +24,9 @@ from django.conf import settings
 from django.db import connections, router
 from django.utils import timezone
 
-from provenance import merkle
-from provenance.canonical import CanonicalJsonError, canonical_json
 from provenance.models import LogEntry, LogHash, LogHead
+from provenance.standards import merkle
+from provenance.standards.canonical import CanonicalJsonError, canonical_json
 
 __all__ = [
     "ENTRIES_PAGE_LIMIT",
@@ -251,7 +251,7 @@ def _right_edge_indexes(size: int) -> list[int]:
 def _stored_hashes_for_batch(using: str, start: int, leaf_hashes: list[bytes]) -> list[tuple[int, bytes]]:
     """The ``(stored index, hash)`` pairs that appending ``leaf_hashes`` at ``start`` adds.
 
-    The hashes and order of :func:`provenance.merkle.stored_hashes_for_record_hash` (record n stores
+    The hashes and order of :func:`provenance.standards.merkle.stored_hashes_for_record_hash` (record n stores
     its leaf hash, then one hash per complete subtree it closes), computed over the tree's right
     edge: the O(log n) stored subtree roots read in one query, then kept in memory for the batch.
     """

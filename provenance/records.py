@@ -21,10 +21,8 @@ from datetime import UTC, datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from provenance.canonical import canonical_json
 from provenance.checkpoints import checkpoint_latest
 from provenance.log import log_append_many, log_inclusion_proof
-from provenance.media_marks import TRAINED_ALGORITHMIC_MEDIA
 from provenance.models import (
     ApiClient,
     Checkpoint,
@@ -35,6 +33,8 @@ from provenance.models import (
     OriginSource,
 )
 from provenance.services import OBSERVED_FIELDS, ORIGIN_FIELDS, item_log_payload, item_state
+from provenance.standards.canonical import canonical_json
+from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA
 
 __all__ = [
     "GENERATION_RECORD_KIND",

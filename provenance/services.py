@@ -10,9 +10,9 @@ from datetime import datetime
 
 from django.db import connection, models
 
-from provenance.hashing import state_sha256
 from provenance.log import log_append_many
 from provenance.models import ContentItem, Origin, OriginSource, SourceRule
+from provenance.standards.hashing import state_sha256
 
 # Fields copied from an observation onto the item, in the order they enter the state hash.
 OBSERVED_FIELDS = (

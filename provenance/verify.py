@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from provenance import merkle, notes
+from provenance.standards import merkle, notes
 
 __all__ = ["main"]
 

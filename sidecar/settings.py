@@ -16,7 +16,7 @@ import pymysql
 from django.core.exceptions import ImproperlyConfigured
 
 from magento_bridge.connection import DatabaseUrlError, parse_database_url
-from provenance.notes import InvalidKeyError, signer_from_key_string
+from provenance.standards.notes import InvalidKeyError, signer_from_key_string
 from sidecar.env import (
     env_bool,
     env_choice,

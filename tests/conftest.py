@@ -19,7 +19,7 @@ import pytest
 from magento_bridge.connection import DatabaseUrl, connect, parse_database_url, placeholder_sql
 from magento_bridge.demo_store import DemoSummary, build_demo_store
 from magento_bridge.media import LocalMediaRoot
-from provenance.content_credentials import (
+from provenance.standards.content_credentials import (
     DevelopmentCredentials,
     SigningCredentials,
     development_credentials,

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import provenance.model_cards
+import provenance.standards.model_cards
 import provenance.models.log
 from django.db import migrations, models
 
@@ -93,8 +93,8 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(help_text='The name pipelines send in generation records.', max_length=200, unique=True)),
                 ('provider', models.CharField(blank=True, default='', help_text='Vendor or team.', max_length=200)),
                 ('version', models.CharField(blank=True, default='', help_text='The current version.', max_length=100)),
-                ('model_card', models.JSONField(blank=True, default=provenance.model_cards.model_card_template, help_text='Model Card Toolkit fields: model_details, model_parameters, quantitative_analysis, considerations.')),
-                ('hf_metadata', models.JSONField(blank=True, default=provenance.model_cards.hf_metadata_template, help_text='Hugging Face model-card metadata: license, language, tags, pipeline_tag, base_model.', verbose_name='Hugging Face metadata')),
+                ('model_card', models.JSONField(blank=True, default=provenance.standards.model_cards.model_card_template, help_text='Model Card Toolkit fields: model_details, model_parameters, quantitative_analysis, considerations.')),
+                ('hf_metadata', models.JSONField(blank=True, default=provenance.standards.model_cards.hf_metadata_template, help_text='Hugging Face model-card metadata: license, language, tags, pipeline_tag, base_model.', verbose_name='Hugging Face metadata')),
                 ('intended_use', models.TextField(blank=True, default='')),
                 ('data_sources', models.TextField(blank=True, default='', help_text='Where training, fine-tuning and retrieval data come from.')),
                 ('uses_patient_data', models.BooleanField(default=False, help_text='Whether any data source includes patient or health data.')),

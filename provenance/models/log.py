@@ -1,7 +1,7 @@
 """The transparency log: entries, stored Merkle hashes, the head, signed checkpoints and their keys.
 
 The tree is RFC 9162's; interior hashes are kept in the "stored hashes" layout of Go's
-``golang.org/x/mod/sumdb/tlog`` (see :mod:`provenance.merkle`), so roots and proofs of any tree size
+``golang.org/x/mod/sumdb/tlog`` (see :mod:`provenance.standards.merkle`), so roots and proofs of any tree size
 read O(log n) rows. Rows are written only by :mod:`provenance.log`; nothing here is ever updated
 except the head's size, a checkpoint's timestamp token and a key's retirement date.
 """

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from provenance.model_cards import (
+from provenance.standards.model_cards import (
     hf_metadata_problems,
     hf_metadata_template,
     model_card_problems,

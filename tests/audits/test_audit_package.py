@@ -21,11 +21,11 @@ from audits.package_evidence import LevelTree
 from audits.packages import AuditPackageError, audit_package_build, verifier_source
 from magento_bridge.models import SyncRun
 from magento_bridge.services import sync_run
-from provenance import merkle
 from provenance.checkpoints import checkpoint_sign
 from provenance.log import log_append_many
 from provenance.models import ContentItem, Generator, LogEntry
-from provenance.notes import generate_signer
+from provenance.standards import merkle
+from provenance.standards.notes import generate_signer
 from tests.conftest import requirement_missing
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from audits.models import AuditEvent, AuditPackage, AuditPackageStatus
 from audits.roles import Role
 from provenance.checkpoints import checkpoint_sign
 from provenance.log import log_append_many
-from provenance.notes import generate_signer
+from provenance.standards.notes import generate_signer
 
 pytestmark = pytest.mark.django_db
 

@@ -20,8 +20,8 @@ from audits.models import Classification, Incident
 from provenance.checkpoints import checkpoint_sign
 from provenance.log import log_append_many
 from provenance.models import ContentItem, Generator
-from provenance.notes import generate_signer
 from provenance.records import item_origin_payload
+from provenance.standards.notes import generate_signer
 
 pytestmark = pytest.mark.django_db
 

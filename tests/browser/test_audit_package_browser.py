@@ -15,7 +15,7 @@ from audits.roles import Role, roles_sync
 from magento_bridge.models import SyncRun
 from magento_bridge.services import sync_run
 from provenance.checkpoints import checkpoint_sign, log_verifier_keys
-from provenance.notes import generate_signer
+from provenance.standards.notes import generate_signer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -16,7 +16,7 @@ import pytest
 from django.db import connections
 
 from provenance.models import Checkpoint, LogEntry, LogHash, LogHead, LogKey
-from provenance.notes import generate_signer
+from provenance.standards.notes import generate_signer
 
 LOG_MODELS = (LogEntry, LogHash, LogHead, LogKey, Checkpoint)
 MARIADB_ALIAS = "log_mariadb"

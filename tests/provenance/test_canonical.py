@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provenance.canonical import CanonicalJsonError, canonical_json
+from provenance.standards.canonical import CanonicalJsonError, canonical_json
 
 # RFC 8785 §3.2.2: the parsed input, and the canonical output the RFC gives for it.
 RFC_3_2_2_INPUT = r"""{

@@ -11,7 +11,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from provenance import merkle, notes
 from provenance.checkpoints import (
     CheckpointRefusedError,
     LogKeyMissingError,
@@ -21,6 +20,7 @@ from provenance.checkpoints import (
 )
 from provenance.log import log_append_many, log_root
 from provenance.models import Checkpoint, LogEntry, LogHash, LogHead, LogKey
+from provenance.standards import merkle, notes
 from provenance.tasks import checkpoint_sign_task
 
 

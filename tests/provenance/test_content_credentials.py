@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from provenance.content_credentials import (
+from provenance.standards.content_credentials import (
     CredentialsError,
     SigningCredentials,
     created_manifest,

@@ -12,14 +12,14 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from provenance.auth import api_client_create
-from provenance.model_cards import (
+from provenance.models import GenerationRecord, Generator
+from provenance.records import generation_record_submit
+from provenance.standards.model_cards import (
     hf_metadata_problems,
     hf_metadata_template,
     model_card_problems,
     model_card_template,
 )
-from provenance.models import GenerationRecord, Generator
-from provenance.records import generation_record_submit
 
 SHA = hashlib.sha256(b"output").hexdigest()
 

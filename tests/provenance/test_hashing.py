@@ -5,7 +5,7 @@ import hashlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provenance.hashing import cms_content_sha256, link_list_sha256, normalise_cms_html
+from provenance.standards.hashing import cms_content_sha256, link_list_sha256, normalise_cms_html
 
 
 def test_whitespace_and_line_endings_do_not_change_the_hash():

@@ -22,13 +22,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from magento_bridge.connection import connect
-from provenance import merkle
 from provenance.auth import api_client_create
 from provenance.checkpoints import checkpoint_sign
-from provenance.hashing import cms_content_sha256
 from provenance.models import GenerationRecord, Generator, LogEntry
-from provenance.notes import generate_signer
 from provenance.records import parameters_sha256
+from provenance.standards import merkle
+from provenance.standards.hashing import cms_content_sha256
+from provenance.standards.notes import generate_signer
 
 pytestmark = pytest.mark.django_db
 

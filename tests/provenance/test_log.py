@@ -11,8 +11,6 @@ from django.db import connections, transaction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance import merkle
-from provenance.canonical import CanonicalJsonError, canonical_json
 from provenance.log import (
     ENTRIES_PAGE_LIMIT,
     LogNotInTransactionError,
@@ -28,6 +26,8 @@ from provenance.log import (
     log_size,
 )
 from provenance.models import LogEntry, LogHash
+from provenance.standards import merkle
+from provenance.standards.canonical import CanonicalJsonError, canonical_json
 
 
 def append_batches(alias: str, sizes: list[int], start: int = 0) -> list[bytes]:

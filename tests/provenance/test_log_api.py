@@ -9,9 +9,9 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from provenance import merkle, notes
 from provenance.checkpoints import checkpoint_sign
 from provenance.log import ENTRIES_PAGE_LIMIT, log_append_many
+from provenance.standards import merkle, notes
 
 
 def append(alias: str, count: int, start: int = 0) -> None:

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from provenance.media_marks import MarkFinding, detect_ai_marks, normalise_digital_source_type
+from provenance.standards.media_marks import MarkFinding, detect_ai_marks, normalise_digital_source_type
 from tests.conftest import tool_required
 
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"

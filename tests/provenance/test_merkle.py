@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance.merkle import (
+from provenance.standards.merkle import (
     EMPTY_ROOT,
     ConsistencyProofError,
     InclusionProofError,

@@ -7,8 +7,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance.merkle import hash_leaf
-from provenance.notes import (
+from provenance.standards.merkle import hash_leaf
+from provenance.standards.notes import (
     Checkpoint,
     CheckpointError,
     InvalidKeyError,

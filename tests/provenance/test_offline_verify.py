@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from django.db import transaction
 
-from provenance import notes
 from provenance.checkpoints import checkpoint_sign
 from provenance.log import log_append_many
+from provenance.standards import notes
 from provenance.verify import main
 
 ROOT = Path(__file__).resolve().parents[2]

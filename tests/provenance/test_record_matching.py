@@ -12,7 +12,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from provenance.auth import api_client_create
-from provenance.hashing import cms_content_sha256, state_sha256
 from provenance.models import ContentItem, GenerationRecord, Generator, LogEntry, Origin, OriginSource
 from provenance.records import (
     TRAINED_ALGORITHMIC_MEDIA,
@@ -22,6 +21,7 @@ from provenance.records import (
     record_origin,
 )
 from provenance.services import ORIGIN_FIELDS, ObservedItem, content_items_apply
+from provenance.standards.hashing import cms_content_sha256, state_sha256
 
 pytestmark = pytest.mark.django_db
 

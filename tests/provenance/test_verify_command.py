@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from provenance import merkle, notes
 from provenance.checkpoints import checkpoint_sign
 from provenance.log import log_append, log_append_many
 from provenance.models import Checkpoint, ContentItem, LogEntry, LogHash, LogHead
+from provenance.standards import merkle, notes
 
 ITEMS = 6
 

@@ -9,8 +9,8 @@ import subprocess
 import pytest
 from PIL import Image
 
-from provenance.media_marks import detect_ai_marks
-from provenance.xmp import XmpError, xmp_embed, xmp_packet
+from provenance.standards.media_marks import detect_ai_marks
+from provenance.standards.xmp import XmpError, xmp_embed, xmp_packet
 from tests.conftest import image_bytes
 
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"

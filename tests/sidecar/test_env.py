@@ -6,7 +6,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from provenance.notes import generate_signer
+from provenance.standards.notes import generate_signer
 from sidecar.env import env_bool, env_choice, env_int, env_str, env_url
 
 

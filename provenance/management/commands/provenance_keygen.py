@@ -9,8 +9,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from provenance.content_credentials import development_credentials
-from provenance.notes import InvalidKeyError, generate_signer
+from provenance.standards.content_credentials import development_credentials
+from provenance.standards.notes import InvalidKeyError, generate_signer
 
 
 class Command(BaseCommand):

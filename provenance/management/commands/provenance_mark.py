@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from provenance.images import ImageRejected, SigningUnavailable, image_mark
-from provenance.media_marks import TRAINED_ALGORITHMIC_MEDIA, generative_source_type
 from provenance.models import ApiClient, Generator
 from provenance.records import RecordConflict
+from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA, generative_source_type
 
 CLI_CLIENT = "provenance-cli"
 

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from provenance.media_marks import (
+from provenance.standards.media_marks import (
     MarkFinding,
     container_summary,
     is_generative,
