@@ -262,7 +262,7 @@ def test_the_verifier_embeds_the_pure_modules_and_imports_nothing_of_ours():
     source = verifier_source()
     compile(source, "verify.py", "exec")
     for module in ("merkle", "notes"):
-        text = Path(f"provenance/{module}.py").read_text()
+        text = Path(f"provenance/standards/{module}.py").read_text()
         assert repr(text) in source
         imports = [line for line in text.splitlines() if line.startswith(("import ", "from "))]
         assert not [line for line in imports if "provenance" in line or "django" in line or "audits" in line]
