@@ -40,6 +40,7 @@ from provenance.ingest_gate import IngestOpen
 from provenance.models import ApiScope, GenerationRecord, Generator
 from provenance.records import (
     RecordConflict,
+    datetime_in_range,
     generation_record_get,
     generation_record_proof,
     generation_record_submit,
@@ -134,6 +135,7 @@ class AwareDateTimeField(serializers.DateTimeField):
     default_error_messages = {
         "format": "Must be an ISO 8601 / RFC 3339 date-time such as 2026-01-31T09:30:00Z.",
         "naive": "Must include a UTC offset, e.g. 'Z' or '+01:00'.",
+        "range": "Must lie in the years 1970 to 9999 once converted to UTC.",
     }
 
     def to_internal_value(self, value):
@@ -147,6 +149,8 @@ class AwareDateTimeField(serializers.DateTimeField):
             self.fail("format")
         if timezone.is_naive(parsed):
             self.fail("naive")
+        if not datetime_in_range(parsed):
+            self.fail("range")
         return parsed
 
 

@@ -78,6 +78,31 @@ class IntegrityReport:
             self.omitted += 1
 
 
+def _stored_bytes(report: IntegrityReport, value: object, subject: str, column: str) -> bytes:
+    """A binary column's value as bytes; any other stored type is a finding, read as its text.
+
+    Hand-editing with SQL string functions turns a BLOB into TEXT (SQLite) or a value into a number;
+    the check names the row and goes on instead of stopping at it.
+    """
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    report.add(
+        "row.type",
+        subject,
+        f"{column} is stored as {type(value).__name__}, not bytes: the row was edited outside the log",
+    )
+    return _as_bytes(value)
+
+
+def _as_bytes(value: object) -> bytes:
+    """Any stored value as bytes, for comparing (a non-binary value never equals a real hash)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if value is None:
+        return b""
+    return str(value).encode("utf-8", "surrogateescape")
+
+
 ExtraCheck = Callable[["IntegrityReport", int], int]
 _EXTRA_CHECKS: dict[str, ExtraCheck] = {}
 
@@ -171,7 +196,10 @@ def _check_tree(
     size = report.size
     entries = _Peekable(_stream(LogEntry.objects.all(), ("index", "kind", "data", "leaf_hash"), chunk_size))
     hashes = _Peekable(_stream(LogHash.objects.all(), ("index", "hash"), chunk_size))
-    roots_due = sorted((cp_size, cp_id, bytes(root)) for cp_id, cp_size, root in checkpoints)
+    roots_due = sorted(
+        (cp_size, cp_id, _stored_bytes(report, root, f"checkpoint #{cp_id}", "root_hash"))
+        for cp_id, cp_size, root in checkpoints
+    )
     due = 0
     while due < len(roots_due) and roots_due[due][0] == 0:
         _compare_root(report, roots_due[due], merkle.EMPTY_ROOT)
@@ -190,7 +218,7 @@ def _check_tree(
         if row is not None and row[0] == index:
             hashes.pop()
             report.hashes_checked += 1
-            return bytes(row[1])
+            return _stored_bytes(report, row[1], f"stored hash {index}", "hash")
         report.add("hash.missing", f"stored hash {index}", f"missing ({what})")
         return None
 
@@ -206,7 +234,8 @@ def _check_tree(
             entries.pop()
             report.entries_checked += 1
             _, kind, data, column = row
-            data, column = bytes(data), bytes(column)
+            data = _stored_bytes(report, data, f"entry {i}", "data")
+            column = _stored_bytes(report, column, f"entry {i}", "leaf_hash")
             rebuilt = merkle.hash_leaf(data)
             _check_entry_data(report, i, kind, data)
             if leaf_stored is None:
@@ -410,7 +439,7 @@ def _check_checkpoints(report: IntegrityReport, chunk_size: int) -> None:
         except notes.CheckpointError as exc:
             report.add("checkpoint.forged", subject, f"signed text is not a checkpoint ({exc})")
             continue
-        if (body.origin, body.size, body.root_hash) != (origin, size, bytes(root)):
+        if (body.origin, body.size, body.root_hash) != (origin, size, _as_bytes(root)):
             report.add(
                 "checkpoint.edited", subject, "origin, size or root columns differ from the signed note"
             )
@@ -430,7 +459,7 @@ def _check_checkpoint_chain(report: IntegrityReport, checkpoints: list) -> None:
             continue
         try:
             proof = merkle.prove_tree(b_size, a_size, lambda idx: log_read_hashes(idx))
-            merkle.verify_consistency(a_size, b_size, bytes(a_root), bytes(b_root), proof)
+            merkle.verify_consistency(a_size, b_size, _as_bytes(a_root), _as_bytes(b_root), proof)
         except (LogError, merkle.MerkleProofError) as exc:
             report.add(
                 "checkpoint.inconsistent", subject, f"not proven consistent with checkpoint #{a_id}: {exc}"
@@ -467,7 +496,7 @@ def _check_items(report: IntegrityReport, rows: list[tuple]) -> None:
             report.add("item.entry_missing", subject, f"its latest log entry {index} does not exist")
             continue
         try:
-            entry = json.loads(bytes(found[index]))
+            entry = json.loads(_as_bytes(found[index]))
         except ValueError:
             entry = None
         if not isinstance(entry, dict) or entry.get("kind") not in ITEM_KINDS:

@@ -335,7 +335,13 @@ def log_read_hashes(indexes: Sequence[int], *, using: str | None = None) -> list
     return [found[i] for i in indexes]
 
 
+# A stored hash index is a signed 64-bit column: a larger index cannot exist, so it is never queried
+# (SQLite refuses such a parameter outright), and a proof that needs one finds the log too small.
+_MAX_STORED_INDEX = 2**63 - 1
+
+
 def _fetch_hashes(indexes: set[int], using: str | None) -> dict[int, bytes]:
+    indexes = {index for index in indexes if 0 <= index <= _MAX_STORED_INDEX}
     if not indexes:
         return {}
     # Proofs are the hot read path: one plain statement, no queryset machinery.
@@ -346,7 +352,14 @@ def _fetch_hashes(indexes: set[int], using: str | None) -> dict[int, bytes]:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, list(indexes))
-        return {index: bytes(value) for index, value in cursor.fetchall()}
+        rows = cursor.fetchall()
+    found = {}
+    for index, value in rows:
+        if not isinstance(value, (bytes, bytearray, memoryview)) or len(value) != merkle.HASH_SIZE:
+            # Hand-edited rows (SQLite string functions turn a BLOB into TEXT): never served as a proof.
+            raise LogIntegrityError(f"stored log hash {index} is not a {merkle.HASH_SIZE}-byte hash")
+        found[index] = bytes(value)
+    return found
 
 
 class _TreeReader:
@@ -429,4 +442,10 @@ def log_entries(
     stop = min(end, start + limit, log_size() if size is None else size)
     if stop <= start:
         return []
-    return list(LogEntry.objects.filter(index__gte=start, index__lt=stop).order_by("index"))
+    page = list(LogEntry.objects.filter(index__gte=start, index__lt=stop).order_by("index"))
+    for entry in page:
+        if not isinstance(entry.data, (bytes, bytearray, memoryview)) or not isinstance(
+            entry.leaf_hash, (bytes, bytearray, memoryview)
+        ):
+            raise LogIntegrityError(f"log entry {entry.index} is not stored as bytes")
+    return page

@@ -95,6 +95,15 @@ def parameters_sha256(parameters: dict) -> str:
     return hashlib.sha256(canonical_json(parameters)).hexdigest()
 
 
+def datetime_in_range(moment: datetime) -> bool:
+    """Whether an aware ``moment`` converts to UTC within the years 1970 to 9999 (a record's time)."""
+    try:
+        year = moment.astimezone(UTC).year
+    except (OverflowError, ValueError):
+        return False
+    return 1970 <= year <= 9999
+
+
 def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -238,6 +247,8 @@ def generation_record_submit(
         raise ValueError("input_sha256s must be 64 lower-case hex digits each")
     if timezone.is_naive(generated_at):
         raise ValueError("generated_at must carry a time zone")
+    if not datetime_in_range(generated_at):
+        raise ValueError("generated_at must lie in the years 1970 to 9999 once converted to UTC")
     digest = parameters_sha256(parameters)
     fingerprint = _fingerprint(
         _submitted_values(

@@ -77,12 +77,12 @@ def public_log_view(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[Ht
                 response = error_response(400, "invalid", str(exc), fields)
             except LogIntegrityError as exc:
                 # Our fault, not the caller's: say so plainly, never cache it, and alert the operator.
-                logger.error("Transparency log answer refused, stored hashes damaged: %s", exc)
+                logger.error("Transparency log answer refused, stored rows damaged: %s", exc)
                 response = error_response(
                     500,
                     "log_damaged",
-                    "The log's stored hashes are damaged, so no proof can be served; the operator has "
-                    "been alerted (manage.py provenance_verify names the damaged rows).",
+                    "The log's stored rows are damaged, so this answer cannot be served; the operator "
+                    "has been alerted (manage.py provenance_verify names the damaged rows).",
                 )
                 response["Cache-Control"] = "no-store"
         response["Access-Control-Allow-Origin"] = "*"

@@ -219,6 +219,8 @@ def test_an_external_id_is_marked_once(mark, c2pa_signing):
         ({"inputs": "abc"}, ("inputs.0",)),
         ({"digital_source_type": "digitalCapture"}, ("digital_source_type",)),
         ({"generated_at": "2026-01-31T09:30:00"}, ("generated_at",)),
+        ({"generated_at": "0001-01-01T00:00:00+23:59"}, ("generated_at",)),
+        ({"generated_at": "1969-12-31T23:59:59Z"}, ("generated_at",)),
         ({"prompt_text": ...}, ("prompt_sha256",)),
         ({"colour": "blue"}, ("colour",)),
     ],

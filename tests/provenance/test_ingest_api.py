@@ -231,6 +231,8 @@ def test_two_clients_may_use_the_same_external_id(generator, post, client):
         ({"output_media_type": "text/html; charset=utf-8"}, ("output_media_type",)),
         ({"generated_at": "2026-01-31T09:30:00"}, ("generated_at",)),
         ({"generated_at": "yesterday"}, ("generated_at",)),
+        ({"generated_at": "0001-01-01T00:00:00+23:59"}, ("generated_at",)),
+        ({"generated_at": "1969-12-31T23:59:59Z"}, ("generated_at",)),
         ({"generated_at": 1769851800}, ("generated_at",)),
         ({"generated_at": (datetime.now(UTC) + timedelta(hours=2)).isoformat()}, ("generated_at",)),
         ({"external_id": 42}, ("external_id",)),

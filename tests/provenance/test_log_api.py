@@ -180,3 +180,38 @@ def test_a_proof_over_damaged_stored_hashes_is_a_plain_500_that_is_never_cached(
     assert response["Cache-Control"] == "no-store"
     error = response.json()["error"]
     assert error["code"] == "log_damaged" and "provenance_verify" in error["message"]
+
+
+def test_entries_rewritten_as_text_are_a_plain_log_damaged_500(client, db):
+    from django.db import connection
+
+    from provenance.models import LogEntry
+
+    append("default", 8)
+    with connection.cursor() as cursor:
+        cursor.execute('UPDATE provenance_logentry SET data = CAST(data AS TEXT) WHERE "index" = 3')
+    assert not isinstance(LogEntry.objects.get(index=3).data, bytes | memoryview)
+
+    response = client.get("/log/entries", {"start": 0})
+    assert response.status_code == 500
+    assert response["Cache-Control"] == "no-store"
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert response.json()["error"]["code"] == "log_damaged"
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/log/proof/inclusion", {"index": "0", "size": "5000000000000000000"}, "size"),
+        ("/log/proof/inclusion", {"index": "0", "size": "9223372036854775807"}, "size"),
+        ("/log/proof/consistency", {"old": "1", "new": "9223372036854775807"}, "new"),
+        ("/log/proof/consistency", {"old": "0", "new": "4611686018427387904"}, "new"),
+    ],
+)
+def test_sizes_beyond_any_stored_index_are_a_400_not_a_crash(client, db, path, params, field):
+    append("default", 10)
+    response = client.get(path, params)
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and list(error["fields"]) == [field]
+    assert response["Access-Control-Allow-Origin"] == "*"

@@ -249,3 +249,41 @@ def test_findings_beyond_the_limit_are_counted(logged):
     assert not ok
     assert len(failures(output)) == 4
     assert "more findings not listed" in output
+
+
+def _rewrite_as_text(model, column: str, where: str, value) -> None:
+    """What hand-editing with SQL string functions does in SQLite: the BLOB becomes TEXT."""
+    from django.db import connection
+
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {connection.ops.quote_name(column)} = CAST(%s AS TEXT) WHERE {where}",
+            [value],
+        )
+
+
+@pytest.mark.parametrize(
+    ("model", "column", "where", "subject"),
+    [
+        (LogEntry, "data", '"index" = 5', "entry 5"),
+        (LogEntry, "leaf_hash", '"index" = 9', "entry 9"),
+        (
+            LogHash,
+            "hash",
+            f'"index" = {merkle.stored_hash_index(0, 3)}',
+            f"stored hash {merkle.stored_hash_index(0, 3)}",
+        ),
+        (Checkpoint, "root_hash", "1 = 1", "checkpoint #"),
+    ],
+)
+def test_a_row_rewritten_as_text_is_named_and_the_check_goes_on(logged, model, column, where, subject):
+    _rewrite_as_text(model, column, where, '{"kind":"record.added","n":5}')
+    ok, output = verify()
+    assert not ok
+    assert any(
+        subject in line and "not bytes" in line and "[row.type]" in line for line in failures(output)
+    ), output
+    # The remaining checks ran: every entry and registry row was still read.
+    assert "Checked 40 of 40 entries" in output
+    assert f"and {ITEMS} registry rows" in output

@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from provenance.images import ImageRejected, SigningUnavailable, image_mark
 from provenance.models import ApiClient, Generator
-from provenance.records import RecordConflict
+from provenance.records import RecordConflict, datetime_in_range
 from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA, generative_source_type
 
 CLI_CLIENT = "provenance-cli"
@@ -137,4 +137,6 @@ class Command(BaseCommand):
         parsed = parse_datetime(value)
         if parsed is None or timezone.is_naive(parsed):
             raise CommandError("--generated-at must be ISO 8601 with a UTC offset, e.g. 2026-01-31T09:30:00Z")
+        if not datetime_in_range(parsed):
+            raise CommandError("--generated-at must lie in the years 1970 to 9999 once converted to UTC")
         return parsed
