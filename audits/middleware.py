@@ -9,6 +9,10 @@
   activity (renewed at most once a minute) and when the browser closes.
 - :class:`AdminAuditMiddleware`: records bulk actions of every admin changelist and views of
   sensitive records (``PROVENANT_AUDIT_SENSITIVE_MODELS``) in the audit trail.
+
+All of them act on the staff paths only (:func:`staff_path`): a public answer (badges, log, health)
+never reads the session, so Django adds no ``Vary: Cookie`` and renews no cookie there, and a CDN keeps
+one copy for every visitor.
 """
 
 from __future__ import annotations
@@ -29,6 +33,14 @@ ACTIVITY_SESSION_KEY = "audits_last_activity"
 ACTIVITY_RESOLUTION_SECONDS = 60
 
 
+STAFF_PATH_PREFIXES = ("/admin/", "/staff/")
+
+
+def staff_path(request) -> bool:
+    """Whether ``request`` is for the signed-in staff area (the admin, the workspace, staff media)."""
+    return request.path.startswith(STAFF_PATH_PREFIXES)
+
+
 class SessionActivityMiddleware:
     """Idle timeout: a signed-in session's expiry moves ``SESSION_COOKIE_AGE`` ahead on activity."""
 
@@ -38,7 +50,7 @@ class SessionActivityMiddleware:
     def __call__(self, request):
         import time
 
-        user = getattr(request, "user", None)
+        user = getattr(request, "user", None) if staff_path(request) else None
         if user is not None and user.is_authenticated:
             now = int(time.time())
             if now - request.session.get(ACTIVITY_SESSION_KEY, 0) >= ACTIVITY_RESOLUTION_SECONDS:
@@ -84,9 +96,9 @@ class TotpMiddleware:
         user = getattr(request, "user", None)
         if (
             user is not None
+            and request.path.startswith(reverse("admin:index"))
             and user.is_authenticated
             and user.is_staff
-            and request.path.startswith(reverse("admin:index"))
             and not request.session.get(TOTP_SESSION_KEY)
         ):
             from audits.models import TotpDevice
@@ -128,7 +140,7 @@ class AdminAuditMiddleware:
                 admin_before.reset(token)
         match = getattr(request, "resolver_match", None)
         user = getattr(request, "user", None)
-        if match is None or user is None or not user.is_authenticated or match.app_name != "admin":
+        if match is None or match.app_name != "admin" or user is None or not user.is_authenticated:
             return response
         name = match.url_name or ""
         if request.method == "POST" and name.endswith("_changelist") and request.POST.get("action"):

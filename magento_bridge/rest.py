@@ -102,6 +102,9 @@ class MagentoRestError(MagentoError):
 class MagentoRestAuthError(MagentoRestError):
     """Magento refused the credentials (401): the message names the likely cause."""
 
+    # What the public health check may say (no account, host or token in it).
+    public_reason = "credentials refused: the access token is unknown, revoked or expired"
+
 
 Filter = tuple[str, str, str]  # field, value, condition_type
 

@@ -1,7 +1,13 @@
-"""``GET /healthz``: liveness and readiness of the database, Redis and Magento."""
+"""``GET /healthz``: liveness and readiness of the database, Redis and Magento.
+
+The answer is public (load balancers call it unauthenticated), so a failed check names only the kind
+of failure (or an exception's own ``public_reason``); the driver's message, which carries users,
+hosts, ports, database names and file paths, goes to the server log.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
@@ -10,8 +16,10 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+logger = logging.getLogger(__name__)
 
-def _timed(check) -> dict:
+
+def _timed(name: str, check) -> dict:
     started = time.perf_counter()
     try:
         detail = check()
@@ -19,7 +27,9 @@ def _timed(check) -> dict:
         if detail:
             result["detail"] = detail
     except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
-        result = {"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        logger.warning("Health check %s failed: %s: %s", name, type(exc).__name__, exc)
+        reason = getattr(exc, "public_reason", "unreachable")
+        result = {"ok": False, "error": f"{type(exc).__name__}: {reason} (details in the server log)"}
     result["ms"] = round((time.perf_counter() - started) * 1000, 1)
     return result
 
@@ -50,11 +60,11 @@ def _magento() -> None:
 @require_GET
 @never_cache
 def healthz(request):
-    checks = {"database": _timed(_database)}
+    checks = {"database": _timed("database", _database)}
     if settings.REDIS_URL:
-        checks["redis"] = _timed(_redis)
+        checks["redis"] = _timed("redis", _redis)
     if settings.MAGENTO_DATABASE_URL or settings.MAGENTO_SOURCE == "rest":
-        checks["magento"] = _timed(_magento)
+        checks["magento"] = _timed("magento", _magento)
     else:
         checks["magento"] = {"ok": False, "error": "MAGENTO_DATABASE_URL is not set"}
     healthy = all(c["ok"] for c in checks.values())

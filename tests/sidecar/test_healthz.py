@@ -22,7 +22,19 @@ def test_it_answers_503_naming_the_dependency_that_is_down(client, settings, mar
     assert body["status"] == "unavailable"
     assert not body["checks"]["redis"]["ok"] and not body["checks"]["magento"]["ok"]
     assert body["checks"]["database"]["ok"]
-    assert "hunter2" not in response.content.decode()
+    text = response.content.decode()
+    # Public: the kind of failure only, never the user, host, port, database name or path.
+    for secret in ("hunter2", "root", "127.0.0.1", ":1", "nowhere", "redis://"):
+        assert secret not in text, text
+    assert body["checks"]["magento"]["error"].endswith("unreachable (details in the server log)")
+
+
+def test_a_missing_sqlite_path_is_not_shown(client, settings, tmp_path):
+    settings.MAGENTO_DATABASE_URL = f"sqlite:///{tmp_path}/secret-dir/absent.sqlite3"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert "secret-dir" not in response.content.decode()
+    assert str(tmp_path) not in response.content.decode()
 
 
 def test_it_says_when_magento_is_not_configured(client, settings):
