@@ -9,7 +9,9 @@ empty when the error is not about particular fields.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
@@ -30,6 +32,12 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
     default_code = "payload_too_large"
+
+
+class TooManyFields(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request has more form fields or files than the API accepts."
+    default_code = "too_many_fields"
 
 
 class LogBusy(exceptions.APIException):
@@ -75,6 +83,13 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.PermissionDenied()
     elif _is_lock_timeout(exc):
         exc = LogBusy()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(
+            f"A form field is larger than the {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes allowed "
+            "outside file parts; send large data as a file part."
+        )
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = TooManyFields()
     response = exception_handler(exc, context)
     if isinstance(exc, LogBusy) and response is not None:
         response["Retry-After"] = str(LogBusy.retry_after_seconds)

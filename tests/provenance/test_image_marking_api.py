@@ -264,3 +264,18 @@ def test_pausing_generation_with_the_audit_switch_makes_marking_answer_503(mark,
 
     audit_switch_set(store_code="default", surface="product_image", pause_generation=False)
     assert mark(image_bytes("jpg")).status_code == 201
+
+
+def test_too_many_form_fields_get_the_json_error_shape(mark, c2pa_signing):
+    extra = {f"field{i}": "x" for i in range(1500)}
+    response = mark(image_bytes("jpg"), **extra)
+    assert response["Content-Type"] == "application/json"
+    assert_error(response, 400, "too_many_fields")
+    assert not GenerationRecord.objects.exists()
+
+
+def test_a_form_text_field_beyond_the_memory_limit_gets_the_json_error_shape(mark, c2pa_signing):
+    response = mark(image_bytes("jpg"), title="x" * 3_000_000)
+    assert response["Content-Type"] == "application/json"
+    assert_error(response, 413, "payload_too_large")
+    assert not GenerationRecord.objects.exists()
