@@ -48,6 +48,7 @@ from provenance.records import (
 from provenance.standards.canonical import CanonicalJsonError, canonical_json
 from provenance.standards.hashing import cms_content_sha256
 from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA, generative_source_type
+from provenance.standards.xmp import xml_forbidden_character
 
 MAX_INPUTS = 256
 MAX_PARAMETERS_BYTES = 16 * 1024
@@ -479,6 +480,15 @@ class BoundedMultiPartParser(MultiPartParser):
         return super().parse(stream, media_type, parser_context)
 
 
+def _xml_text(value: str) -> str:
+    """A value written into the image's XMP packet must hold only characters XML 1.0 allows."""
+    if (char := xml_forbidden_character(value)) is not None:
+        raise serializers.ValidationError(
+            f"Contains {char}, a character XML 1.0 forbids; the image's XMP mark would be unreadable."
+        )
+    return value
+
+
 class ImageMarkSerializer(RecordSubmitSerializer):
     """A generated image and its generation record's fields, as multipart form fields."""
 
@@ -517,6 +527,12 @@ class ImageMarkSerializer(RecordSubmitSerializer):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be a JSON object.")
         return super().validate_parameters(value)
+
+    def validate_title(self, value: str) -> str:
+        return _xml_text(value)
+
+    def validate_generator_version(self, value: str) -> str:
+        return _xml_text(value)
 
     def validate_digital_source_type(self, value: str) -> str:
         try:

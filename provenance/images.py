@@ -37,7 +37,7 @@ from provenance.standards.content_credentials import (
     manifest_sign,
 )
 from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA, detect_ai_marks, strength_rank
-from provenance.standards.xmp import XmpError, xmp_embed, xmp_packet
+from provenance.standards.xmp import XmpError, XmpTextError, xml_forbidden_character, xmp_embed, xmp_packet
 
 __all__ = [
     "MARKABLE_FORMATS",
@@ -256,11 +256,23 @@ def image_mark(
     existing = GenerationRecord.objects.filter(client=actor, external_id=external_id).first()
     if existing is not None:
         raise RecordConflict(existing)
+    for field, text in (
+        ("generator", generator.name),
+        ("generator_version", generator_version),
+        ("title", title),
+    ):
+        if (char := xml_forbidden_character(text)) is not None:
+            raise ImageRejected(
+                "invalid",
+                f"{field} contains {char}, a character XML 1.0 forbids, so the XMP mark would be unreadable.",
+            )
     agent = f"{generator.name} {generator_version}".strip()
     try:
         with_xmp = xmp_embed(
             data, xmp_packet(digital_source_type=digital_source_type, creator_tool=agent, title=title)
         )
+    except XmpTextError as exc:
+        raise ImageRejected("invalid", f"{exc}, so the XMP mark would be unreadable.") from None
     except XmpError as exc:
         raise ImageRejected("invalid_image", f"The image container cannot be rewritten: {exc}.") from None
     manifest = created_manifest(

@@ -16,11 +16,12 @@ Only the container is rewritten; the compressed image data is copied byte for by
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from xml.sax.saxutils import escape
 
-__all__ = ["XmpError", "xmp_embed", "xmp_packet"]
+__all__ = ["XmpError", "XmpTextError", "xml_forbidden_character", "xmp_embed", "xmp_packet"]
 
 _JPEG_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
 _JPEG_EXTENDED_XMP_HEADER = b"http://ns.adobe.com/xmp/extension/\x00"
@@ -35,9 +36,38 @@ class XmpError(ValueError):
     """The file is not a JPEG, PNG or WebP this module can rewrite, or the packet does not fit."""
 
 
+# Characters outside XML 1.0's ``Char`` production (W3C XML 1.0, section 2.2): no escape makes them
+# well-formed, so a packet holding one is unreadable and the IPTC mark with it.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+class XmpTextError(XmpError):
+    """A text value holds a character XML 1.0 forbids; ``field`` names the value."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def xml_forbidden_character(text: str) -> str | None:
+    """The first character of ``text`` that XML 1.0 forbids, as ``U+XXXX``, or None."""
+    found = _XML_FORBIDDEN.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
 def xmp_packet(*, digital_source_type: str, creator_tool: str = "", title: str = "") -> bytes:
     """An XMP packet declaring the IPTC digital source type, and optionally the creating tool
-    (``xmp:CreatorTool``) and a title (``dc:title``)."""
+    (``xmp:CreatorTool``) and a title (``dc:title``).
+
+    Raises :class:`XmpTextError` naming the value when one holds a character XML 1.0 forbids.
+    """
+    for field, text in (
+        ("digital_source_type", digital_source_type),
+        ("creator_tool", creator_tool),
+        ("title", title),
+    ):
+        if (char := xml_forbidden_character(text)) is not None:
+            raise XmpTextError(field, f"{field} contains {char}, a character XML 1.0 forbids")
     properties = [
         f"   <Iptc4xmpExt:DigitalSourceType>{escape(digital_source_type)}</Iptc4xmpExt:DigitalSourceType>"
     ]

@@ -223,6 +223,9 @@ def test_an_external_id_is_marked_once(mark, c2pa_signing):
         ({"generated_at": "1969-12-31T23:59:59Z"}, ("generated_at",)),
         ({"prompt_text": ...}, ("prompt_sha256",)),
         ({"colour": "blue"}, ("colour",)),
+        ({"title": "a\u0001b"}, ("title",)),
+        ({"generator_version": "1.\u001f0"}, ("generator_version",)),
+        ({"title": "\ufffe"}, ("title",)),
     ],
 )
 def test_invalid_fields_are_named_in_a_400(mark, c2pa_signing, fields, expected):

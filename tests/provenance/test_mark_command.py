@@ -85,6 +85,8 @@ def test_mark_writes_a_trusted_marked_file_and_registers_its_record(keys, tmp_pa
         (["--generator", "g", "--digital-source-type", "digitalCapture"], "not a generative"),
         (["--generator", "g", "--generated-at", "yesterday"], "ISO 8601"),
         (["--generator", "g", "--generated-at", "0001-01-01T00:00:00+23:59"], "years 1970 to 9999"),
+        (["--generator", "g", "--title", "a\u0001b"], "title contains U.0001, a character XML 1.0 forbids"),
+        (["--generator", "g", "--generator-version", "1.\u000b0"], "generator_version contains U.000B"),
     ],
 )
 def test_mark_explains_bad_arguments(keys, tmp_path, args, message):

@@ -92,3 +92,23 @@ def test_files_it_cannot_rewrite_are_refused_with_a_reason(data, message):
 def test_a_packet_too_large_for_a_jpeg_segment_is_refused():
     with pytest.raises(XmpError, match="does not fit"):
         xmp_embed(image_bytes("jpg"), xmp_packet(digital_source_type=TRAINED, title="x" * 70_000))
+
+
+@pytest.mark.parametrize(
+    "text", ["a\x01b", "\x0b", "tab\tand\nnewline are fine but not \x1f", "\ufffe", "\ud800"]
+)
+def test_a_value_xml_forbids_is_refused_naming_it(text):
+    from provenance.standards.xmp import XmpTextError, xmp_packet
+
+    with pytest.raises(XmpTextError) as caught:
+        xmp_packet(digital_source_type="x", title=text)
+    assert caught.value.field == "title" and "XML 1.0 forbids" in str(caught.value)
+
+
+def test_tabs_newlines_and_any_other_unicode_are_kept():
+    from xml.dom import minidom
+
+    from provenance.standards.xmp import xmp_packet
+
+    packet = xmp_packet(digital_source_type="x", title="Vitamin\tD\n— 25 µg 🙂")
+    minidom.parseString(packet)
