@@ -133,6 +133,18 @@ def _on_sync_run_saved(sender, instance, created: bool, update_fields=None, **kw
         logger.exception("Could not record sync run %s in the audit trail", instance.pk)
 
 
+def _on_sync_lock_broken(sender, name: str, holder: str, reason: str, runs: list, **kwargs) -> None:
+    """A dead sync's lock was taken over or broken by an operator: the trail says whose and why."""
+    audit_record(
+        action="sync.lock_broken",
+        actor="system:sync",
+        object_type="magento_bridge.synclock",
+        object_id=name[:64],
+        object_repr=f"{name} held by {holder}"[:200],
+        detail={"holder": holder[:200], "reason": reason[:500], "runs_failed": list(runs)[:100]},
+    )
+
+
 def _on_audit_switch_saved(sender, instance, created: bool, update_fields=None, **kwargs) -> None:
     """Every audit-switch change (they all go through ``disclosure.services.audit_switch_set``,
     which saves the row once per change) is an event, whoever or whatever made it."""
@@ -194,6 +206,7 @@ def roles_after_migrate(sender, apps=None, using="default", **kwargs) -> None:
 
 def connect() -> None:
     from disclosure.models import AuditSwitch
+    from magento_bridge.locks import sync_lock_broken
     from magento_bridge.models import SyncRun
 
     user_logged_in.connect(_on_login, dispatch_uid="audits.login")
@@ -204,3 +217,4 @@ def connect() -> None:
     pre_delete.connect(_stash_before, dispatch_uid="audits.admin_before_delete")
     post_save.connect(_on_sync_run_saved, sender=SyncRun, dispatch_uid="audits.sync_run")
     post_save.connect(_on_audit_switch_saved, sender=AuditSwitch, dispatch_uid="audits.audit_switch")
+    sync_lock_broken.connect(_on_sync_lock_broken, dispatch_uid="audits.sync_lock_broken")

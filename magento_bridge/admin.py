@@ -10,8 +10,9 @@ from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirec
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from magento_bridge.locks import SyncAlreadyRunning
 from magento_bridge.models import MediaFile, SyncCursor, SyncRun
-from magento_bridge.services import SyncAlreadyRunning, sync_run
+from magento_bridge.services import sync_run
 from magento_bridge.tasks import magento_sync_task
 from provenance.admin_mixins import ReadOnlyAdminMixin
 

@@ -10,26 +10,25 @@ run happen in one transaction: a run that fails leaves the registry as it was.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from magento_bridge.connection import DatabaseUrl, parse_database_url
+from magento_bridge.locks import sync_lock_acquire, sync_lock_release
 from magento_bridge.media import (
     MediaInspection,
     MediaSource,
     fetch_and_inspect,
     media_source_for,
 )
-from magento_bridge.models import MediaFile, SyncCursor, SyncLock, SyncRun
+from magento_bridge.models import MediaFile, SyncCursor, SyncRun
 from magento_bridge.oauth1 import OAuthCredentials
 from magento_bridge.reader import MagentoError, MagentoReader, StoreView
 from magento_bridge.records import (
@@ -55,16 +54,11 @@ from provenance.standards.hashing import cms_content_sha256, link_list_sha256
 
 logger = logging.getLogger(__name__)
 
-LOCK_NAME = "magento-sync"
 Progress = Callable[[str, int, int], None]
 
 
 class MagentoNotConfigured(MagentoError):
     """No Magento database is configured."""
-
-
-class SyncAlreadyRunning(Exception):
-    """Another sync holds the lock."""
 
 
 # -- configuration ------------------------------------------------------------------------
@@ -134,44 +128,6 @@ def configured_media_source() -> MediaSource | None:
 def _store_media_source(stores: Sequence[StoreView]) -> MediaSource | None:
     urls = [s.media_base_url for s in stores if s.media_base_url]
     return media_source_for(media_base_url=urls[0], timeout=settings.MEDIA_HTTP_TIMEOUT) if urls else None
-
-
-# -- lock -----------------------------------------------------------------------------------
-
-
-def _holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def sync_lock_acquire(*, name: str = LOCK_NAME, seconds: int | None = None) -> str:
-    """Take the named lock or raise :class:`SyncAlreadyRunning`; returns the holder id.
-
-    Works on any database: the lock is a unique row; an expired lock (a crashed worker) is taken over.
-    """
-    seconds = seconds or settings.SYNC_LOCK_SECONDS
-    now = timezone.now()
-    holder = f"{_holder()}:{time.monotonic_ns()}"
-    with transaction.atomic():
-        taken = SyncLock.objects.filter(name=name, expires_at__lte=now).update(
-            holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds)
-        )
-        if taken:
-            return holder
-        try:
-            with transaction.atomic():
-                SyncLock.objects.create(
-                    name=name, holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds)
-                )
-            return holder
-        except IntegrityError:
-            current = SyncLock.objects.filter(name=name).first()
-            since = f" since {current.acquired_at:%Y-%m-%d %H:%M:%S %Z}" if current else ""
-            who = f" by {current.holder.rsplit(':', 1)[0]}" if current else ""
-            raise SyncAlreadyRunning(f"another Magento sync is running{who}{since}") from None
-
-
-def sync_lock_release(*, holder: str, name: str = LOCK_NAME) -> None:
-    SyncLock.objects.filter(name=name, holder=holder).delete()
 
 
 # -- observations ---------------------------------------------------------------------------
@@ -556,8 +512,9 @@ def sync_run(
     """Sync one store view (``store_code``) or all of them, and return the recorded run.
 
     The run is recorded whatever happens: on success with its counts, on failure with the reason,
-    in which case no registry row was written. Raises :class:`SyncAlreadyRunning` without
-    recording a run when another sync holds the lock. ``media=True`` uses the configured media
+    in which case no registry row was written. Raises
+    :class:`~magento_bridge.locks.SyncAlreadyRunning` without recording a run when another sync holds
+    the lock. ``media=True`` uses the configured media
     source; pass a source, or ``None`` to skip reading media.
     """
     holder = sync_lock_acquire()

@@ -6,8 +6,9 @@ import logging
 
 from celery import shared_task
 
+from magento_bridge.locks import SyncAlreadyRunning
 from magento_bridge.models import SyncRun
-from magento_bridge.services import SyncAlreadyRunning, sync_run
+from magento_bridge.services import sync_run
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,9 @@ import uuid
 import pytest
 
 from magento_bridge.connection import DatabaseUrl, connect
+from magento_bridge.locks import SyncAlreadyRunning, sync_lock_acquire, sync_lock_release
 from magento_bridge.models import SyncLock, SyncRun
-from magento_bridge.services import SyncAlreadyRunning, sync_lock_acquire, sync_lock_release, sync_run
+from magento_bridge.services import sync_run
 from provenance.models import ContentItem
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ from celery import Celery
 from celery.exceptions import Retry
 from django_celery_beat.models import PeriodicTask
 
+from magento_bridge.locks import sync_lock_acquire, sync_lock_release
 from magento_bridge.models import SyncRun
-from magento_bridge.services import sync_lock_acquire, sync_lock_release
 from magento_bridge.tasks import SyncFailed, magento_sync_task
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,9 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from magento_bridge.locks import SyncAlreadyRunning, SyncLockHeld, sync_lock_break
 from magento_bridge.models import SyncRun
-from magento_bridge.services import SyncAlreadyRunning, sync_run
+from magento_bridge.services import sync_run
 from provenance.models import Surface
 
 
@@ -64,8 +65,17 @@ class Command(BaseCommand):
             "--full", action="store_true", help="read everything and reconcile by content hash"
         )
         parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+        parser.add_argument(
+            "--break-lock",
+            action="store_true",
+            help="break the sync lock of a worker that is gone (refused while its process runs on this "
+            "host), mark the runs it left running as failed, and exit without syncing",
+        )
 
     def handle(self, *args, **options) -> None:
+        if options["break_lock"]:
+            self._break_lock()
+            return
         # The raw stream: OutputWrapper would end every carriage-return update with a newline.
         bar = None if options["no_progress"] else ProgressBar(getattr(self.stderr, "_out", sys.stderr))
         try:
@@ -83,6 +93,19 @@ class Command(BaseCommand):
         self._summary(run)
         if run.status != SyncRun.Status.SUCCEEDED:
             raise CommandError(f"sync failed: {run.error}")
+
+    def _break_lock(self) -> None:
+        try:
+            broken = sync_lock_break()
+        except SyncLockHeld as exc:
+            raise CommandError(f"{exc}; stop it first (or wait for it to finish)") from None
+        if broken is None:
+            self.stdout.write("No sync lock is held: nothing to break.")
+        else:
+            self.stdout.write(
+                f"Broke the sync lock held by {broken.holder} since "
+                f"{broken.acquired_at:%Y-%m-%d %H:%M:%S %Z}; runs it left running are marked failed."
+            )
 
     def _summary(self, run: SyncRun) -> None:
         out = self.stdout
