@@ -419,7 +419,7 @@ class GenerationRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 class ApiTokenInline(admin.TabularInline):
     model = ApiToken
-    fields = ("key_id", "created_at", "last_used_at", "revoked_at")
+    fields = ("key_id", "created_at", "expires_at", "last_used_at", "revoked_at")
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -63,10 +64,20 @@ def token_sha256(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def _new_token(client: ApiClient) -> IssuedToken:
+def _new_token(client: ApiClient, expires_days: int | None) -> IssuedToken:
+    days = settings.API_TOKEN_DAYS if expires_days is None else expires_days
+    if days < 0:
+        raise ApiClientError("a token's lifetime is 0 (never expires) or a positive number of days")
     key_id = secrets.token_hex(6)
     token = f"{TOKEN_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
-    record = ApiToken.objects.create(client=client, key_id=key_id, token_sha256=token_sha256(token))
+    now = timezone.now()
+    record = ApiToken.objects.create(
+        client=client,
+        key_id=key_id,
+        token_sha256=token_sha256(token),
+        created_at=now,
+        expires_at=now + timedelta(days=days) if days else None,
+    )
     return IssuedToken(client=client, record=record, token=token)
 
 
@@ -83,26 +94,32 @@ def _checked_scopes(scopes: Sequence[str]) -> list[str]:
 # --- Services -------------------------------------------------------------------------------------
 
 
-def api_client_create(*, name: str, scopes: Sequence[str], note: str = "", actor: str) -> IssuedToken:
-    """Create a client with ``scopes`` and issue its first token."""
+def api_client_create(
+    *, name: str, scopes: Sequence[str], note: str = "", actor: str, expires_days: int | None = None
+) -> IssuedToken:
+    """Create a client with ``scopes`` and issue its first token.
+
+    The token expires after ``expires_days`` (default ``PROVENANT_API_TOKEN_DAYS``; 0: never).
+    """
     if not CLIENT_NAME.fullmatch(name or ""):
         raise ApiClientError(f"a client name is {CLIENT_NAME_RULE}")
     checked = _checked_scopes(scopes)
     try:
         with transaction.atomic():
             client = ApiClient.objects.create(name=name, scopes=checked, note=note, created_by=actor)
-            return _new_token(client)
+            return _new_token(client, expires_days)
     except IntegrityError:
         raise ApiClientError(f"an API client named {name!r} already exists") from None
 
 
-def api_token_rotate(*, client: ApiClient, actor: str) -> IssuedToken:
-    """Issue a new token for ``client`` and revoke its earlier ones."""
+def api_token_rotate(*, client: ApiClient, actor: str, expires_days: int | None = None) -> IssuedToken:
+    """Issue a new token for ``client`` (lifetime as for :func:`api_client_create`) and revoke its
+    earlier ones."""
     if client.is_revoked:
         raise ApiClientError(f"API client {client.name!r} is revoked")
     with transaction.atomic():
         client.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        return _new_token(client)
+        return _new_token(client, expires_days)
 
 
 def api_client_revoke(*, client: ApiClient, actor: str) -> bool:
@@ -145,6 +162,11 @@ class ApiTokenAuthentication(BaseAuthentication):
         if token.is_revoked or token.client.is_revoked:
             raise AuthenticationFailed("This token has been revoked.")
         now = timezone.now()
+        if token.is_expired(now):
+            raise AuthenticationFailed(
+                f"This token expired on {token.expires_at:%Y-%m-%d}; ask for a new one "
+                "(manage.py provenance_token rotate)."
+            )
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.client, token

@@ -271,6 +271,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "provenance.errors.api_exception_handler",
 }
 # Largest request body the ingest API reads; larger bodies are refused with 413 before parsing.
+# New API tokens expire after this many days (0: never); `provenance_token --expires-days` overrides.
+API_TOKEN_DAYS = env_int("PROVENANT_API_TOKEN_DAYS", 365, minimum=0)
 API_MAX_BODY_BYTES = env_int("PROVENANT_API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Provenant API",

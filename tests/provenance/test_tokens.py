@@ -366,3 +366,54 @@ def test_people_without_admin_access_cannot_see_clients(client):
 
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+# --- expiry -------------------------------------------------------------------------------------
+
+
+def test_new_tokens_expire_after_the_configured_days_by_default(settings):
+    settings.API_TOKEN_DAYS = 90
+    issued = api_client_create(name="pipeline", scopes=["records:write"], actor="test")
+    lifetime = issued.record.expires_at - issued.record.created_at
+    assert lifetime == timedelta(days=90)
+    rotated = api_token_rotate(client=issued.client, actor="test", expires_days=7)
+    assert rotated.record.expires_at - rotated.record.created_at == timedelta(days=7)
+
+
+def test_zero_days_means_a_token_never_expires(settings):
+    settings.API_TOKEN_DAYS = 0
+    assert api_client_create(name="a", scopes=["records:write"], actor="t").record.expires_at is None
+    assert (
+        api_client_create(name="b", scopes=["records:write"], actor="t", expires_days=0).record.expires_at
+        is None
+    )
+    with pytest.raises(ApiClientError, match="lifetime"):
+        api_client_create(name="c", scopes=["records:write"], actor="t", expires_days=-1)
+
+
+def test_an_expired_token_is_a_401_that_says_so(client):
+    issued = api_client_create(name="pipeline", scopes=["records:write"], actor="test")
+    assert post(client, f"Bearer {issued.token}").status_code == 201
+    ApiToken.objects.filter(pk=issued.record.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    response = post(client, f"Bearer {issued.token}")
+
+    assert response.status_code == 401
+    assert error_code(response) == "authentication_failed"
+    assert "expired on" in response.json()["error"]["message"]
+    assert "rotate" in response.json()["error"]["message"]
+
+
+def test_tokens_issued_before_expiry_existed_keep_working(client):
+    issued = api_client_create(name="pipeline", scopes=["records:write"], actor="test")
+    ApiToken.objects.filter(pk=issued.record.pk).update(expires_at=None)
+    assert post(client, f"Bearer {issued.token}").status_code == 201
+
+
+def test_the_command_sets_and_lists_the_lifetime():
+    _, note = run("create", "--name", "pipeline", "--expires-days", "30")
+    assert "expires " in note
+    _, note = run("rotate", "--name", "pipeline", "--expires-days", "0")
+    assert "never expires" in note
+    out, _ = run("list")
+    assert "never expires" in out and "expires 20" in out

@@ -7,7 +7,7 @@ import getpass
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from provenance.auth import ApiClientError, api_client_create, api_client_revoke, api_token_rotate
-from provenance.models import ApiClient, ApiScope
+from provenance.models import ApiClient, ApiScope, ApiToken
 
 SCOPES_HELP = "; ".join(f"{scope.value}: {scope.label}" for scope in ApiScope)
 
@@ -37,6 +37,7 @@ class Command(BaseCommand):
             help=f"Repeat for several (default: {ApiScope.RECORDS_WRITE.value}). {SCOPES_HELP}.",
         )
         create.add_argument("--note", default="", help="What the client is, who owns it.")
+        create.add_argument(*EXPIRES_ARGS, **EXPIRES_OPTIONS)
 
         actions.add_parser(
             "list", help="List clients, their scopes and tokens.", description="List API clients."
@@ -55,6 +56,7 @@ class Command(BaseCommand):
             description="Issue a new token for an API client (printed once) and revoke its earlier tokens.",
         )
         rotate.add_argument("--name", required=True)
+        rotate.add_argument(*EXPIRES_ARGS, **EXPIRES_OPTIONS)
 
     def handle(self, *args, **options) -> None:
         actor = f"cli:{_os_user()}"
@@ -63,11 +65,15 @@ class Command(BaseCommand):
             scopes = options["scopes"] or [ApiScope.RECORDS_WRITE.value]
             try:
                 issued = api_client_create(
-                    name=options["name"], scopes=scopes, note=options["note"], actor=actor
+                    name=options["name"],
+                    scopes=scopes,
+                    note=options["note"],
+                    actor=actor,
+                    expires_days=options["expires_days"],
                 )
             except ApiClientError as exc:
                 raise CommandError(str(exc)) from None
-            self._print_token(issued.client, issued.token)
+            self._print_token(issued.client, issued.token, issued.record)
         elif action == "list":
             self._list()
         elif action == "revoke":
@@ -78,15 +84,17 @@ class Command(BaseCommand):
                 self.stdout.write(f"API client {client.name!r} was already revoked.")
         elif action == "rotate":
             try:
-                issued = api_token_rotate(client=_client(options["name"]), actor=actor)
+                issued = api_token_rotate(
+                    client=_client(options["name"]), actor=actor, expires_days=options["expires_days"]
+                )
             except ApiClientError as exc:
                 raise CommandError(str(exc)) from None
-            self._print_token(issued.client, issued.token)
+            self._print_token(issued.client, issued.token, issued.record)
 
-    def _print_token(self, client: ApiClient, token: str) -> None:
+    def _print_token(self, client: ApiClient, token: str, record: ApiToken) -> None:
         # The note goes to stderr so that `$(manage.py provenance_token create ...)` captures the token only.
         self.stderr.write(
-            f"API client {client.name!r}, scopes {', '.join(client.scopes)}. "
+            f"API client {client.name!r}, scopes {', '.join(client.scopes)}, {_lifetime(record)}. "
             "The token below is shown once; store it now:"
         )
         self.stdout.write(token)
@@ -103,8 +111,21 @@ class Command(BaseCommand):
                 used = (
                     f"last used {token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used"
                 )
-                state = "revoked" if token.revoked_at else "active"
-                self.stdout.write(f"    {token}  created {token.created_at:%Y-%m-%d %H:%M}  {used}  {state}")
+                state = "revoked" if token.revoked_at else ("expired" if token.is_expired() else "active")
+                created = f"created {token.created_at:%Y-%m-%d %H:%M}"
+                self.stdout.write(f"    {token}  {created}  {_lifetime(token)}  {used}  {state}")
+
+
+EXPIRES_ARGS = ("--expires-days",)
+EXPIRES_OPTIONS = {
+    "type": int,
+    "metavar": "DAYS",
+    "help": "the token expires after DAYS days; 0: never (default: PROVENANT_API_TOKEN_DAYS)",
+}
+
+
+def _lifetime(token: ApiToken) -> str:
+    return f"expires {token.expires_at:%Y-%m-%d %H:%M}" if token.expires_at else "never expires"
 
 
 def _client(name: str) -> ApiClient:
