@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from audits.models import AuditAnchor, AuditEvent, AuditHead
 from provenance.standards.canonical import canonical_json
+from sidecar.client_ip import client_ip
 
 __all__ = [
     "GENESIS_HASH",
@@ -126,14 +127,6 @@ def _event_fields(event: AuditEvent) -> dict:
         "ip": event.ip,
         "prev_hash": event.prev_hash,
     }
-
-
-def client_ip(request) -> str:
-    """The client's address: the first X-Forwarded-For hop (set by our proxy), else REMOTE_ADDR."""
-    if request is None:
-        return ""
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return (forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR", ""))[:64]
 
 
 def _head_lock() -> AuditHead:

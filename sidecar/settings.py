@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from magento_bridge.connection import DatabaseUrlError, parse_database_url
 from provenance.standards.notes import InvalidKeyError, signer_from_key_string
+from sidecar.client_ip import trusted_proxies_parse
 from sidecar.env import (
     env_bool,
     env_choice,
@@ -280,6 +281,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }
+
+# Which reverse proxies' X-Forwarded-For hops are believed (a count or networks): sidecar/client_ip.py.
+try:
+    TRUSTED_PROXIES = trusted_proxies_parse(env_str("PROVENANT_TRUSTED_PROXIES"))
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 
 # Security: HTTPS settings on unless debugging; a TLS-terminating proxy sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

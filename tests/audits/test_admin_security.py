@@ -191,3 +191,20 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_a_new_x_forwarded_for_per_attempt_does_not_escape_the_lockout(
+    client, settings, redis_cache, make_user
+):
+    """Without a configured proxy the header is ignored; with one, only its own hop counts."""
+    settings.AUDITS_LOGIN_MAX_FAILURES = 3
+    make_user(None, "ida")
+    for trusted in (0, 1):
+        settings.TRUSTED_PROXIES = trusted
+        redis_cache.clear()
+        for n in range(5):
+            login(client, "ida", "wrong", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}, 203.0.113.1")
+        locked = login(client, "ida", "a-long-test-password", HTTP_X_FORWARDED_FOR="192.0.2.99, 203.0.113.1")
+        assert locked.status_code == 429, trusted
+    ips = set(AuditEvent.objects.filter(action="auth.login_failed").values_list("ip", flat=True))
+    assert ips <= {"127.0.0.1", "203.0.113.1"}, ips
