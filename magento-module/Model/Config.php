@@ -19,11 +19,22 @@ class Config
     public const XML_PATH_TIMEOUT_MS = 'provenant_disclosure/general/timeout_ms';
     public const DEFAULT_TIMEOUT_MS = 3000;
 
-    public function __construct(private readonly ScopeConfigInterface $scopeConfig)
-    {
+    /**
+     * @param ScopeConfigInterface $scopeConfig
+     * @param Url $url
+     */
+    public function __construct(
+        private readonly ScopeConfigInterface $scopeConfig,
+        private readonly Url $url
+    ) {
     }
 
-    /** Enabled and pointed at a usable sidecar URL (or manifest URL). */
+    /**
+     * Enabled and pointed at a usable sidecar URL (or manifest URL).
+     *
+     * @param int|null $storeId
+     * @return bool
+     */
     public function isEnabled(?int $storeId = null): bool
     {
         if (!$this->scopeConfig->isSetFlag(self::XML_PATH_ENABLED, ScopeInterface::SCOPE_STORE, $storeId)) {
@@ -32,21 +43,38 @@ class Config
         return $this->getSidecarUrl($storeId) !== '' || $this->getManifestUrl($storeId) !== '';
     }
 
+    /**
+     * The sidecar's base URL, or '' when it is not a usable http(s) URL.
+     *
+     * @param int|null $storeId
+     * @return string
+     */
     public function getSidecarUrl(?int $storeId = null): string
     {
-        return Url::normalise($this->value(self::XML_PATH_SIDECAR_URL, $storeId));
+        return $this->url->normalise($this->value(self::XML_PATH_SIDECAR_URL, $storeId));
     }
 
-    /** The manifest base URL when manifests are switched on, else ''. */
+    /**
+     * The manifest base URL when manifests are switched on, else ''.
+     *
+     * @param int|null $storeId
+     * @return string
+     */
     public function getManifestUrl(?int $storeId = null): string
     {
         if (!$this->scopeConfig->isSetFlag(self::XML_PATH_USE_MANIFESTS, ScopeInterface::SCOPE_STORE, $storeId)) {
             return '';
         }
-        return Url::normalise($this->value(self::XML_PATH_MANIFEST_URL, $storeId));
+        return $this->url->normalise($this->value(self::XML_PATH_MANIFEST_URL, $storeId));
     }
 
-    /** The sidecar's code for the store view: the configured mapping, else Magento's own code. */
+    /**
+     * The sidecar's code for the store view: the configured mapping, else Magento's own code.
+     *
+     * @param string $magentoStoreCode
+     * @param int|null $storeId
+     * @return string
+     */
     public function getStoreCode(string $magentoStoreCode, ?int $storeId = null): string
     {
         $mapped = trim($this->value(self::XML_PATH_STORE_CODE, $storeId));
@@ -54,6 +82,12 @@ class Config
         return preg_match('/^[A-Za-z0-9_]{1,32}$/', $code) === 1 ? $code : '';
     }
 
+    /**
+     * How long the script waits for the sidecar: 200 to 10000 ms, the default when unset or not a number.
+     *
+     * @param int|null $storeId
+     * @return int
+     */
     public function getTimeoutMs(?int $storeId = null): int
     {
         $raw = trim($this->value(self::XML_PATH_TIMEOUT_MS, $storeId));
@@ -63,6 +97,13 @@ class Config
         return max(200, min(10000, (int) $raw));
     }
 
+    /**
+     * A store view's setting as a string ('' when unset or not scalar).
+     *
+     * @param string $path
+     * @param int|null $storeId
+     * @return string
+     */
     private function value(string $path, ?int $storeId): string
     {
         $value = $this->scopeConfig->getValue($path, ScopeInterface::SCOPE_STORE, $storeId);

@@ -20,6 +20,12 @@ class Disclosure implements ArgumentInterface
     private const JSON_FLAGS = JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_HEX_TAG | JSON_HEX_AMP
         | JSON_HEX_APOS | JSON_HEX_QUOT | JSON_THROW_ON_ERROR;
 
+    /**
+     * @param Config $config
+     * @param StoreManagerInterface $storeManager
+     * @param Registry $registry
+     * @param Page $cmsPage
+     */
     public function __construct(
         private readonly Config $config,
         private readonly StoreManagerInterface $storeManager,
@@ -28,6 +34,11 @@ class Disclosure implements ArgumentInterface
     ) {
     }
 
+    /**
+     * Whether the current store view shows badges: the module is on and the store code is usable.
+     *
+     * @return bool
+     */
     public function isEnabled(): bool
     {
         try {
@@ -39,7 +50,11 @@ class Disclosure implements ArgumentInterface
             && $this->config->getStoreCode((string) $store->getCode(), (int) $store->getId()) !== '';
     }
 
-    /** @return array<string, mixed> */
+    /**
+     * The script's config for the current page.
+     *
+     * @return array<string, mixed>
+     */
     public function getConfig(): array
     {
         $store = $this->storeManager->getStore();
@@ -59,19 +74,31 @@ class Disclosure implements ArgumentInterface
         return $config;
     }
 
-    /** JSON for the data-provenant-config attribute; the template escapes it once more for HTML. */
+    /**
+     * JSON for the data-provenant-config attribute; the template escapes it once more for HTML.
+     *
+     * @return string
+     */
     public function getConfigJson(): string
     {
         return json_encode($this->getConfig(), self::JSON_FLAGS);
     }
 
-    /** The text/x-magento-init declaration (Luma): a constant, no shop data in it. */
+    /**
+     * The text/x-magento-init declaration (Luma): a constant, no shop data in it.
+     *
+     * @return string
+     */
     public function getInitJson(): string
     {
         return json_encode([self::HOLDER_SELECTOR => [self::COMPONENT => new \stdClass()]], self::JSON_FLAGS);
     }
 
-    /** @return string[] */
+    /**
+     * The current product's SKU, if this is a product page.
+     *
+     * @return string[]
+     */
     private function productSkus(): array
     {
         $product = $this->registry->registry('current_product');
@@ -82,7 +109,11 @@ class Disclosure implements ArgumentInterface
         return $sku === '' ? [] : [$sku];
     }
 
-    /** @return string[] */
+    /**
+     * The current CMS page's identifier, if this is a CMS page.
+     *
+     * @return string[]
+     */
     private function pageIdentifiers(): array
     {
         if (!$this->cmsPage->getId()) {

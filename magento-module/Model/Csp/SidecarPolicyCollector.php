@@ -15,13 +15,21 @@ use Provenant\Disclosure\Model\Url;
  */
 class SidecarPolicyCollector implements PolicyCollectorInterface
 {
+    /**
+     * @param Config $config
+     * @param StoreManagerInterface $storeManager
+     * @param Url $url
+     */
     public function __construct(
         private readonly Config $config,
-        private readonly StoreManagerInterface $storeManager
+        private readonly StoreManagerInterface $storeManager,
+        private readonly Url $url
     ) {
     }
 
     /**
+     * The policies given, plus connect-src for the sidecar and manifest origins when the module is on.
+     *
      * @param \Magento\Csp\Api\Data\PolicyInterface[] $defaultPolicies
      * @return \Magento\Csp\Api\Data\PolicyInterface[]
      */
@@ -37,7 +45,7 @@ class SidecarPolicyCollector implements PolicyCollectorInterface
         }
         $hosts = [];
         foreach ([$this->config->getSidecarUrl($storeId), $this->config->getManifestUrl($storeId)] as $url) {
-            $origin = Url::origin($url);
+            $origin = $this->url->origin($url);
             if ($origin !== null) {
                 $hosts[$origin] = true;
             }

@@ -3,17 +3,17 @@ declare(strict_types=1);
 
 namespace Provenant\Disclosure\Test\Unit\Plugin;
 
+use Magento\Framework\Escaper;
 use Magento\Framework\View\Element\AbstractBlock;
 use PHPUnit\Framework\TestCase;
 use Provenant\Disclosure\Model\Config;
+use Provenant\Disclosure\Model\Url;
 use Provenant\Disclosure\Plugin\MarkCmsBlock;
 use Provenant\Disclosure\Test\Unit\FakeScopeConfig;
 use Provenant\Disclosure\Test\Unit\FakeStore;
 use Provenant\Disclosure\Test\Unit\FakeStoreManager;
 
-require_once dirname(__DIR__) . '/Fakes.php';
-
-final class MarkCmsBlockTest extends TestCase
+class MarkCmsBlockTest extends TestCase
 {
     private function block(string $id): AbstractBlock
     {
@@ -30,7 +30,11 @@ final class MarkCmsBlockTest extends TestCase
         $config = $enabled
             ? [Config::XML_PATH_ENABLED => '1', Config::XML_PATH_SIDECAR_URL => 'https://provenant.example.com']
             : [];
-        return new MarkCmsBlock(new Config(new FakeScopeConfig($config)), new FakeStoreManager(new FakeStore(1, 'x')));
+        return new MarkCmsBlock(
+            new Config(new FakeScopeConfig($config), new Url()),
+            new FakeStoreManager(new FakeStore(1, 'x')),
+            new Escaper()
+        );
     }
 
     public function testItWrapsTheBlockWithItsEscapedIdentifier(): void
@@ -40,6 +44,11 @@ final class MarkCmsBlockTest extends TestCase
             '<div class="provenant-cms-block" data-provenant-block="a&quot;&gt;&lt;script&gt;"><p>Hi</p></div>',
             $html
         );
+    }
+
+    public function testItLeavesABlockWhoseIdentifierIsNotUtf8Unmarked(): void
+    {
+        self::assertSame('<p>Hi</p>', $this->plugin(true)->afterToHtml($this->block("a\xff"), '<p>Hi</p>'));
     }
 
     public function testItLeavesEmptyOutputAndDisabledStoresAlone(): void

@@ -7,25 +7,28 @@ use Magento\Cms\Model\Page;
 use Magento\Framework\Registry;
 use PHPUnit\Framework\TestCase;
 use Provenant\Disclosure\Model\Config;
+use Provenant\Disclosure\Model\Url;
 use Provenant\Disclosure\Test\Unit\FakeProduct;
 use Provenant\Disclosure\Test\Unit\FakeScopeConfig;
 use Provenant\Disclosure\Test\Unit\FakeStore;
 use Provenant\Disclosure\Test\Unit\FakeStoreManager;
 use Provenant\Disclosure\ViewModel\Disclosure;
 
-require_once dirname(__DIR__) . '/Fakes.php';
-
-final class DisclosureTest extends TestCase
+class DisclosureTest extends TestCase
 {
     private const ENABLED = [
         Config::XML_PATH_ENABLED => '1',
         Config::XML_PATH_SIDECAR_URL => 'https://provenant.example.com/',
     ];
 
-    private function viewModel(array $config, ?Registry $registry = null, ?Page $page = null, string $code = 'default'): Disclosure
-    {
+    private function viewModel(
+        array $config,
+        ?Registry $registry = null,
+        ?Page $page = null,
+        string $code = 'default'
+    ): Disclosure {
         return new Disclosure(
-            new Config(new FakeScopeConfig($config)),
+            new Config(new FakeScopeConfig($config), new Url()),
             new FakeStoreManager(new FakeStore(1, $code)),
             $registry ?? new Registry(),
             $page ?? new Page()

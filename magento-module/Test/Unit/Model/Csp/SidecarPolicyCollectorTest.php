@@ -7,19 +7,19 @@ use Magento\Csp\Model\Policy\FetchPolicy;
 use PHPUnit\Framework\TestCase;
 use Provenant\Disclosure\Model\Config;
 use Provenant\Disclosure\Model\Csp\SidecarPolicyCollector;
+use Provenant\Disclosure\Model\Url;
 use Provenant\Disclosure\Test\Unit\FakeScopeConfig;
 use Provenant\Disclosure\Test\Unit\FakeStore;
 use Provenant\Disclosure\Test\Unit\FakeStoreManager;
 
-require_once dirname(__DIR__, 2) . '/Fakes.php';
-
-final class SidecarPolicyCollectorTest extends TestCase
+class SidecarPolicyCollectorTest extends TestCase
 {
     private function collect(array $config, bool $withStore = true): array
     {
         $collector = new SidecarPolicyCollector(
-            new Config(new FakeScopeConfig($config)),
-            new FakeStoreManager($withStore ? new FakeStore(1, 'default') : null)
+            new Config(new FakeScopeConfig($config), new Url()),
+            new FakeStoreManager($withStore ? new FakeStore(1, 'default') : null),
+            new Url()
         );
         return $collector->collect([new FetchPolicy('img-src', false, ['https://img.example'])]);
     }

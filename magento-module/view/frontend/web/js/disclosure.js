@@ -27,7 +27,9 @@
             };
         });
     } else if (root.document) {
-        var start = function () { api.autoInit(root.document); };
+        var start = function () {
+            api.autoInit(root.document);
+        };
         if (root.document.readyState === 'loading') {
             root.document.addEventListener('DOMContentLoaded', start);
         } else {
@@ -58,7 +60,8 @@
     var counter = 0;
     var started = [];
 
-    function isSkippedPage() {
+    function isSkippedPage()
+    {
         var body = document.body;
         for (var i = 0; body && i < SKIP_BODY_CLASSES.length; i++) {
             if (body.classList.contains(SKIP_BODY_CLASSES[i])) {
@@ -68,7 +71,8 @@
         return SKIP_PATHS.test(window.location.pathname || '');
     }
 
-    function list(value) {
+    function list(value)
+    {
         if (!value) {
             return [];
         }
@@ -86,7 +90,8 @@
     }
 
     /** The config of a [data-provenant-disclosure] element (JSON in data-provenant-config), merged over defaults. */
-    function readConfig(element, defaults) {
+    function readConfig(element, defaults)
+    {
         var config = {};
         var key;
         for (key in defaults || {}) {
@@ -113,7 +118,8 @@
     }
 
     /** The /a/b/file.jpg tail of an image URL (decoded), or ''. */
-    function mediaTail(src) {
+    function mediaTail(src)
+    {
         if (!src) {
             return '';
         }
@@ -134,7 +140,8 @@
         }
     }
 
-    function fetchJson(url, timeout) {
+    function fetchJson(url, timeout)
+    {
         var controller = typeof window.AbortController === 'function' ? new window.AbortController() : null;
         var timer = window.setTimeout(function () {
             if (controller) {
@@ -174,17 +181,19 @@
     }
 
     /** 32-bit FNV-1a over UTF-8, as disclosure/manifests.py computes it. */
-    function fnv1a(text) {
+    function fnv1a(text)
+    {
         var bytes = unescape(encodeURIComponent(text));
         var hash = 0x811c9dc5;
         for (var i = 0; i < bytes.length; i++) {
-            hash ^= bytes.charCodeAt(i);
+            hash = hash ^ bytes.charCodeAt(i);
             hash = Math.imul(hash, 0x01000193) >>> 0;
         }
         return ('0000000' + hash.toString(16)).slice(-8);
     }
 
-    function fromManifest(config, refs, timeout) {
+    function fromManifest(config, refs, timeout)
+    {
         var base = String(config.manifestBase).replace(/\/+$/, '') + '/' + encodeURIComponent(config.store) + '/';
         return fetchJson(base + 'current.json', timeout).then(function (pointer) {
             var prefix = pointer.prefix;
@@ -218,7 +227,8 @@
         });
     }
 
-    function fromApi(config, refs, timeout) {
+    function fromApi(config, refs, timeout)
+    {
         var query = [];
         ['products', 'blocks', 'pages'].forEach(function (group) {
             if (refs[group].length) {
@@ -230,7 +240,8 @@
         return fetchJson(url, timeout);
     }
 
-    function safeUrl(value) {
+    function safeUrl(value)
+    {
         try {
             var url = new URL(String(value), document.baseURI);
             return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : '';
@@ -240,7 +251,8 @@
     }
 
     /** A badge: a button whose accessible name is the label, described by the explanation (tooltip). */
-    function makeBadge(badge) {
+    function makeBadge(badge)
+    {
         counter += 1;
         var id = 'provenant-tip-' + counter;
         var wrap = document.createElement('span');
@@ -286,11 +298,13 @@
         wrap.appendChild(tip);
 
         var pinned = false;
-        function show() {
+        function show()
+        {
             tip.hidden = false;
             button.setAttribute('aria-expanded', 'true');
         }
-        function hide() {
+        function hide()
+        {
             if (!pinned) {
                 tip.hidden = true;
                 button.setAttribute('aria-expanded', 'false');
@@ -327,13 +341,15 @@
         return wrap;
     }
 
-    function hideElement(element) {
+    function hideElement(element)
+    {
         element.hidden = true;
         element.setAttribute('data-provenant-suppressed', '');
         element.style.setProperty('display', 'none', 'important');
     }
 
-    function addJsonLd(object, image) {
+    function addJsonLd(object, image)
+    {
         var data = {};
         for (var key in object) {
             if (Object.prototype.hasOwnProperty.call(object, key)) {
@@ -350,11 +366,13 @@
         document.head.appendChild(script);
     }
 
-    function imageTail(image) {
+    function imageTail(image)
+    {
         return mediaTail(image.getAttribute('src')) || mediaTail(image.getAttribute('data-src'));
     }
 
-    function imagesByTail(scope) {
+    function imagesByTail(scope)
+    {
         var map = {};
         var images = scope.querySelectorAll('img');
         for (var i = 0; i < images.length; i++) {
@@ -368,7 +386,8 @@
     }
 
     /** Suppress mode: hide a synthetic gallery image; if it is the main image, show the first real one. */
-    function suppressImage(image, syntheticTails) {
+    function suppressImage(image, syntheticTails)
+    {
         var gallery = image.closest(GALLERY_SELECTOR);
         var item = image.closest(GALLERY_ITEM_SELECTOR);
         var isMain = image.hasAttribute('data-provenant-main') || image.matches('[data-gallery-role="main"] img, img[data-gallery-main]') ||
@@ -389,7 +408,8 @@
         hideElement(item && gallery && gallery.contains(item) ? item : image);
     }
 
-    function apply(data, scope, state) {
+    function apply(data, scope, state)
+    {
         var modes = data.modes || {};
         var groups = data.products || {};
         var syntheticTails = {};
@@ -404,7 +424,8 @@
             });
         });
 
-        function applyImages() {
+        function applyImages()
+        {
             // A gallery that swaps an image's src (thumbnail clicked) gets its badge re-decided.
             var done = scope.querySelectorAll('img[data-provenant-done]');
             for (var d = 0; d < done.length; d++) {
@@ -463,7 +484,8 @@
             });
         }
 
-        function applyContainer(container, badge, suppress, atTop) {
+        function applyContainer(container, badge, suppress, atTop)
+        {
             if (container.hasAttribute('data-provenant-done')) {
                 return;
             }
@@ -482,7 +504,8 @@
             }
         }
 
-        function applyBlocks() {
+        function applyBlocks()
+        {
             skus.forEach(function (sku) {
                 (groups[sku].badges || []).forEach(function (badge) {
                     var selector = badge.surface === 'recommendation' && RECOMMENDATION_SELECTORS[badge.link_type];
@@ -555,7 +578,8 @@
         }
     }
 
-    function collectRefs(config, scope) {
+    function collectRefs(config, scope)
+    {
         var refs = {products: list(config.products), blocks: list(config.blocks), pages: list(config.pages)};
         var marked = scope.querySelectorAll('[data-provenant-block]');
         for (var i = 0; i < marked.length; i++) {
@@ -576,7 +600,8 @@
      * Fetch and show the badges of this page. Returns a promise that resolves to true when badges were
      * applied and false otherwise; it never rejects.
      */
-    function init(config, rootElement) {
+    function init(config, rootElement)
+    {
         try {
             var scope = rootElement || document;
             if (!config || !config.store || !(config.apiBase || config.manifestBase) || isSkippedPage() ||
@@ -611,7 +636,8 @@
         }
     }
 
-    function autoInit(doc) {
+    function autoInit(doc)
+    {
         var holders = (doc || document).querySelectorAll('[data-provenant-disclosure]');
         for (var i = 0; i < holders.length; i++) {
             var config = readConfig(holders[i], {});
