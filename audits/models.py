@@ -403,7 +403,7 @@ class AuditPackage(models.Model):
 
 class SimulationRun(models.Model):
     """One disclosure-coverage simulation: storefront pages of synthetic items opened in headless
-    Chromium, every expected badge checked (see :mod:`audits.simulation`)."""
+    Chromium, every expected badge checked (see :mod:`audits.checks.simulation`)."""
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -513,7 +513,7 @@ class SeparationMarker(models.Model):
 
 class SeparationScan(models.Model):
     """One read-only scan for test records in production Magento tables and for generation records
-    whose generators declare production patient data (see :mod:`audits.separation`)."""
+    whose generators declare production patient data (see :mod:`audits.checks.separation`)."""
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"

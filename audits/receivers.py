@@ -94,7 +94,7 @@ def _stash_before(sender, instance, **kwargs) -> None:
 def _on_admin_log_entry(sender, instance: LogEntry, created: bool, **kwargs) -> None:
     """Admin form saves of every app (Django writes a LogEntry for each), with the row before (stashed
     when it was saved) and after, personal fields masked. Our own admins record their events through
-    :class:`audits.admin.AuditedAdminMixin` and the services, so those are skipped here."""
+    :class:`audits.admin_mixins.AuditedAdminMixin` and the services, so those are skipped here."""
     if not created or not instance.content_type_id or instance.content_type.app_label == "audits":
         return
     from audits.trail import model_snapshot

@@ -24,7 +24,7 @@ def audit_anchor_task() -> int | None:
 @shared_task(acks_late=True)
 def audit_package_build_task(package_id: int) -> int:
     """Build a queued audit package; a package already built is left as it is. Returns its id."""
-    from audits.packages import AuditPackageError, audit_package_run
+    from audits.packages.build import AuditPackageError, audit_package_run
 
     try:
         audit_package_run(package_id=package_id)
@@ -43,7 +43,7 @@ def simulation_run_task(
     """Run the disclosure-coverage simulation; returns the run's id."""
     from django.contrib.auth import get_user_model
 
-    from audits.simulation import simulation_run
+    from audits.checks.simulation import simulation_run
 
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     return simulation_run(
@@ -56,7 +56,7 @@ def separation_scan_task(triggered_by: str = "schedule", actor_id: int | None = 
     """Scan Magento and the registry for synthetic/real separation findings; returns the scan's id."""
     from django.contrib.auth import get_user_model
 
-    from audits.separation import separation_scan
+    from audits.checks.separation import separation_scan
 
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     return separation_scan(triggered_by=triggered_by, actor=actor).pk

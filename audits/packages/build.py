@@ -10,7 +10,7 @@ and an RFC 9162 consistency proof from the previous package's checkpoint. ``veri
 checks all of it with the standard library and ``cryptography`` only.
 
 Scale: rows are streamed (``.iterator``), the tree's leaf hashes are loaded once and every proof is read
-from in-memory level arrays (:mod:`audits.package_evidence`), files are staged on disk and copied
+from in-memory level arrays (:mod:`audits.packages.evidence`), files are staged on disk and copied
 into the ZIP in chunks, so memory stays flat in the number of registry items.
 
 Other features add files through :func:`package_file_provider_register`.
@@ -35,9 +35,9 @@ from django.conf import settings
 from django.db import router, transaction
 from django.utils import timezone
 
-from audits import package_documents as documents
 from audits.models import AuditPackage, AuditPackageStatus, Review
-from audits.package_evidence import LevelTree
+from audits.packages import documents
+from audits.packages.evidence import LevelTree
 from audits.trail import audit_record
 from disclosure.models import SwitchMode
 from disclosure.selectors import disclosure_kind, store_state_load
@@ -732,12 +732,9 @@ def _provided_path(path: str) -> str:
 
 def verifier_source() -> str:
     """``verify.py``: the verifier template with ``provenance/standards/{merkle,notes}.py`` embedded."""
-    root = Path(__file__).resolve().parent.parent
-    template = (root / "audits" / "package_verifier.py").read_text(encoding="utf-8")
-    sources = {
-        name: (root / "provenance" / "standards" / f"{name}.py").read_text(encoding="utf-8")
-        for name in ("merkle", "notes")
-    }
+    template = Path(__file__).resolve().with_name("verifier.py").read_text(encoding="utf-8")
+    standards = Path(merkle.__file__).resolve().parent
+    sources = {name: (standards / f"{name}.py").read_text(encoding="utf-8") for name in ("merkle", "notes")}
     marker = "_SOURCES: dict = {}"
     if template.count(marker) != 1:
         raise AuditPackageError("the verifier template has no single _SOURCES marker")

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from audits.admin import AuditedAdminMixin
+from audits.admin_mixins import AuditedAdminMixin
 from audits.models import SeparationFinding, SeparationMarker, SeparationScan, SimulationCheck, SimulationRun
 from provenance.admin_mixins import ReadOnlyAdminMixin
 from provenance.models import ContentItem, Origin
