@@ -13,20 +13,18 @@
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.html import escape
 
-from audits.receivers import throttle_key
+from audits.models import TotpDevice
+from audits.receivers import admin_before
+from audits.signin import ACTIVITY_RESOLUTION_SECONDS, ACTIVITY_SESSION_KEY, TOTP_SESSION_KEY, throttle_key
 from audits.trail import audit_record, client_ip
-
-TOTP_SESSION_KEY = "audits_totp_verified"
-ACTIVITY_SESSION_KEY = "audits_last_activity"
-# A session's expiry is renewed at most this often, so pages with many parallel requests (thumbnails)
-# do not each write the session.
-ACTIVITY_RESOLUTION_SECONDS = 60
 
 
 class SessionActivityMiddleware:
@@ -36,8 +34,6 @@ class SessionActivityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        import time
-
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             now = int(time.time())
@@ -89,8 +85,6 @@ class TotpMiddleware:
             and request.path.startswith(reverse("admin:index"))
             and not request.session.get(TOTP_SESSION_KEY)
         ):
-            from audits.models import TotpDevice
-
             name = _url_name(request)
             if name not in self._EXEMPT_NAMES:
                 if TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():
@@ -103,8 +97,6 @@ class TotpMiddleware:
 
 
 def _url_name(request) -> str:
-    from django.urls import Resolver404, resolve
-
     try:
         return resolve(request.path_info).url_name or ""
     except Resolver404:
@@ -116,8 +108,6 @@ class AdminAuditMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from audits.receivers import admin_before
-
         token = None
         if request.method == "POST" and request.path.startswith(reverse("admin:index")):
             token = admin_before.set({})

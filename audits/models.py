@@ -8,9 +8,11 @@ transaction; models hold state and small derived properties only.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -495,10 +497,6 @@ class SeparationMarker(models.Model):
         return f"{self.get_kind_display()}: {self.value}"
 
     def clean(self) -> None:
-        import re
-
-        from django.core.exceptions import ValidationError
-
         self.value = self.value.strip()
         if self.kind == self.Kind.EMAIL_DOMAIN:
             self.value = self.value.lower().lstrip("@")

@@ -7,15 +7,24 @@ own events, so ``QuerySet.update()`` paths are covered too (signals alone would 
 from __future__ import annotations
 
 import logging
+import time
 from contextvars import ContextVar
 
+from django.apps import apps as global_apps
+from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_save, pre_delete, pre_save
 
-from audits.trail import audit_record, client_ip
+from audits.models import TotpDevice
+from audits.roles import roles_sync
+from audits.signin import ACTIVITY_SESSION_KEY, TOTP_SESSION_KEY, throttle_key
+from audits.tasks import reviews_after_sync_task
+from audits.trail import audit_record, client_ip, model_snapshot
+from disclosure.models import AuditSwitch
+from magento_bridge.models import SyncRun
 
 logger = logging.getLogger(__name__)
 # Rows as they were before an admin request saved or deleted them, keyed by (model label, pk); set only
@@ -25,21 +34,7 @@ _NOT_STASHED = {"admin.logentry", "sessions.session", "audits.auditevent", "audi
 _ADMIN_ACTIONS = {ADDITION: "admin.added", CHANGE: "admin.changed", DELETION: "admin.deleted"}
 
 
-def throttle_key(username: str, ip: str) -> str:
-    import hashlib
-
-    digest = hashlib.sha256(f"{(username or '').strip().lower()}|{ip}".encode()).hexdigest()
-    return f"audits:login-failures:{digest}"
-
-
 def _on_login(sender, request, user, **kwargs) -> None:
-    import time
-
-    from django.conf import settings
-
-    from audits.middleware import ACTIVITY_SESSION_KEY, TOTP_SESSION_KEY
-    from audits.models import TotpDevice
-
     audit_record(action="auth.login", actor=user, obj=user, request=request)
     if request is None:
         return
@@ -59,8 +54,6 @@ def _on_logout(sender, request, user, **kwargs) -> None:
 
 
 def _on_login_failed(sender, credentials, request=None, **kwargs) -> None:
-    from django.conf import settings
-
     username = str(credentials.get("username", ""))[:150]
     audit_record(
         action="auth.login_failed",
@@ -85,8 +78,6 @@ def _stash_before(sender, instance, **kwargs) -> None:
         return
     key = (sender._meta.label_lower, str(instance.pk))
     if key not in stash:
-        from audits.trail import model_snapshot
-
         current = sender._default_manager.filter(pk=instance.pk).first()
         stash[key] = model_snapshot(current) if current is not None else None
 
@@ -97,8 +88,6 @@ def _on_admin_log_entry(sender, instance: LogEntry, created: bool, **kwargs) -> 
     :class:`audits.admin_mixins.AuditedAdminMixin` and the services, so those are skipped here."""
     if not created or not instance.content_type_id or instance.content_type.app_label == "audits":
         return
-    from audits.trail import model_snapshot
-
     model = instance.content_type.model_class()
     label = model._meta.label_lower if model else ""
     before = after = None
@@ -152,8 +141,6 @@ def _on_audit_switch_saved(sender, instance, created: bool, update_fields=None, 
 
 
 def _record_sync_run(instance, created: bool) -> None:
-    from magento_bridge.models import SyncRun
-
     if created:
         audit_record(
             action="sync.started",
@@ -171,8 +158,6 @@ def _record_sync_run(instance, created: bool) -> None:
         detail={"error": instance.error[:500]} if instance.error else {"counts": instance.counts},
     )
     if instance.status == SyncRun.Status.SUCCEEDED:
-        from audits.tasks import reviews_after_sync_task
-
         transaction.on_commit(lambda: _queue(reviews_after_sync_task))
 
 
@@ -185,17 +170,10 @@ def _queue(task) -> None:
 
 def roles_after_migrate(sender, apps=None, using="default", **kwargs) -> None:
     """Reconcile the role groups after every migrate (permissions of new apps reach the roles)."""
-    from django.apps import apps as global_apps
-
-    from audits.roles import roles_sync
-
     roles_sync(global_apps)
 
 
 def connect() -> None:
-    from disclosure.models import AuditSwitch
-    from magento_bridge.models import SyncRun
-
     user_logged_in.connect(_on_login, dispatch_uid="audits.login")
     user_logged_out.connect(_on_logout, dispatch_uid="audits.logout")
     user_login_failed.connect(_on_login_failed, dispatch_uid="audits.login_failed")

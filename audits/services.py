@@ -32,6 +32,7 @@ from audits.models import (
     ReviewComment,
     ReviewStatus,
 )
+from audits.roles import ROLE_PERMISSIONS
 from audits.trail import audit_record, model_snapshot
 from provenance.log import log_append
 from provenance.models import ContentItem, Generator, Origin, Surface
@@ -105,8 +106,6 @@ def _require(actor, *perms: str, what: str) -> None:
 
 
 def _role_names(perms: tuple[str, ...]) -> str:
-    from audits.roles import ROLE_PERMISSIONS
-
     roles = [
         r for r, pats in ROLE_PERMISSIONS.items() if r != "Administrator" and any(p in pats for p in perms)
     ]

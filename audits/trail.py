@@ -26,6 +26,8 @@ from django.db import models, router, transaction
 from django.utils import timezone
 
 from audits.models import AuditAnchor, AuditEvent, AuditHead
+from provenance.log import log_append
+from provenance.models import LogEntry
 from provenance.standards.canonical import canonical_json
 
 __all__ = [
@@ -202,8 +204,6 @@ def audit_anchor(*, force: bool = False) -> AuditAnchor | None:
 
     Idempotent: a second run with no new events anchors nothing (unless ``force``).
     """
-    from provenance.log import log_append
-
     with transaction.atomic(using=router.db_for_write(AuditEvent)):
         head = _head_lock()
         if head.seq == 0:
@@ -223,8 +223,6 @@ def audit_verify(report, chunk_size: int = 5000) -> int:
 
     Returns the number of events checked.
     """
-    from provenance.models import LogEntry
-
     anchors: list[tuple[int, int, str]] = []
     for index, data in (
         LogEntry.objects.filter(kind="audit.anchor").order_by("index").values_list("index", "data")

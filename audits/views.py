@@ -16,9 +16,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from audits import selectors
 from audits.ai_act import RiskClass
-from audits.middleware import TOTP_SESSION_KEY
 from audits.models import AuditEvent, ReviewStatus, TotpDevice
-from audits.receivers import throttle_key
+from audits.signin import TOTP_SESSION_KEY, throttle_key
 from audits.totp import totp_match_step, totp_new_secret, totp_provisioning_uri
 from audits.trail import audit_record, client_ip
 

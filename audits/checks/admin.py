@@ -16,6 +16,7 @@ from django.utils.html import format_html
 
 from audits.admin_mixins import AuditedAdminMixin
 from audits.models import SeparationFinding, SeparationMarker, SeparationScan, SimulationCheck, SimulationRun
+from audits.tasks import separation_scan_task, simulation_run_task
 from provenance.admin_mixins import ReadOnlyAdminMixin
 from provenance.models import ContentItem, Origin
 
@@ -115,8 +116,6 @@ class SimulationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def run_view(self, request):
-        from audits.tasks import simulation_run_task
-
         if request.method != "POST" or not request.user.has_perm("audits.run_simulation"):
             raise PermissionDenied
         store_code = request.POST.get("store", "").strip()
@@ -244,8 +243,6 @@ class SeparationScanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def run_view(self, request):
-        from audits.tasks import separation_scan_task
-
         if request.method != "POST" or not request.user.has_perm("audits.run_separation_scan"):
             raise PermissionDenied
         user_id = request.user.pk

@@ -31,6 +31,8 @@ from django.utils import timezone
 
 from audits.models import SeparationFinding, SeparationMarker, SeparationScan
 from audits.trail import audit_record
+from magento_bridge.reader import MagentoError, MagentoReader
+from magento_bridge.services import magento_reader
 from provenance.models import GenerationRecord, Generator
 
 logger = logging.getLogger(__name__)
@@ -248,9 +250,6 @@ def separation_scan(*, actor=None, triggered_by: str = "command", reader=None) -
 
     Without ``MAGENTO_DATABASE_URL`` only generation records are scanned (noted in ``counts``).
     """
-    from magento_bridge.reader import MagentoError, MagentoReader
-    from magento_bridge.services import magento_reader
-
     actor_name = actor if isinstance(actor, str) else getattr(actor, "username", "") if actor else ""
     active = list(SeparationMarker.objects.filter(is_active=True))
     scan = SeparationScan.objects.create(

@@ -46,6 +46,8 @@ from django.utils import timezone
 from audits.models import SimulationCheck, SimulationRun
 from audits.trail import audit_record
 from disclosure.selectors import disclosures_for_store, store_state_load
+from magento_bridge.reader import MagentoError, MagentoReader
+from magento_bridge.services import magento_reader
 from provenance.models import ContentItem, Origin, Surface
 
 logger = logging.getLogger(__name__)
@@ -233,9 +235,6 @@ def simulation_targets(
     *, store_code: str | None = None, limit: int | None = None, base_url: str = "", reader=None
 ) -> list[PageTarget]:
     """The storefront pages to open, each with its expected badges; at most ``limit`` pages."""
-    from magento_bridge.reader import MagentoError, MagentoReader
-    from magento_bridge.services import magento_reader
-
     if base_url and urlsplit(base_url).scheme not in ("http", "https"):
         raise SimulationError(f"--base-url {base_url!r} is not an http(s) URL")
     limit = limit or settings.SIMULATION_LIMIT

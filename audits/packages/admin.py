@@ -17,7 +17,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from audits.models import AuditPackage, AuditPackageStatus
-from audits.packages.build import AuditPackageError, audit_package_request, package_store_code
+from audits.packages.build import AuditPackageError, package_store_code
+from audits.packages.request import audit_package_request
 from audits.trail import audit_record
 
 DOWNLOAD_PERMISSION = "audits.download_auditpackage"

@@ -1,8 +1,9 @@
 """Audit packages: a ZIP of compliance documents and provenance evidence an auditor checks offline.
 
-:func:`audit_package_request` records a package and queues its build (admin); :func:`audit_package_run`
-builds it (Celery task, ``audit_package`` command), records its SHA-256 and logs it (``audit.package``
-in the transparency log, ``audit.package_built`` in the audit trail).
+:func:`audits.packages.request.audit_package_request` records a package and queues its build
+(admin); :func:`audit_package_run` builds it (Celery task, ``audit_package`` command), records its
+SHA-256 and logs it (``audit.package`` in the transparency log, ``audit.package_built`` in the audit
+trail).
 
 The evidence is the latest signed checkpoint (a C2SP signed note, Ed25519), the verifier keys, the
 included log entries (exact leaf bytes) each with its RFC 9162 inclusion proof against that checkpoint,
@@ -32,6 +33,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import router, transaction
 from django.utils import timezone
 
@@ -50,7 +52,6 @@ __all__ = [
     "AuditPackageError",
     "FileProvider",
     "audit_package_build",
-    "audit_package_request",
     "audit_package_run",
     "package_file_provider_register",
     "package_file_providers",
@@ -101,25 +102,6 @@ def package_file_providers() -> list[FileProvider]:
 
 
 # --- Services ---------------------------------------------------------------------------------------
-
-
-def audit_package_request(*, actor, store_code: str = "", since: date | None = None) -> AuditPackage:
-    """Record a package request and queue its build after commit; returns the queued package."""
-    from audits.tasks import audit_package_build_task
-
-    store_code = package_store_code(store_code)
-    with transaction.atomic(using=router.db_for_write(AuditPackage)):
-        package = AuditPackage.objects.create(
-            requested_by=actor, requested_via="admin", store_code=store_code, since=since
-        )
-        audit_record(
-            action="audit.package_requested",
-            actor=actor,
-            obj=package,
-            after={"store_code": store_code, "since": since},
-        )
-        transaction.on_commit(lambda: audit_package_build_task.delay(package.pk))
-    return package
 
 
 def audit_package_run(
@@ -439,8 +421,6 @@ def _write_registers(staging: _Staging, scope: _Scope, size: int) -> dict:
     Returns what the evidence pass needs (cited log indexes, item ids) and the documents' counts.
     """
     usernames: dict[int, str] = {}
-    from django.contrib.auth import get_user_model
-
     for pk, name in get_user_model().objects.values_list("pk", "username").iterator(chunk_size=ROW_CHUNK):
         usernames[pk] = name
     reviews: dict[int, tuple] = {}
