@@ -13,25 +13,8 @@ from django.utils.html import format_html
 
 from audits.admin_mixins import AuditedAdminMixin
 from audits.models import AuditAnchor, AuditEvent, TotpDevice
-from audits.trail import audit_anchor, audit_record
+from audits.trail import EXPORTED_FIELDS, audit_anchor, audit_event_fields, audit_record
 from provenance.admin_mixins import ReadOnlyAdminMixin
-
-_EXPORT_FIELDS = [
-    "seq",
-    "at",
-    "actor",
-    "actor_id",
-    "action",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "before",
-    "after",
-    "detail",
-    "ip",
-    "prev_hash",
-    "hash",
-]
 
 
 class _Echo:
@@ -40,9 +23,8 @@ class _Echo:
 
 
 def _export_row(event: AuditEvent) -> dict:
-    row = {f: getattr(event, f) for f in _EXPORT_FIELDS}
-    row["at"] = event.at.isoformat()
-    return row
+    """One exported event: its :data:`~audits.trail.EXPORTED_FIELDS`, hashed fields as they were hashed."""
+    return {"seq": event.seq, **audit_event_fields(event), "hash": event.hash}
 
 
 @admin.register(AuditEvent)
@@ -104,7 +86,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         writer = csv.writer(_Echo())
 
         def rows():
-            yield writer.writerow(_EXPORT_FIELDS)
+            yield writer.writerow(EXPORTED_FIELDS)
             for event in queryset.iterator(chunk_size=1000):
                 row = _export_row(event)
                 yield writer.writerow(

@@ -196,15 +196,7 @@ class SeparationMarkerAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 class SeparationFindingInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SeparationFinding
-    fields = (
-        "table",
-        "row_id",
-        "store_id",
-        "marker_kind",
-        "marker_value",
-        "masked_value",
-        "record_created_at",
-    )
+    fields = SeparationFinding.COLUMNS
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -253,16 +245,7 @@ class SeparationScanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(SeparationFinding)
 class SeparationFindingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "id",
-        "scan",
-        "table",
-        "row_id",
-        "store_id",
-        "marker_kind",
-        "marker_value",
-        "masked_value",
-    )
+    list_display = ("id", "scan", *SeparationFinding.COLUMNS)
     list_filter = ("table", "marker_kind")
     search_fields = ("row_id", "marker_value")
     list_select_related = ("scan",)

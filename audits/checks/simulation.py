@@ -40,11 +40,9 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
-from django.utils import timezone
 
+from audits.checks.runs import check_run_finish
 from audits.models import SimulationCheck, SimulationRun
-from audits.trail import audit_record
 from disclosure.selectors import disclosures_for_store, store_state_load
 from magento_bridge.reader import MagentoError, MagentoReader
 from magento_bridge.services import magento_reader
@@ -720,33 +718,26 @@ def simulation_run(
     except Exception as exc:  # noqa: BLE001 - a run that cannot go on is recorded, not lost
         logger.exception("disclosure-coverage simulation #%s failed", run.pk)
         flush()
-        run.status = SimulationRun.Status.FAILED
-        run.error = f"{type(exc).__name__}: {exc}"[:4000]
+        run.fail(exc)
     finally:
         if locked:
             cache.delete(_LOCK_KEY)
-    run.finished_at = timezone.now()
-    with transaction.atomic():
-        run.save(
-            update_fields=["status", "finished_at", "pages", "checks", "passed", "failed", "options", "error"]
-        )
-        audit_record(
-            action="simulation.finished"
-            if run.status == SimulationRun.Status.SUCCEEDED
-            else "simulation.failed",
-            actor=actor if actor is not None else "system:simulation",
-            obj=run,
-            detail={
-                "store_code": run.store_code,
-                "triggered_by": triggered_by,
-                "pages": run.pages,
-                "checks": run.checks,
-                "passed": run.passed,
-                "failed": run.failed,
-                "seconds": round(time.monotonic() - started, 3),
-                "error": run.error[:500],
-            },
-        )
+    check_run_finish(
+        run,
+        fields=("pages", "checks", "passed", "failed", "options"),
+        action="simulation.finished" if run.status == SimulationRun.Status.SUCCEEDED else "simulation.failed",
+        actor=actor if actor is not None else "system:simulation",
+        detail={
+            "store_code": run.store_code,
+            "triggered_by": triggered_by,
+            "pages": run.pages,
+            "checks": run.checks,
+            "passed": run.passed,
+            "failed": run.failed,
+            "seconds": round(time.monotonic() - started, 3),
+            "error": run.error[:500],
+        },
+    )
     return run
 
 
