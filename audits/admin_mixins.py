@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from audits.trail import audit_record, model_snapshot
+from audits import events
+from audits.trail import model_snapshot
 
 __all__ = ["AuditedAdminMixin"]
 
@@ -17,19 +18,13 @@ class AuditedAdminMixin:
             current = type(obj).objects.filter(pk=obj.pk).first()
             before = model_snapshot(current) if current else None
         super().save_model(request, obj, form, change)
-        audit_record(
-            action="admin.changed" if change else "admin.added",
-            request=request,
-            obj=obj,
-            before=before,
-            after=model_snapshot(obj),
-        )
+        events.admin_saved(request=request, obj=obj, before=before, created=not change)
 
     def delete_model(self, request, obj):
-        audit_record(action="admin.deleted", request=request, obj=obj, before=model_snapshot(obj))
+        events.admin_deleted(request=request, obj=obj)
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
-            audit_record(action="admin.deleted", request=request, obj=obj, before=model_snapshot(obj))
+            events.admin_deleted(request=request, obj=obj)
         super().delete_queryset(request, queryset)

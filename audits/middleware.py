@@ -21,10 +21,11 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.html import escape
 
+from audits import events
 from audits.models import TotpDevice
 from audits.receivers import admin_before
 from audits.signin import ACTIVITY_RESOLUTION_SECONDS, ACTIVITY_SESSION_KEY, TOTP_SESSION_KEY, throttle_key
-from audits.trail import audit_record, client_ip
+from audits.trail import client_ip
 
 
 class SessionActivityMiddleware:
@@ -51,13 +52,7 @@ class LoginThrottleMiddleware:
             username = request.POST.get("username", "")
             failures = cache.get(throttle_key(username, client_ip(request)), 0)
             if failures >= settings.AUDITS_LOGIN_MAX_FAILURES:
-                audit_record(
-                    action="auth.login_throttled",
-                    request=request,
-                    object_type="auth.user",
-                    object_repr=username[:150],
-                    detail={"username": username[:150], "failures": failures},
-                )
+                events.auth_login_throttled(username=username[:150], failures=failures, request=request)
                 minutes = max(1, settings.AUDITS_LOGIN_LOCKOUT_SECONDS // 60)
                 return HttpResponse(
                     "<!doctype html><title>Too many attempts</title><h1>Too many failed sign-ins</h1>"
@@ -124,26 +119,18 @@ class AdminAuditMiddleware:
         if request.method == "POST" and name.endswith("_changelist") and request.POST.get("action"):
             selected = request.POST.getlist("_selected_action")
             if selected:
-                audit_record(
-                    action="admin.bulk_action",
+                events.admin_bulk_action(
                     request=request,
                     object_type=_model_label(request),
-                    object_repr=f"{request.POST['action']} on {len(selected)} row(s)",
-                    detail={
-                        "action": request.POST["action"][:100],
-                        "ids": selected[:1000],
-                        "count": len(selected),
-                        "status": response.status_code,
-                    },
+                    action=request.POST["action"],
+                    ids=selected,
+                    status=response.status_code,
                 )
         elif request.method == "GET" and name.endswith("_change") and response.status_code == 200:
             label = _model_label(request)
             if label in settings.AUDITS_SENSITIVE_MODELS:
-                audit_record(
-                    action="admin.viewed",
-                    request=request,
-                    object_type=label,
-                    object_id=str(match.kwargs.get("object_id", ""))[:64],
+                events.admin_viewed(
+                    request=request, object_type=label, object_id=str(match.kwargs.get("object_id", ""))[:64]
                 )
         return response
 

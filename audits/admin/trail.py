@@ -11,9 +11,10 @@ from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpRespons
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from audits import events
 from audits.admin_mixins import AuditedAdminMixin
 from audits.models import AuditAnchor, AuditEvent, TotpDevice
-from audits.trail import EXPORTED_FIELDS, audit_anchor, audit_event_fields, audit_record
+from audits.trail import EXPORTED_FIELDS, audit_anchor, audit_event_fields
 from provenance.admin_mixins import ReadOnlyAdminMixin
 
 
@@ -71,13 +72,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:audits_auditevent_changelist"))
 
     def _exported(self, request, queryset, fmt: str) -> None:
-        audit_record(
-            action="audit.exported",
-            request=request,
-            object_type="audits.auditevent",
-            object_repr=f"{fmt} export",
-            detail={"format": fmt, "count": queryset.count()},
-        )
+        events.audit_exported(request=request, fmt=fmt, count=queryset.count())
 
     @admin.action(description="Export selected as CSV", permissions=["export"])
     def export_csv(self, request, queryset):

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import transaction
 from django.utils import timezone
 
 from audits.models import CheckRun
-from audits.trail import audit_record
 
 __all__ = ["check_run_finish"]
 
 
-def check_run_finish(run: CheckRun, *, fields: Iterable[str], action: str, actor, detail: dict) -> None:
+def check_run_finish(run: CheckRun, *, fields: Iterable[str], event: Callable[[], object]) -> None:
     """Stamp ``run`` finished and save it (``status``, ``error`` and ``fields``) with its audit event
-    ``action`` in one transaction, so a run is never finished without its event."""
+    (``event()``, one of :mod:`audits.events`) in one transaction: never a finished run without it."""
     run.finished_at = timezone.now()
     with transaction.atomic():
         run.save(update_fields=["status", "finished_at", *fields, "error"])
-        audit_record(action=action, actor=actor, obj=run, detail=detail)
+        event()

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
+from audits import events
 from audits.checks.runs import check_run_finish
 from audits.models import SeparationFinding, SeparationMarker, SeparationScan
 from magento_bridge.reader import MagentoError, MagentoReader
@@ -305,17 +306,7 @@ def separation_scan(*, actor=None, triggered_by: str = "command", reader=None) -
     check_run_finish(
         scan,
         fields=("rows_scanned", "findings_count", "counts"),
-        action="separation.scan_finished"
-        if scan.status == SeparationScan.Status.SUCCEEDED
-        else "separation.scan_failed",
-        actor=actor if actor is not None else "system:separation",
-        detail={
-            "triggered_by": triggered_by,
-            "rows_scanned": scan.rows_scanned,
-            "findings": scan.findings_count,
-            "counts": scan.counts,
-            "error": scan.error[:500],
-        },
+        event=lambda: events.separation_scan_ended(actor=actor, scan=scan, triggered_by=triggered_by),
     )
     return scan
 

@@ -41,6 +41,7 @@ from urllib.parse import quote, urljoin, urlsplit
 from django.conf import settings
 from django.core.cache import cache
 
+from audits import events
 from audits.checks.runs import check_run_finish
 from audits.models import SimulationCheck, SimulationRun
 from disclosure.selectors import disclosures_for_store, store_state_load
@@ -725,18 +726,9 @@ def simulation_run(
     check_run_finish(
         run,
         fields=("pages", "checks", "passed", "failed", "options"),
-        action="simulation.finished" if run.status == SimulationRun.Status.SUCCEEDED else "simulation.failed",
-        actor=actor if actor is not None else "system:simulation",
-        detail={
-            "store_code": run.store_code,
-            "triggered_by": triggered_by,
-            "pages": run.pages,
-            "checks": run.checks,
-            "passed": run.passed,
-            "failed": run.failed,
-            "seconds": round(time.monotonic() - started, 3),
-            "error": run.error[:500],
-        },
+        event=lambda: events.simulation_ended(
+            actor=actor, run=run, triggered_by=triggered_by, seconds=round(time.monotonic() - started, 3)
+        ),
     )
     return run
 

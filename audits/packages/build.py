@@ -37,10 +37,10 @@ from django.contrib.auth import get_user_model
 from django.db import router, transaction
 from django.utils import timezone
 
+from audits import events
 from audits.models import AuditPackage, AuditPackageStatus, Review
 from audits.packages import documents
 from audits.packages.evidence import LevelTree
-from audits.trail import audit_record
 from disclosure.models import SwitchMode
 from disclosure.selectors import disclosure_kind, store_state_load
 from provenance.checkpoints import CheckpointError, checkpoint_latest, checkpoint_sign, log_verifier_keys
@@ -171,11 +171,12 @@ def audit_package_run(
             item_count=result.item_count,
             finished_at=timezone.now(),
         )
-        event = audit_record(
-            action="audit.package_built",
+        event = events.audit_package_built(
             actor=package.requested_by or "system:audit_package",
-            obj=package,
-            after={"sha256": result.sha256, "size": result.size, "checkpoint_size": result.checkpoint.size},
+            package=package,
+            sha256=result.sha256,
+            size=result.size,
+            checkpoint_size=result.checkpoint.size,
         )
         entry = log_append(
             kind=PACKAGE_KIND,

@@ -10,10 +10,10 @@ from datetime import date
 
 from django.db import router, transaction
 
+from audits import events
 from audits.models import AuditPackage
 from audits.packages.build import package_store_code
 from audits.tasks import audit_package_build_task
-from audits.trail import audit_record
 
 __all__ = ["audit_package_request"]
 
@@ -25,11 +25,6 @@ def audit_package_request(*, actor, store_code: str = "", since: date | None = N
         package = AuditPackage.objects.create(
             requested_by=actor, requested_via="admin", store_code=store_code, since=since
         )
-        audit_record(
-            action="audit.package_requested",
-            actor=actor,
-            obj=package,
-            after={"store_code": store_code, "since": since},
-        )
+        events.audit_package_requested(actor=actor, package=package, store_code=store_code, since=since)
         transaction.on_commit(lambda: audit_package_build_task.delay(package.pk))
     return package

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from audits.models import AuditAnchor, AuditEvent, AuditHead
 from audits.trail import GENESIS_HASH, audit_anchor, audit_record, mask_personal
@@ -273,7 +273,7 @@ def test_an_admin_deletion_in_another_app_keeps_the_deleted_row(client, make_use
     assert event.before["name"] == "AI up-sells" and event.after is None
 
 
-def test_a_sync_run_is_recorded_and_a_recording_failure_never_breaks_the_sync(db, caplog):
+def test_a_sync_run_is_recorded_and_a_failing_audit_write_rolls_the_run_back(db):
     from magento_bridge.models import SyncRun
 
     run = SyncRun.objects.create(mode="full", triggered_by="command")
@@ -286,8 +286,9 @@ def test_a_sync_run_is_recorded_and_a_recording_failure_never_breaks_the_sync(db
     ]
 
     sql("DROP TABLE audits_auditevent")  # rolled back with the test's transaction
-    SyncRun.objects.create(mode="incremental")  # does not raise
-    assert "Could not record sync run" in caplog.text
+    with pytest.raises(DatabaseError), transaction.atomic():
+        SyncRun.objects.create(mode="incremental")
+    assert not SyncRun.objects.filter(mode="incremental").exists()
 
 
 @pytest.mark.django_db
