@@ -93,7 +93,8 @@ def dashboard(request):
         attention.append(f"{coverage.synthetic - coverage.badged} synthetic item(s) without a badge")
     if overdue:
         attention.append(f"{len(overdue)} classification(s) overdue")
-    awaiting = selectors.review_status_counts()[ReviewStatus.IN_REVIEW]
+    status_counts = selectors.review_status_counts()
+    awaiting = status_counts[ReviewStatus.IN_REVIEW]
     if awaiting:
         attention.append(f"{awaiting} review(s) awaiting sign-off")
     if health["verdict"] != "healthy":
@@ -111,7 +112,7 @@ def dashboard(request):
         "coverage_circumference": round(circumference, 2),
         "backlog": backlog,
         "open_reviews": open_reviews,
-        "status_counts": selectors.review_status_counts(),
+        "status_counts": status_counts,
         "status_colours": [(ReviewStatus(s).label, c) for s, c in _STATUS_COLOURS.items()],
         "mix": mix,
         "overdue": overdue,
