@@ -177,6 +177,33 @@ def _yes(answers: dict, key: str) -> bool:
     return answers.get(key) is True
 
 
+_HIGH_RISK_DUTIES = [
+    ("Art. 9", "Risk management system over the whole lifecycle."),
+    ("Art. 10", "Data governance for training, validation and test data."),
+    ("Art. 11, Annex IV", "Technical documentation (nine sections), kept 10 years (Art. 18)."),
+    ("Art. 12", "Automatic logging; keep logs at least six months (Art. 19, 26(6))."),
+    ("Art. 13", "Instructions for use and transparency to deployers."),
+    ("Art. 14", "Human oversight measures."),
+    ("Art. 15", "Accuracy, robustness and cybersecurity."),
+    ("Art. 43, 47, 48", "Conformity assessment, EU declaration of conformity, CE marking."),
+    ("Art. 72, 73", "Post-market monitoring; report serious incidents within 15/10/2 days."),
+]
+
+
+@dataclass
+class _Findings:
+    """Obligations and rationale lines, in the order the steps of :func:`classify` find them."""
+
+    obligations: list[dict] = field(default_factory=list)
+    rationale: list[str] = field(default_factory=list)
+
+    def oblige(self, article: str, text: str) -> None:
+        self.obligations.append({"article": article, "text": text})
+
+    def note(self, line: str) -> None:
+        self.rationale.append(line)
+
+
 def classify(answers: dict) -> Outcome:
     """The risk class, obligations (``{"article", "text"}``) and rationale lines for ``answers``.
 
@@ -186,105 +213,105 @@ def classify(answers: dict) -> Outcome:
     if unknown:
         raise ValueError(f"unknown questions: {sorted(unknown)}")
     a = {k: _yes(answers, k) for k in QUESTION_KEYS}
-    rationale: list[str] = []
-    obligations: list[dict] = []
-
-    def oblige(article: str, text: str) -> None:
-        obligations.append({"article": article, "text": text})
-
-    annex_i = a["medical_device"] and (a["notified_body"] or a["informs_diagnosis"])
-    annex_iii = [p for p in ("annex3_5a", "annex3_5c", "annex3_5d") if a[p]]
-    exemptions = [
-        p for p in ("narrow_procedural", "improves_human", "detects_patterns", "preparatory") if a[p]
-    ]
-
-    if annex_i:
-        risk = RiskClass.HIGH_ANNEX_I
-        why = "needs a notified body" if a["notified_body"] else "informs diagnosis or therapy (MDR Rule 11)"
-        rationale.append(f"Art. 6(1): a medical device under the MDR/IVDR that {why}: high-risk.")
-    elif annex_iii and (not exemptions or a["profiling"]):
-        risk = RiskClass.HIGH_ANNEX_III
-        points = ", ".join(p.replace("annex3_", "Annex III ") for p in annex_iii)
-        if exemptions and a["profiling"]:
-            rationale.append(
-                f"Art. 6(2): listed in {points}; the Art. 6(3) exemptions do not apply because "
-                "the system profiles natural persons."
-            )
-        else:
-            rationale.append(f"Art. 6(2): listed in {points} and no Art. 6(3) exemption applies: high-risk.")
-    elif annex_iii:
-        risk = RiskClass.ANNEX_III_EXEMPT
-        rationale.append(
-            "Art. 6(3): listed in Annex III but only "
-            + ", ".join(e.replace("_", " ") for e in exemptions)
-            + ", without profiling: not high-risk."
-        )
-        oblige("Art. 6(4)", "Document this assessment before placing on the market or putting into service.")
-        oblige("Art. 49(2)", "Register the system in the EU database.")
-    else:
-        risk = RiskClass.MINIMAL
-        rationale.append("No Annex I product and no Annex III use: not high-risk.")
-
+    found = _Findings()
+    risk = _article_6_risk(a, found)
     if risk in (RiskClass.HIGH_ANNEX_I, RiskClass.HIGH_ANNEX_III):
-        for article, text in [
-            ("Art. 9", "Risk management system over the whole lifecycle."),
-            ("Art. 10", "Data governance for training, validation and test data."),
-            ("Art. 11, Annex IV", "Technical documentation (nine sections), kept 10 years (Art. 18)."),
-            ("Art. 12", "Automatic logging; keep logs at least six months (Art. 19, 26(6))."),
-            ("Art. 13", "Instructions for use and transparency to deployers."),
-            ("Art. 14", "Human oversight measures."),
-            ("Art. 15", "Accuracy, robustness and cybersecurity."),
-            ("Art. 43, 47, 48", "Conformity assessment, EU declaration of conformity, CE marking."),
-            ("Art. 72, 73", "Post-market monitoring; report serious incidents within 15/10/2 days."),
-        ]:
-            oblige(article, text)
-        if a["deployer"]:
-            oblige("Art. 26", "Deployer duties: use per instructions, oversight, monitoring, log retention.")
-        rationale.append(
-            "Applies from 2 Aug 2027 (Annex I: reported to move to 2 Aug 2028; Annex III to "
-            "2 Dec 2027 under the 2026 digital omnibus — check the Official Journal)."
-        )
-
-    transparency = False
-    if a["interacts"] and a["provider"]:
-        transparency = True
-        oblige("Art. 50(1)", "Tell people they are interacting with an AI system, unless obvious.")
-    if a["generates_synthetic"] and a["provider"]:
-        if a["assistive_only"]:
-            rationale.append("Art. 50(2): assistive editing only, so output marking is not required.")
-        else:
-            transparency = True
-            oblige(
-                "Art. 50(2)",
-                "Mark outputs in a machine-readable format, detectable as AI-generated "
-                "(C2PA manifest, IPTC digital source type).",
-            )
-    if a["deployer"] and a["deep_fake"]:
-        transparency = True
-        oblige("Art. 50(4)", "Disclose that the image, audio or video is a deep fake.")
-    if a["deployer"] and a["public_interest_text"]:
-        if a["editorial_review"]:
-            rationale.append(
-                "Art. 50(4): public-interest text is human-reviewed under editorial "
-                "responsibility, so disclosure is not required (keep evidence of review)."
-            )
-        else:
-            transparency = True
-            oblige("Art. 50(4)", "Disclose that public-interest text is AI-generated or manipulated.")
-    if a["deployer"] and a["generates_synthetic"] and not transparency:
-        rationale.append(
-            "Deployer of synthetic content: disclose it anyway as good practice (storefront "
-            "badge), even where Art. 50 does not require it."
-        )
-    if transparency:
-        oblige(
+        _high_risk_duties(a, found)
+    if _article_50_duties(a, found):
+        found.oblige(
             "Art. 50(5)",
             "Clear, distinguishable, accessible information at the latest at first "
             "exposure (applies from 2 Aug 2026; fines up to €15M or 3%, Art. 99(4)).",
         )
         if risk == RiskClass.MINIMAL:
             risk = RiskClass.TRANSPARENCY
-        rationale.append("Art. 50 transparency duties apply (see obligations).")
+        found.note("Art. 50 transparency duties apply (see obligations).")
     if not a["provider"] and not a["deployer"]:
-        rationale.append("Neither provider nor deployer was answered: check the role questions.")
-    return Outcome(risk_class=risk, obligations=obligations, rationale=rationale)
+        found.note("Neither provider nor deployer was answered: check the role questions.")
+    return Outcome(risk_class=risk, obligations=found.obligations, rationale=found.rationale)
+
+
+def _article_6_risk(a: dict[str, bool], found: _Findings) -> str:
+    """Art. 6: high-risk through Annex I (6(1)) or Annex III (6(2)) unless an Art. 6(3) exemption
+    applies without profiling; otherwise minimal (before Art. 50)."""
+    annex_iii = [p for p in ("annex3_5a", "annex3_5c", "annex3_5d") if a[p]]
+    exemptions = [
+        p for p in ("narrow_procedural", "improves_human", "detects_patterns", "preparatory") if a[p]
+    ]
+    if a["medical_device"] and (a["notified_body"] or a["informs_diagnosis"]):
+        why = "needs a notified body" if a["notified_body"] else "informs diagnosis or therapy (MDR Rule 11)"
+        found.note(f"Art. 6(1): a medical device under the MDR/IVDR that {why}: high-risk.")
+        return RiskClass.HIGH_ANNEX_I
+    if annex_iii and (not exemptions or a["profiling"]):
+        points = ", ".join(p.replace("annex3_", "Annex III ") for p in annex_iii)
+        if exemptions and a["profiling"]:
+            found.note(
+                f"Art. 6(2): listed in {points}; the Art. 6(3) exemptions do not apply because "
+                "the system profiles natural persons."
+            )
+        else:
+            found.note(f"Art. 6(2): listed in {points} and no Art. 6(3) exemption applies: high-risk.")
+        return RiskClass.HIGH_ANNEX_III
+    if annex_iii:
+        found.note(
+            "Art. 6(3): listed in Annex III but only "
+            + ", ".join(e.replace("_", " ") for e in exemptions)
+            + ", without profiling: not high-risk."
+        )
+        found.oblige(
+            "Art. 6(4)", "Document this assessment before placing on the market or putting into service."
+        )
+        found.oblige("Art. 49(2)", "Register the system in the EU database.")
+        return RiskClass.ANNEX_III_EXEMPT
+    found.note("No Annex I product and no Annex III use: not high-risk.")
+    return RiskClass.MINIMAL
+
+
+def _high_risk_duties(a: dict[str, bool], found: _Findings) -> None:
+    """Chapter III duties of a high-risk system (Art. 9-15, 43-48, 72-73; Art. 26 for deployers)."""
+    for article, text in _HIGH_RISK_DUTIES:
+        found.oblige(article, text)
+    if a["deployer"]:
+        found.oblige(
+            "Art. 26", "Deployer duties: use per instructions, oversight, monitoring, log retention."
+        )
+    found.note(
+        "Applies from 2 Aug 2027 (Annex I: reported to move to 2 Aug 2028; Annex III to "
+        "2 Dec 2027 under the 2026 digital omnibus — check the Official Journal)."
+    )
+
+
+def _article_50_duties(a: dict[str, bool], found: _Findings) -> bool:
+    """Art. 50(1), (2) and (4) transparency duties of providers and deployers; True when any applies."""
+    transparency = False
+    if a["interacts"] and a["provider"]:
+        transparency = True
+        found.oblige("Art. 50(1)", "Tell people they are interacting with an AI system, unless obvious.")
+    if a["generates_synthetic"] and a["provider"]:
+        if a["assistive_only"]:
+            found.note("Art. 50(2): assistive editing only, so output marking is not required.")
+        else:
+            transparency = True
+            found.oblige(
+                "Art. 50(2)",
+                "Mark outputs in a machine-readable format, detectable as AI-generated "
+                "(C2PA manifest, IPTC digital source type).",
+            )
+    if a["deployer"] and a["deep_fake"]:
+        transparency = True
+        found.oblige("Art. 50(4)", "Disclose that the image, audio or video is a deep fake.")
+    if a["deployer"] and a["public_interest_text"]:
+        if a["editorial_review"]:
+            found.note(
+                "Art. 50(4): public-interest text is human-reviewed under editorial "
+                "responsibility, so disclosure is not required (keep evidence of review)."
+            )
+        else:
+            transparency = True
+            found.oblige("Art. 50(4)", "Disclose that public-interest text is AI-generated or manipulated.")
+    if a["deployer"] and a["generates_synthetic"] and not transparency:
+        found.note(
+            "Deployer of synthetic content: disclose it anyway as good practice (storefront "
+            "badge), even where Art. 50 does not require it."
+        )
+    return transparency

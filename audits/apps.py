@@ -15,8 +15,8 @@ class AuditsConfig(AppConfig):
         post_migrate.connect(receivers.roles_after_migrate, sender=self)
         integrity_register("audit events", trail.audit_verify)
 
-        from audits.check_evidence import coverage_simulation_package_files, separation_package_files
-        from audits.packages import package_file_provider_register
+        from audits.checks.evidence import coverage_simulation_package_files, separation_package_files
+        from audits.packages.build import package_file_provider_register
 
         package_file_provider_register(coverage_simulation_package_files)
         package_file_provider_register(separation_package_files)

@@ -17,21 +17,19 @@ one copy for every visitor.
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.html import escape
 
-from audits.receivers import throttle_key
-from audits.trail import audit_record, client_ip
-
-TOTP_SESSION_KEY = "audits_totp_verified"
-ACTIVITY_SESSION_KEY = "audits_last_activity"
-# A session's expiry is renewed at most this often, so pages with many parallel requests (thumbnails)
-# do not each write the session.
-ACTIVITY_RESOLUTION_SECONDS = 60
-
+from audits import events
+from audits.models import TotpDevice
+from audits.receivers import admin_before
+from audits.signin import ACTIVITY_RESOLUTION_SECONDS, ACTIVITY_SESSION_KEY, TOTP_SESSION_KEY, throttle_key
+from audits.trail import client_ip
 
 STAFF_PATH_PREFIXES = ("/admin/", "/staff/")
 
@@ -48,8 +46,6 @@ class SessionActivityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        import time
-
         user = getattr(request, "user", None) if staff_path(request) else None
         if user is not None and user.is_authenticated:
             now = int(time.time())
@@ -67,13 +63,7 @@ class LoginThrottleMiddleware:
             username = request.POST.get("username", "")
             failures = cache.get(throttle_key(username, client_ip(request)), 0)
             if failures >= settings.AUDITS_LOGIN_MAX_FAILURES:
-                audit_record(
-                    action="auth.login_throttled",
-                    request=request,
-                    object_type="auth.user",
-                    object_repr=username[:150],
-                    detail={"username": username[:150], "failures": failures},
-                )
+                events.auth_login_throttled(username=username[:150], failures=failures, request=request)
                 minutes = max(1, settings.AUDITS_LOGIN_LOCKOUT_SECONDS // 60)
                 return HttpResponse(
                     "<!doctype html><title>Too many attempts</title><h1>Too many failed sign-ins</h1>"
@@ -101,8 +91,6 @@ class TotpMiddleware:
             and user.is_staff
             and not request.session.get(TOTP_SESSION_KEY)
         ):
-            from audits.models import TotpDevice
-
             name = _url_name(request)
             if name not in self._EXEMPT_NAMES:
                 if TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():
@@ -115,8 +103,6 @@ class TotpMiddleware:
 
 
 def _url_name(request) -> str:
-    from django.urls import Resolver404, resolve
-
     try:
         return resolve(request.path_info).url_name or ""
     except Resolver404:
@@ -128,8 +114,6 @@ class AdminAuditMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from audits.receivers import admin_before
-
         token = None
         if request.method == "POST" and request.path.startswith(reverse("admin:index")):
             token = admin_before.set({})
@@ -146,26 +130,18 @@ class AdminAuditMiddleware:
         if request.method == "POST" and name.endswith("_changelist") and request.POST.get("action"):
             selected = request.POST.getlist("_selected_action")
             if selected:
-                audit_record(
-                    action="admin.bulk_action",
+                events.admin_bulk_action(
                     request=request,
                     object_type=_model_label(request),
-                    object_repr=f"{request.POST['action']} on {len(selected)} row(s)",
-                    detail={
-                        "action": request.POST["action"][:100],
-                        "ids": selected[:1000],
-                        "count": len(selected),
-                        "status": response.status_code,
-                    },
+                    action=request.POST["action"],
+                    ids=selected,
+                    status=response.status_code,
                 )
         elif request.method == "GET" and name.endswith("_change") and response.status_code == 200:
             label = _model_label(request)
             if label in settings.AUDITS_SENSITIVE_MODELS:
-                audit_record(
-                    action="admin.viewed",
-                    request=request,
-                    object_type=label,
-                    object_id=str(match.kwargs.get("object_id", ""))[:64],
+                events.admin_viewed(
+                    request=request, object_type=label, object_id=str(match.kwargs.get("object_id", ""))[:64]
                 )
         return response
 

@@ -8,9 +8,11 @@ transaction; models hold state and small derived properties only.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -401,30 +403,48 @@ class AuditPackage(models.Model):
         return f"audit-package-{self.pk}.zip"
 
 
-class SimulationRun(models.Model):
-    """One disclosure-coverage simulation: storefront pages of synthetic items opened in headless
-    Chromium, every expected badge checked (see :mod:`audits.simulation`)."""
+class CheckRun(models.Model):
+    """What a simulation run and a separation scan share: its status, who started it, when it ran and
+    why it could not finish. Finished by :func:`audits.checks.runs.check_run_finish`."""
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed (could not run)"
 
-    store_code = models.CharField(max_length=32, blank=True, default="", help_text="Empty: every store view.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
-    triggered_by = models.CharField(max_length=16, default="command", help_text="command, schedule or admin.")
     actor = models.CharField(max_length=150, blank=True, default="")
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        abstract = True
+        ordering = ["-started_at", "-id"]
+
+    def fail(self, exc: BaseException) -> None:
+        """Mark the run failed with ``exc`` as its error (saved when it is finished)."""
+        self.status = self.Status.FAILED
+        self.error = f"{type(exc).__name__}: {exc}"[:4000]
+
+    @property
+    def duration(self):
+        return (self.finished_at - self.started_at) if self.finished_at else None
+
+
+class SimulationRun(CheckRun):
+    """One disclosure-coverage simulation: storefront pages of synthetic items opened in headless
+    Chromium, every expected badge checked (see :mod:`audits.checks.simulation`)."""
+
+    store_code = models.CharField(max_length=32, blank=True, default="", help_text="Empty: every store view.")
+    triggered_by = models.CharField(max_length=16, default="command", help_text="command, schedule or admin.")
     pages = models.PositiveIntegerField(default=0, help_text="Storefront pages opened.")
     checks = models.PositiveIntegerField(default=0, help_text="Badges checked.")
     passed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     options = models.JSONField(default=dict, blank=True, help_text="Limit, base URLs and timeouts used.")
-    error = models.TextField(blank=True, default="")
 
-    class Meta:
-        ordering = ["-started_at", "-id"]
+    class Meta(CheckRun.Meta):
         permissions = [("run_simulation", "Can start a disclosure-coverage simulation")]
 
     def __str__(self) -> str:
@@ -434,10 +454,6 @@ class SimulationRun(models.Model):
     def pass_rate(self) -> int | None:
         """Percent of checks passed (None before any check)."""
         return round(100 * self.passed / self.checks) if self.checks else None
-
-    @property
-    def duration(self):
-        return (self.finished_at - self.started_at) if self.finished_at else None
 
 
 class SimulationCheck(models.Model):
@@ -495,10 +511,6 @@ class SeparationMarker(models.Model):
         return f"{self.get_kind_display()}: {self.value}"
 
     def clean(self) -> None:
-        import re
-
-        from django.core.exceptions import ValidationError
-
         self.value = self.value.strip()
         if self.kind == self.Kind.EMAIL_DOMAIN:
             self.value = self.value.lower().lstrip("@")
@@ -511,28 +523,17 @@ class SeparationMarker(models.Model):
                 raise ValidationError({"value": f"Not a regular expression: {exc}"}) from None
 
 
-class SeparationScan(models.Model):
+class SeparationScan(CheckRun):
     """One read-only scan for test records in production Magento tables and for generation records
-    whose generators declare production patient data (see :mod:`audits.separation`)."""
+    whose generators declare production patient data (see :mod:`audits.checks.separation`)."""
 
-    class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed (could not run)"
-
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     triggered_by = models.CharField(max_length=16, default="command")
-    actor = models.CharField(max_length=150, blank=True, default="")
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
     rows_scanned = models.PositiveBigIntegerField(default=0)
     findings_count = models.PositiveIntegerField(default=0)
     counts = models.JSONField(default=dict, blank=True, help_text="Findings per table.")
     markers = models.JSONField(default=list, blank=True, help_text="The active markers the scan used.")
-    error = models.TextField(blank=True, default="")
 
-    class Meta:
-        ordering = ["-started_at", "-id"]
+    class Meta(CheckRun.Meta):
         permissions = [("run_separation_scan", "Can start a synthetic/real separation scan")]
 
     def __str__(self) -> str:
@@ -551,6 +552,17 @@ class SeparationFinding(models.Model):
     masked_value = models.CharField(max_length=255, blank=True, default="")
     detail = models.JSONField(default=dict, blank=True)
     record_created_at = models.DateTimeField(null=True, blank=True)
+
+    # What the admin lists and an audit package's findings register carries, in this order.
+    COLUMNS = (
+        "table",
+        "row_id",
+        "store_id",
+        "marker_kind",
+        "marker_value",
+        "masked_value",
+        "record_created_at",
+    )
 
     class Meta:
         ordering = ["scan", "table", "id"]

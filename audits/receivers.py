@@ -7,40 +7,36 @@ own events, so ``QuerySet.update()`` paths are covered too (signals alone would 
 from __future__ import annotations
 
 import logging
+import time
 from contextvars import ContextVar
 
-from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
+from django.apps import apps as global_apps
+from django.conf import settings
+from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_save, pre_delete, pre_save
 
-from audits.trail import audit_record, client_ip
+from audits import events
+from audits.models import TotpDevice
+from audits.roles import roles_sync
+from audits.signin import ACTIVITY_SESSION_KEY, TOTP_SESSION_KEY, throttle_key
+from audits.tasks import reviews_after_sync_task
+from audits.trail import client_ip, model_snapshot
+from disclosure.models import AuditSwitch
+from magento_bridge.locks import sync_lock_broken
+from magento_bridge.models import SyncRun
 
 logger = logging.getLogger(__name__)
 # Rows as they were before an admin request saved or deleted them, keyed by (model label, pk); set only
 # while an admin POST runs (audits.middleware.AdminAuditMiddleware), so other writes pay nothing.
 admin_before: ContextVar[dict | None] = ContextVar("audits_admin_before", default=None)
 _NOT_STASHED = {"admin.logentry", "sessions.session", "audits.auditevent", "audits.audithead"}
-_ADMIN_ACTIONS = {ADDITION: "admin.added", CHANGE: "admin.changed", DELETION: "admin.deleted"}
-
-
-def throttle_key(username: str, ip: str) -> str:
-    import hashlib
-
-    digest = hashlib.sha256(f"{(username or '').strip().lower()}|{ip}".encode()).hexdigest()
-    return f"audits:login-failures:{digest}"
 
 
 def _on_login(sender, request, user, **kwargs) -> None:
-    import time
-
-    from django.conf import settings
-
-    from audits.middleware import ACTIVITY_SESSION_KEY, TOTP_SESSION_KEY
-    from audits.models import TotpDevice
-
-    audit_record(action="auth.login", actor=user, obj=user, request=request)
+    events.auth_login(user=user, request=request)
     if request is None:
         return
     cache.delete(throttle_key(user.get_username(), client_ip(request)))
@@ -55,21 +51,12 @@ def _on_login(sender, request, user, **kwargs) -> None:
 
 def _on_logout(sender, request, user, **kwargs) -> None:
     if user is not None:
-        audit_record(action="auth.logout", actor=user, obj=user, request=request)
+        events.auth_logout(user=user, request=request)
 
 
 def _on_login_failed(sender, credentials, request=None, **kwargs) -> None:
-    from django.conf import settings
-
     username = str(credentials.get("username", ""))[:150]
-    audit_record(
-        action="auth.login_failed",
-        actor=None,
-        request=request,
-        object_type="auth.user",
-        object_repr=username,
-        detail={"username": username},
-    )
+    events.auth_login_failed(username=username, request=request)
     key = throttle_key(username, client_ip(request))
     if cache.add(key, 1, settings.AUDITS_LOGIN_LOCKOUT_SECONDS):
         return
@@ -85,8 +72,6 @@ def _stash_before(sender, instance, **kwargs) -> None:
         return
     key = (sender._meta.label_lower, str(instance.pk))
     if key not in stash:
-        from audits.trail import model_snapshot
-
         current = sender._default_manager.filter(pk=instance.pk).first()
         stash[key] = model_snapshot(current) if current is not None else None
 
@@ -94,11 +79,9 @@ def _stash_before(sender, instance, **kwargs) -> None:
 def _on_admin_log_entry(sender, instance: LogEntry, created: bool, **kwargs) -> None:
     """Admin form saves of every app (Django writes a LogEntry for each), with the row before (stashed
     when it was saved) and after, personal fields masked. Our own admins record their events through
-    :class:`audits.admin.AuditedAdminMixin` and the services, so those are skipped here."""
+    :class:`audits.admin_mixins.AuditedAdminMixin` and the services, so those are skipped here."""
     if not created or not instance.content_type_id or instance.content_type.app_label == "audits":
         return
-    from audits.trail import model_snapshot
-
     model = instance.content_type.model_class()
     label = model._meta.label_lower if model else ""
     before = after = None
@@ -110,39 +93,37 @@ def _on_admin_log_entry(sender, instance: LogEntry, created: bool, **kwargs) -> 
             before = before or (model_snapshot(current) if current is not None else None)
         else:
             after = model_snapshot(current) if current is not None else None
-    audit_record(
-        action=_ADMIN_ACTIONS.get(instance.action_flag, "admin.logged"),
+    events.admin_logged(
+        action_flag=instance.action_flag,
         actor=instance.user,
         object_type=label,
         object_id=instance.object_id or "",
         object_repr=instance.object_repr,
         before=before,
         after=after,
-        detail={"change": instance.get_change_message()[:1000]},
+        change=instance.get_change_message()[:1000],
     )
 
 
 def _on_sync_run_saved(sender, instance, created: bool, update_fields=None, **kwargs) -> None:
     """A sync run starts or ends: record it; after a successful one, reopen changed approvals.
 
-    Never raises: the sync saves its run while it holds (and before it releases) its lock.
+    A failing audit write is not swallowed: it raises out of the save, so inside a transaction the
+    run's change rolls back with it instead of committing without its event.
     """
-    try:
-        _record_sync_run(instance, created)
-    except Exception:  # noqa: BLE001
-        logger.exception("Could not record sync run %s in the audit trail", instance.pk)
+    if created:
+        events.sync_started(run=instance)
+        return
+    if instance.status == SyncRun.Status.RUNNING:
+        return
+    events.sync_ended(run=instance)
+    if instance.status == SyncRun.Status.SUCCEEDED:
+        transaction.on_commit(lambda: _queue(reviews_after_sync_task))
 
 
 def _on_sync_lock_broken(sender, name: str, holder: str, reason: str, runs: list, **kwargs) -> None:
     """A dead sync's lock was taken over or broken by an operator: the trail says whose and why."""
-    audit_record(
-        action="sync.lock_broken",
-        actor="system:sync",
-        object_type="magento_bridge.synclock",
-        object_id=name[:64],
-        object_repr=f"{name} held by {holder}"[:200],
-        detail={"holder": holder[:200], "reason": reason[:500], "runs_failed": list(runs)[:100]},
-    )
+    events.sync_lock_broken(name=name, holder=holder, reason=reason, runs=runs)
 
 
 def _on_audit_switch_saved(sender, instance, created: bool, update_fields=None, **kwargs) -> None:
@@ -150,42 +131,7 @@ def _on_audit_switch_saved(sender, instance, created: bool, update_fields=None, 
     which saves the row once per change) is an event, whoever or whatever made it."""
     if created or (update_fields is not None and "mode" not in update_fields):
         return  # the service creates the row, then saves the change it makes
-    audit_record(
-        action="disclosure.switch",
-        actor=instance.changed_by or "system:disclosure",
-        obj=instance,
-        after={
-            "mode": instance.mode,
-            "pause_generation": instance.pause_generation,
-            "reason": instance.reason,
-        },
-        detail={"store": instance.store_code, "surface": instance.surface, "log_index": instance.log_index},
-    )
-
-
-def _record_sync_run(instance, created: bool) -> None:
-    from magento_bridge.models import SyncRun
-
-    if created:
-        audit_record(
-            action="sync.started",
-            actor=f"system:sync {instance.triggered_by}".strip()[:150],
-            obj=instance,
-            detail={"mode": instance.mode, "store": instance.store_code},
-        )
-        return
-    if instance.status == SyncRun.Status.RUNNING:
-        return
-    audit_record(
-        action=f"sync.{instance.status}",
-        actor="system:sync",
-        obj=instance,
-        detail={"error": instance.error[:500]} if instance.error else {"counts": instance.counts},
-    )
-    if instance.status == SyncRun.Status.SUCCEEDED:
-        from audits.tasks import reviews_after_sync_task
-
-        transaction.on_commit(lambda: _queue(reviews_after_sync_task))
+    events.disclosure_switch(switch=instance)
 
 
 def _queue(task) -> None:
@@ -197,18 +143,10 @@ def _queue(task) -> None:
 
 def roles_after_migrate(sender, apps=None, using="default", **kwargs) -> None:
     """Reconcile the role groups after every migrate (permissions of new apps reach the roles)."""
-    from django.apps import apps as global_apps
-
-    from audits.roles import roles_sync
-
     roles_sync(global_apps)
 
 
 def connect() -> None:
-    from disclosure.models import AuditSwitch
-    from magento_bridge.locks import sync_lock_broken
-    from magento_bridge.models import SyncRun
-
     user_logged_in.connect(_on_login, dispatch_uid="audits.login")
     user_logged_out.connect(_on_logout, dispatch_uid="audits.logout")
     user_login_failed.connect(_on_login_failed, dispatch_uid="audits.login_failed")

@@ -24,6 +24,9 @@ from audits.models import (
     IncidentStatus,
     Review,
     ReviewStatus,
+    SeparationScan,
+    SimulationCheck,
+    SimulationRun,
 )
 from magento_bridge.models import SyncRun
 from provenance.models import ContentItem, Generator, Origin
@@ -161,8 +164,6 @@ def sync_health(limit: int = 20) -> dict:
 
 def latest_checks(failures: int = 5) -> tuple:
     """(latest finished coverage simulation, its first failed checks, latest finished separation scan)."""
-    from audits.models import SeparationScan, SimulationCheck, SimulationRun
-
     run = (
         SimulationRun.objects.exclude(status=SimulationRun.Status.RUNNING)
         .order_by("-started_at", "-id")

@@ -18,6 +18,7 @@ from django.db import router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from audits import events
 from audits.ai_act import QUESTION_KEYS, classify
 from audits.models import (
     REPORT_DAYS,
@@ -32,7 +33,7 @@ from audits.models import (
     ReviewComment,
     ReviewStatus,
 )
-from audits.trail import audit_record, model_snapshot
+from audits.roles import ROLE_PERMISSIONS
 from provenance.log import log_append
 from provenance.models import ContentItem, Generator, Origin, Surface
 from provenance.standards.canonical import canonical_json
@@ -105,21 +106,10 @@ def _require(actor, *perms: str, what: str) -> None:
 
 
 def _role_names(perms: tuple[str, ...]) -> str:
-    from audits.roles import ROLE_PERMISSIONS
-
     roles = [
         r for r, pats in ROLE_PERMISSIONS.items() if r != "Administrator" and any(p in pats for p in perms)
     ]
     return " or ".join(roles) or "Administrator"
-
-
-def _refused(action: str, actor, obj, exc: WorkspaceError, detail: dict | None = None) -> None:
-    audit_record(
-        action=action,
-        actor=actor if getattr(actor, "pk", None) else None,
-        obj=obj,
-        detail={"code": exc.code, "reason": str(exc), **(detail or {})},
-    )
 
 
 # --- Reviews --------------------------------------------------------------------------------------
@@ -183,7 +173,7 @@ def review_open(
                 generator=generator, defaults={"risk": _generator_risk(generator)}
             )
         if created:
-            audit_record(action="review.opened", actor=actor, obj=review, after=model_snapshot(review))
+            events.review_opened(actor=actor, review=review)
     return review
 
 
@@ -218,13 +208,7 @@ def _open_batch(reviews: list[Review], actor) -> int:
             version=1,
         ).values_list("pk", flat=True)
         ids = sorted(created)
-        audit_record(
-            action="review.opened",
-            actor=actor,
-            object_type="audits.review",
-            object_repr=f"{len(reviews)} review(s)",
-            detail={"reviews": ids[:1000], "count": len(reviews)},
-        )
+        events.reviews_opened(actor=actor, review_ids=ids, count=len(reviews))
     return len(reviews)
 
 
@@ -262,17 +246,16 @@ def reviews_reopen_changed(*, actor=SYSTEM_REVIEWS) -> int:
             )
             if not updated:
                 continue
-            event = audit_record(
-                action="review.reopened",
+            event = events.review_reopened(
                 actor=actor,
-                obj=review,
+                review=review,
                 before={
                     "status": ReviewStatus.APPROVED,
                     "content_sha256": review.approved_content_sha256,
                     "state_sha256": review.approved_state_sha256,
                 },
                 after={"status": ReviewStatus.PENDING, "content_sha256": content, "state_sha256": state},
-                detail={"reason": reason},
+                reason=reason,
             )
             _log_decision(review, ReviewStatus.PENDING, review.version + 1, content, state, event)
         reopened += 1
@@ -308,7 +291,6 @@ def _transition(
     extra: dict | None = None,
 ) -> Review:
     allowed_from = tuple(allowed_from)
-    action = f"review.{to}"
     try:
         with _atomic():
             now = timezone.now()
@@ -341,10 +323,10 @@ def _transition(
             review.refresh_from_db()
             if comment.strip():
                 ReviewComment.objects.create(review=review, author=actor, body=comment.strip(), transition=to)
-            event = audit_record(
-                action=action,
+            event = events.review_decided(
                 actor=actor,
-                obj=review,
+                review=review,
+                to=to,
                 before=before,
                 after={
                     "status": review.status,
@@ -352,11 +334,13 @@ def _transition(
                     "content_sha256": content,
                     "state_sha256": state,
                 },
-                detail={"comment": comment.strip()[:500]} if comment.strip() else None,
+                comment=comment.strip(),
             )
             _log_decision(review, to, review.version, content, state, event)
     except WorkspaceError as exc:
-        _refused("review.refused", actor, review, exc, {"attempted": to, "version": expected_version})
+        events.review_refused(
+            actor=actor, review=review, exc=exc, detail={"attempted": to, "version": expected_version}
+        )
         raise
     return review
 
@@ -366,7 +350,7 @@ def review_submit(*, review: Review, actor, expected_version: int, comment: str 
     try:
         _require(actor, "audits.propose_review", what="propose a review")
     except WorkspaceError as exc:
-        _refused("review.refused", actor, review, exc, {"attempted": "in_review"})
+        events.review_refused(actor=actor, review=review, exc=exc, detail={"attempted": "in_review"})
         raise
     return _transition(
         review,
@@ -384,7 +368,7 @@ def review_approve(*, review: Review, actor, expected_version: int, comment: str
     try:
         _require(actor, "audits.approve_review", what="sign off a review")
     except WorkspaceError as exc:
-        _refused("review.refused", actor, review, exc, {"attempted": "approved"})
+        events.review_refused(actor=actor, review=review, exc=exc, detail={"attempted": "approved"})
         raise
     return _transition(
         review,
@@ -405,7 +389,7 @@ def review_request_changes(*, review: Review, actor, expected_version: int, comm
         if not comment.strip():
             raise WorkspaceError("Say what must change: a comment is required.")
     except WorkspaceError as exc:
-        _refused("review.refused", actor, review, exc, {"attempted": "changes_requested"})
+        events.review_refused(actor=actor, review=review, exc=exc, detail={"attempted": "changes_requested"})
         raise
     return _transition(
         review,
@@ -425,7 +409,7 @@ def review_reject(*, review: Review, actor, expected_version: int, comment: str)
         if not comment.strip():
             raise WorkspaceError("Give the reason for the rejection: a comment is required.")
     except WorkspaceError as exc:
-        _refused("review.refused", actor, review, exc, {"attempted": "rejected"})
+        events.review_refused(actor=actor, review=review, exc=exc, detail={"attempted": "rejected"})
         raise
     return _transition(
         review,
@@ -449,9 +433,7 @@ def review_comment(*, review: Review, actor, body: str) -> ReviewComment:
         raise WorkspaceError("The comment is empty.")
     with _atomic():
         comment = ReviewComment.objects.create(review=review, author=actor, body=body.strip())
-        audit_record(
-            action="review.commented", actor=actor, obj=review, detail={"comment": body.strip()[:500]}
-        )
+        events.review_commented(actor=actor, review=review, comment=body.strip())
     return comment
 
 
@@ -486,12 +468,7 @@ def classification_propose(
             notes=notes.strip(),
             proposed_by=actor,
         )
-        audit_record(
-            action="classification.proposed",
-            actor=actor,
-            obj=classification,
-            after=model_snapshot(classification, ["use_case", "version", "risk_class", "answers"]),
-        )
+        events.classification_proposed(actor=actor, classification=classification)
     return classification
 
 
@@ -504,7 +481,7 @@ def classification_approve(*, classification: Classification, actor, comment: st
                 "Four eyes: you proposed this classification, so another approver must sign it off."
             )
     except WorkspaceError as exc:
-        _refused("classification.refused", actor, classification, exc)
+        events.classification_refused(actor=actor, classification=classification, exc=exc)
         raise
     now = timezone.now()
     try:
@@ -530,7 +507,7 @@ def classification_approve(*, classification: Classification, actor, comment: st
                 )
             _classification_approved(classification, actor, comment)
     except WorkspaceError as exc:
-        _refused("classification.refused", actor, classification, exc)
+        events.classification_refused(actor=actor, classification=classification, exc=exc)
         raise
     return classification
 
@@ -542,13 +519,7 @@ def _classification_approved(classification: Classification, actor, comment: str
         status=ClassificationStatus.APPROVED,
     ).exclude(pk=classification.pk).update(status=ClassificationStatus.SUPERSEDED)
     classification.refresh_from_db()
-    event = audit_record(
-        action="classification.approved",
-        actor=actor,
-        obj=classification,
-        after={"risk_class": classification.risk_class, "due_at": classification.due_at},
-        detail={"comment": comment[:500]} if comment else None,
-    )
+    event = events.classification_approved(actor=actor, classification=classification, comment=comment)
     log_append(
         kind="classification.approved",
         payload={
@@ -628,16 +599,7 @@ def incident_open(
         IncidentUpdate.objects.create(
             incident=incident, actor=actor, text=f"Opened as {incident.get_severity_display()}{due}."
         )
-        audit_record(
-            action="incident.opened",
-            actor=actor,
-            obj=incident,
-            after=model_snapshot(incident, ["title", "severity", "aware_at", "report_due_at"]),
-            detail={
-                "content_items": [i.pk for i in incident.content_items.all()],
-                "generators": [g.pk for g in incident.generators.all()],
-            },
-        )
+        events.incident_opened(actor=actor, incident=incident)
     return incident
 
 
@@ -650,7 +612,7 @@ def incident_step_complete(*, step: IncidentStep, actor) -> IncidentStep:
             raise InvalidTransition("That step is already done.")
         step.refresh_from_db()
         IncidentUpdate.objects.create(incident=step.incident, actor=actor, text=f"Done: {step.title}.")
-        audit_record(action="incident.step_done", actor=actor, obj=step.incident, detail={"step": step.kind})
+        events.incident_step_done(actor=actor, incident=step.incident, step=step.kind)
     return step
 
 
@@ -696,14 +658,7 @@ def incident_set_status(*, incident: Incident, status: str, actor, note: str = "
             actor=actor,
             text=f"Status: {label}." + (f" {note.strip()}" if note.strip() else ""),
         )
-        audit_record(
-            action="incident.status",
-            actor=actor,
-            obj=incident,
-            before={"status": before},
-            after={"status": incident.status},
-            detail={"note": note.strip()[:500]} if note.strip() else None,
-        )
+        events.incident_status(actor=actor, incident=incident, before=before, note=note.strip())
     return incident
 
 
@@ -713,5 +668,5 @@ def incident_note(*, incident: Incident, actor, text: str) -> IncidentUpdate:
         raise WorkspaceError("The note is empty.")
     with _atomic():
         update = IncidentUpdate.objects.create(incident=incident, actor=actor, text=text.strip())
-        audit_record(action="incident.note", actor=actor, obj=incident, detail={"note": text.strip()[:500]})
+        events.incident_note(actor=actor, incident=incident, note=text.strip())
     return update

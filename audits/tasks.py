@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.contrib.auth import get_user_model
 
+from audits.checks.separation import separation_scan
+from audits.checks.simulation import simulation_run
+from audits.packages.build import AuditPackageError, audit_package_run
 from audits.services import reviews_open_missing, reviews_reopen_changed
 from audits.trail import audit_anchor
 
@@ -24,8 +28,6 @@ def audit_anchor_task() -> int | None:
 @shared_task(acks_late=True)
 def audit_package_build_task(package_id: int) -> int:
     """Build a queued audit package; a package already built is left as it is. Returns its id."""
-    from audits.packages import AuditPackageError, audit_package_run
-
     try:
         audit_package_run(package_id=package_id)
     except AuditPackageError:
@@ -41,10 +43,6 @@ def simulation_run_task(
     actor_id: int | None = None,
 ) -> int:
     """Run the disclosure-coverage simulation; returns the run's id."""
-    from django.contrib.auth import get_user_model
-
-    from audits.simulation import simulation_run
-
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     return simulation_run(
         store_code=store_code or None, limit=limit, triggered_by=triggered_by, actor=actor
@@ -54,9 +52,5 @@ def simulation_run_task(
 @shared_task(acks_late=True)
 def separation_scan_task(triggered_by: str = "schedule", actor_id: int | None = None) -> int:
     """Scan Magento and the registry for synthetic/real separation findings; returns the scan's id."""
-    from django.contrib.auth import get_user_model
-
-    from audits.separation import separation_scan
-
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     return separation_scan(triggered_by=triggered_by, actor=actor).pk

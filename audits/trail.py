@@ -26,12 +26,17 @@ from django.db import models, router, transaction
 from django.utils import timezone
 
 from audits.models import AuditAnchor, AuditEvent, AuditHead
+from provenance.log import log_append
+from provenance.models import LogEntry
 from provenance.standards.canonical import canonical_json
 from sidecar.client_ip import client_ip
 
 __all__ = [
+    "EXPORTED_FIELDS",
     "GENESIS_HASH",
+    "HASHED_FIELDS",
     "audit_anchor",
+    "audit_event_fields",
     "audit_event_hash",
     "audit_record",
     "audit_verify",
@@ -43,7 +48,9 @@ GENESIS_HASH = "0" * 64
 MASK = "[masked]"
 _PERSONAL_KEYS = ("password", "email", "first_name", "last_name", "secret", "token", "phone", "address")
 _MAX_SAFE_INTEGER = 2**53 - 1
-_HASHED_FIELDS = (
+# An event's hash covers exactly these fields; an export carries them (as hashed) with seq and hash,
+# so anyone can recompute the chain from the export alone.
+HASHED_FIELDS = (
     "at",
     "actor",
     "actor_id",
@@ -57,6 +64,7 @@ _HASHED_FIELDS = (
     "ip",
     "prev_hash",
 )
+EXPORTED_FIELDS = ("seq", *HASHED_FIELDS, "hash")
 
 
 def _plain(value):
@@ -109,24 +117,14 @@ def model_snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> di
 
 def audit_event_hash(fields: dict) -> str:
     """SHA-256 (hex) of the RFC 8785 JSON of an event's hashed fields."""
-    return hashlib.sha256(canonical_json({k: fields[k] for k in _HASHED_FIELDS})).hexdigest()
+    return hashlib.sha256(canonical_json({k: fields[k] for k in HASHED_FIELDS})).hexdigest()
 
 
-def _event_fields(event: AuditEvent) -> dict:
-    return {
-        "at": _plain(event.at),
-        "actor": event.actor,
-        "actor_id": event.actor_id,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "object_repr": event.object_repr,
-        "before": event.before,
-        "after": event.after,
-        "detail": event.detail,
-        "ip": event.ip,
-        "prev_hash": event.prev_hash,
-    }
+def audit_event_fields(event: AuditEvent) -> dict:
+    """The event's :data:`HASHED_FIELDS` as they are hashed (``at`` as an ISO string in UTC)."""
+    fields = {name: getattr(event, name) for name in HASHED_FIELDS}
+    fields["at"] = _plain(event.at)
+    return fields
 
 
 def _head_lock() -> AuditHead:
@@ -184,7 +182,7 @@ def audit_record(
             ip=client_ip(request),
             prev_hash=head.hash,
         )
-        event.hash = audit_event_hash(_event_fields(event))
+        event.hash = audit_event_hash(audit_event_fields(event))
         event.save(force_insert=True)
         AuditHead.objects.filter(pk=AuditHead.SINGLETON_ID).update(seq=event.seq, hash=event.hash)
     return event
@@ -195,8 +193,6 @@ def audit_anchor(*, force: bool = False) -> AuditAnchor | None:
 
     Idempotent: a second run with no new events anchors nothing (unless ``force``).
     """
-    from provenance.log import log_append
-
     with transaction.atomic(using=router.db_for_write(AuditEvent)):
         head = _head_lock()
         if head.seq == 0:
@@ -216,8 +212,6 @@ def audit_verify(report, chunk_size: int = 5000) -> int:
 
     Returns the number of events checked.
     """
-    from provenance.models import LogEntry
-
     anchors: list[tuple[int, int, str]] = []
     for index, data in (
         LogEntry.objects.filter(kind="audit.anchor").order_by("index").values_list("index", "data")
@@ -253,7 +247,7 @@ def audit_verify(report, chunk_size: int = 5000) -> int:
                     f"audit event {expected_seq}",
                     f"events {missing} are missing before #{event.seq} (deleted)",
                 )
-            computed = audit_event_hash(_event_fields(event))
+            computed = audit_event_hash(audit_event_fields(event))
             if not hmac.compare_digest(computed, event.hash):
                 report.add(
                     "audit_event_edited",

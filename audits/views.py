@@ -14,13 +14,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from audits import selectors
+from audits import events, selectors
 from audits.ai_act import RiskClass
-from audits.middleware import TOTP_SESSION_KEY
 from audits.models import AuditEvent, ReviewStatus, TotpDevice
-from audits.receivers import throttle_key
+from audits.signin import TOTP_SESSION_KEY, throttle_key
 from audits.totp import totp_match_step, totp_new_secret, totp_provisioning_uri
-from audits.trail import audit_record, client_ip
+from audits.trail import client_ip
 
 _RISK_COLOURS = {
     RiskClass.HIGH_ANNEX_I: "#b3261e",
@@ -94,7 +93,8 @@ def dashboard(request):
         attention.append(f"{coverage.synthetic - coverage.badged} synthetic item(s) without a badge")
     if overdue:
         attention.append(f"{len(overdue)} classification(s) overdue")
-    awaiting = selectors.review_status_counts()[ReviewStatus.IN_REVIEW]
+    status_counts = selectors.review_status_counts()
+    awaiting = status_counts[ReviewStatus.IN_REVIEW]
     if awaiting:
         attention.append(f"{awaiting} review(s) awaiting sign-off")
     if health["verdict"] != "healthy":
@@ -112,7 +112,7 @@ def dashboard(request):
         "coverage_circumference": round(circumference, 2),
         "backlog": backlog,
         "open_reviews": open_reviews,
-        "status_counts": selectors.review_status_counts(),
+        "status_counts": status_counts,
         "status_colours": [(ReviewStatus(s).label, c) for s, c in _STATUS_COLOURS.items()],
         "mix": mix,
         "overdue": overdue,
@@ -152,7 +152,7 @@ def totp_setup(request):
         if step is not None:
             TotpDevice.objects.filter(pk=device.pk).update(confirmed_at=timezone.now(), last_step=step)
             request.session[TOTP_SESSION_KEY] = True
-            audit_record(action="auth.totp_enrolled", request=request, obj=request.user)
+            events.auth_totp_enrolled(request=request)
             messages.success(request, "Authenticator set up: you will be asked for a code at each sign-in.")
             return HttpResponseRedirect(reverse("admin:index"))
         messages.error(request, "That code does not match; check the time on your phone and try again.")
@@ -180,9 +180,9 @@ def totp_verify(request):
             and TotpDevice.objects.filter(pk=device.pk, last_step__lt=step).update(last_step=step)
         ):
             request.session[TOTP_SESSION_KEY] = True
-            audit_record(action="auth.totp_verified", request=request, obj=request.user)
+            events.auth_totp_verified(request=request)
             return HttpResponseRedirect(target)
-        audit_record(action="auth.totp_failed", request=request, obj=request.user)
+        events.auth_totp_failed(request=request)
         key = throttle_key(request.user.get_username(), client_ip(request))
         failures = cache.get(key, 0) + 1
         cache.set(key, failures, settings.AUDITS_LOGIN_LOCKOUT_SECONDS)

@@ -149,7 +149,7 @@ def phase_fill(url: str, items: int, key: str) -> dict:
 
 def phase_build(url: str, out: str) -> dict:
     _setup(url)
-    from audits.packages import audit_package_build
+    from audits.packages.build import audit_package_build
     from provenance.models import ContentItem, LogEntry
 
     base = maxrss_mb()

@@ -105,7 +105,7 @@ def run(url: str, rows: int, tmp: Path) -> None:
 
     from django.conf import settings
 
-    from audits.separation import TABLES, separation_scan
+    from audits.checks.separation import TABLES, separation_scan
     from magento_bridge.services import magento_reader
 
     batch = settings.SEPARATION_BATCH_SIZE

@@ -132,7 +132,7 @@ def test_sessions_expire_when_idle_and_with_the_browser(client, make_user):
     assert django_settings.SESSION_COOKIE_HTTPONLY and django_settings.CSRF_COOKIE_HTTPONLY
     from django.contrib.sessions.models import Session
 
-    from audits.middleware import ACTIVITY_SESSION_KEY
+    from audits.signin import ACTIVITY_SESSION_KEY
 
     client.force_login(make_user(None, "ida", superuser=True))
     client.get("/admin/")

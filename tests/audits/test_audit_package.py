@@ -17,8 +17,8 @@ from django.core.management import call_command
 from django.db import transaction
 
 from audits.models import AuditEvent, AuditPackage, AuditPackageStatus
-from audits.package_evidence import LevelTree
-from audits.packages import AuditPackageError, audit_package_build, verifier_source
+from audits.packages.build import AuditPackageError, audit_package_build, verifier_source
+from audits.packages.evidence import LevelTree
 from magento_bridge.models import SyncRun
 from magento_bridge.services import sync_run
 from provenance.checkpoints import checkpoint_sign

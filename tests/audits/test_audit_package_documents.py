@@ -14,9 +14,9 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.utils import timezone
 
-from audits import packages
 from audits.management.commands.audit_package import Command
 from audits.models import Classification, Incident
+from audits.packages import build as package_build
 from provenance.checkpoints import checkpoint_sign
 from provenance.log import log_append_many
 from provenance.models import ContentItem, Generator
@@ -143,11 +143,11 @@ def test_model_cards_follow_the_toolkit_and_hugging_face_shapes(registry, tmp_pa
 
 
 def test_provider_files_go_into_the_package_and_its_index(registry, tmp_path, monkeypatch):
-    monkeypatch.setattr(packages, "_PROVIDERS", [])
+    monkeypatch.setattr(package_build, "_PROVIDERS", [])
     archive = build(tmp_path)
     assert "No coverage simulation has run yet." in archive.read("index.html").decode()
 
-    @packages.package_file_provider_register
+    @package_build.package_file_provider_register
     def coverage(*, store_code, since):
         return {"simulation/results.csv": b"item,result\n1,pass\n"}
 
@@ -160,11 +160,11 @@ def test_provider_files_go_into_the_package_and_its_index(registry, tmp_path, mo
 
 
 def test_a_provider_cannot_overwrite_the_evidence(registry, tmp_path, monkeypatch):
-    monkeypatch.setattr(packages, "_PROVIDERS", [])
-    packages.package_file_provider_register(lambda **kw: {"provenance/checkpoint.txt": b"forged"})
+    monkeypatch.setattr(package_build, "_PROVIDERS", [])
+    package_build.package_file_provider_register(lambda **kw: {"provenance/checkpoint.txt": b"forged"})
     with pytest.raises(CommandError, match="may not write"):
         build(tmp_path)
-    monkeypatch.setattr(packages, "_PROVIDERS", [lambda **kw: {"../escape.txt": b"x"}])
+    monkeypatch.setattr(package_build, "_PROVIDERS", [lambda **kw: {"../escape.txt": b"x"}])
     with pytest.raises(CommandError, match="not a plain relative path"):
         build(tmp_path)
 

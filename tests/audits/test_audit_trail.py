@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from audits.models import AuditAnchor, AuditEvent, AuditHead
 from audits.trail import GENESIS_HASH, audit_anchor, audit_record, mask_personal
@@ -101,14 +101,14 @@ def test_a_rewritten_chain_is_caught_by_its_anchor_in_the_log(events):
     assert audit_anchor() is None, "nothing new to anchor"
 
     # Rewrite event 2 and recompute every hash after it, head included: the chain is consistent again...
-    from audits.trail import _event_fields, audit_event_hash
+    from audits.trail import audit_event_fields, audit_event_hash
 
     prev = events[0].hash
     for event in AuditEvent.objects.order_by("seq")[1:]:
         if event.seq == 2:
             event.object_repr = "nothing happened"
         event.prev_hash = prev
-        event.hash = audit_event_hash(_event_fields(event))
+        event.hash = audit_event_hash(audit_event_fields(event))
         AuditEvent.objects.filter(pk=event.pk).update(
             object_repr=event.object_repr, prev_hash=prev, hash=event.hash
         )
@@ -209,6 +209,22 @@ def test_the_trail_exports_as_csv_and_json_for_auditors_only(client, make_user, 
     assert response.status_code != 200 or response["Content-Type"] != "application/json"
 
 
+def test_an_exported_trail_rehashes_to_its_own_chain(client, make_user, events):
+    from audits.roles import Role
+    from audits.trail import EXPORTED_FIELDS, audit_event_hash
+
+    client.force_login(make_user(Role.AUDITOR, "audrey"))
+    ids = [str(e.pk) for e in events]
+    response = client.post("/admin/audits/auditevent/", {"action": "export_json", "_selected_action": ids})
+    exported = json.loads(response.content)["events"]
+    prev_hash = GENESIS_HASH
+    for row in exported:
+        assert tuple(row) == EXPORTED_FIELDS
+        assert row["prev_hash"] == prev_hash and audit_event_hash(row) == row["hash"]
+        prev_hash = row["hash"]
+    assert prev_hash == events[-1].hash
+
+
 def test_events_cannot_be_changed_or_deleted_in_the_admin(client, make_user, events):
     client.force_login(make_user(None, "root", superuser=True))
     assert client.post(f"/admin/audits/auditevent/{events[0].pk}/delete/").status_code == 403
@@ -257,7 +273,7 @@ def test_an_admin_deletion_in_another_app_keeps_the_deleted_row(client, make_use
     assert event.before["name"] == "AI up-sells" and event.after is None
 
 
-def test_a_sync_run_is_recorded_and_a_recording_failure_never_breaks_the_sync(db, caplog):
+def test_a_sync_run_is_recorded_and_a_failing_audit_write_rolls_the_run_back(db):
     from magento_bridge.models import SyncRun
 
     run = SyncRun.objects.create(mode="full", triggered_by="command")
@@ -270,8 +286,9 @@ def test_a_sync_run_is_recorded_and_a_recording_failure_never_breaks_the_sync(db
     ]
 
     sql("DROP TABLE audits_auditevent")  # rolled back with the test's transaction
-    SyncRun.objects.create(mode="incremental")  # does not raise
-    assert "Could not record sync run" in caplog.text
+    with pytest.raises(DatabaseError), transaction.atomic():
+        SyncRun.objects.create(mode="incremental")
+    assert not SyncRun.objects.filter(mode="incremental").exists()
 
 
 @pytest.mark.django_db

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from audits.check_evidence import coverage_simulation_package_files, separation_package_files
+from audits.checks.evidence import coverage_simulation_package_files, separation_package_files
 from audits.models import SeparationFinding, SeparationScan, SimulationCheck, SimulationRun
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
+from audits.checks.simulation import simulation_run, simulation_targets
 from audits.models import AuditEvent, SimulationCheck, SimulationRun
-from audits.simulation import simulation_run, simulation_targets
 from disclosure.selectors import disclosures_resolve, store_state_load
 from magento_bridge.connection import DatabaseUrl, connect
 from magento_bridge.schema import create_schema

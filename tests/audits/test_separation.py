@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
+from audits.checks.separation import email_domain_matches, mask_email, mask_name, separation_scan
 from audits.models import AuditEvent, SeparationFinding, SeparationMarker, SeparationScan
-from audits.separation import email_domain_matches, mask_email, mask_name, separation_scan
 from magento_bridge.demo_store import DEMO_TEST_RECORDS
 from provenance.models import ApiClient, GenerationRecord, Generator
 

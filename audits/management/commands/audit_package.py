@@ -8,7 +8,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from audits.models import AuditPackage
-from audits.packages import AuditPackageError, audit_package_run, package_store_code
+from audits.packages.build import AuditPackageError, audit_package_run, package_store_code
 
 
 def _date(value: str) -> date:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audits.checks.separation import separation_scan
 from audits.models import SeparationScan
-from audits.separation import separation_scan
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audits.checks.simulation import simulation_run
 from audits.models import SimulationCheck, SimulationRun
-from audits.simulation import simulation_run
 from magento_bridge.management.commands.magento_sync import ProgressBar
 
 

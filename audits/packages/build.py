@@ -1,8 +1,9 @@
 """Audit packages: a ZIP of compliance documents and provenance evidence an auditor checks offline.
 
-:func:`audit_package_request` records a package and queues its build (admin); :func:`audit_package_run`
-builds it (Celery task, ``audit_package`` command), records its SHA-256 and logs it (``audit.package``
-in the transparency log, ``audit.package_built`` in the audit trail).
+:func:`audits.packages.request.audit_package_request` records a package and queues its build
+(admin); :func:`audit_package_run` builds it (Celery task, ``audit_package`` command), records its
+SHA-256 and logs it (``audit.package`` in the transparency log, ``audit.package_built`` in the audit
+trail).
 
 The evidence is the latest signed checkpoint (a C2SP signed note, Ed25519), the verifier keys, the
 included log entries (exact leaf bytes) each with its RFC 9162 inclusion proof against that checkpoint,
@@ -10,7 +11,7 @@ and an RFC 9162 consistency proof from the previous package's checkpoint. ``veri
 checks all of it with the standard library and ``cryptography`` only.
 
 Scale: rows are streamed (``.iterator``), the tree's leaf hashes are loaded once and every proof is read
-from in-memory level arrays (:mod:`audits.package_evidence`), files are staged on disk and copied
+from in-memory level arrays (:mod:`audits.packages.evidence`), files are staged on disk and copied
 into the ZIP in chunks, so memory stays flat in the number of registry items.
 
 Other features add files through :func:`package_file_provider_register`.
@@ -32,13 +33,14 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import router, transaction
 from django.utils import timezone
 
-from audits import package_documents as documents
+from audits import events
 from audits.models import AuditPackage, AuditPackageStatus, Review
-from audits.package_evidence import LevelTree
-from audits.trail import audit_record
+from audits.packages import documents
+from audits.packages.evidence import LevelTree
 from disclosure.models import SwitchMode
 from disclosure.selectors import disclosure_kind, store_state_load
 from provenance.checkpoints import CheckpointError, checkpoint_latest, checkpoint_sign, log_verifier_keys
@@ -50,7 +52,6 @@ __all__ = [
     "AuditPackageError",
     "FileProvider",
     "audit_package_build",
-    "audit_package_request",
     "audit_package_run",
     "package_file_provider_register",
     "package_file_providers",
@@ -101,25 +102,6 @@ def package_file_providers() -> list[FileProvider]:
 
 
 # --- Services ---------------------------------------------------------------------------------------
-
-
-def audit_package_request(*, actor, store_code: str = "", since: date | None = None) -> AuditPackage:
-    """Record a package request and queue its build after commit; returns the queued package."""
-    from audits.tasks import audit_package_build_task
-
-    store_code = package_store_code(store_code)
-    with transaction.atomic(using=router.db_for_write(AuditPackage)):
-        package = AuditPackage.objects.create(
-            requested_by=actor, requested_via="admin", store_code=store_code, since=since
-        )
-        audit_record(
-            action="audit.package_requested",
-            actor=actor,
-            obj=package,
-            after={"store_code": store_code, "since": since},
-        )
-        transaction.on_commit(lambda: audit_package_build_task.delay(package.pk))
-    return package
 
 
 def audit_package_run(
@@ -189,11 +171,12 @@ def audit_package_run(
             item_count=result.item_count,
             finished_at=timezone.now(),
         )
-        event = audit_record(
-            action="audit.package_built",
+        event = events.audit_package_built(
             actor=package.requested_by or "system:audit_package",
-            obj=package,
-            after={"sha256": result.sha256, "size": result.size, "checkpoint_size": result.checkpoint.size},
+            package=package,
+            sha256=result.sha256,
+            size=result.size,
+            checkpoint_size=result.checkpoint.size,
         )
         entry = log_append(
             kind=PACKAGE_KIND,
@@ -439,8 +422,6 @@ def _write_registers(staging: _Staging, scope: _Scope, size: int) -> dict:
     Returns what the evidence pass needs (cited log indexes, item ids) and the documents' counts.
     """
     usernames: dict[int, str] = {}
-    from django.contrib.auth import get_user_model
-
     for pk, name in get_user_model().objects.values_list("pk", "username").iterator(chunk_size=ROW_CHUNK):
         usernames[pk] = name
     reviews: dict[int, tuple] = {}
@@ -732,12 +713,9 @@ def _provided_path(path: str) -> str:
 
 def verifier_source() -> str:
     """``verify.py``: the verifier template with ``provenance/standards/{merkle,notes}.py`` embedded."""
-    root = Path(__file__).resolve().parent.parent
-    template = (root / "audits" / "package_verifier.py").read_text(encoding="utf-8")
-    sources = {
-        name: (root / "provenance" / "standards" / f"{name}.py").read_text(encoding="utf-8")
-        for name in ("merkle", "notes")
-    }
+    template = Path(__file__).resolve().with_name("verifier.py").read_text(encoding="utf-8")
+    standards = Path(merkle.__file__).resolve().parent
+    sources = {name: (standards / f"{name}.py").read_text(encoding="utf-8") for name in ("merkle", "notes")}
     marker = "_SOURCES: dict = {}"
     if template.count(marker) != 1:
         raise AuditPackageError("the verifier template has no single _SOURCES marker")

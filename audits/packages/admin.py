@@ -16,9 +16,10 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from audits import events
 from audits.models import AuditPackage, AuditPackageStatus
-from audits.packages import AuditPackageError, audit_package_request, package_store_code
-from audits.trail import audit_record
+from audits.packages.build import AuditPackageError, package_store_code
+from audits.packages.request import audit_package_request
 
 DOWNLOAD_PERMISSION = "audits.download_auditpackage"
 
@@ -127,9 +128,7 @@ class AuditPackageAdmin(admin.ModelAdmin):
         file = Path(package.file_path)
         if not file.is_file():
             raise Http404("the package file is gone")
-        audit_record(
-            action="audit.package_downloaded", request=request, obj=package, detail={"sha256": package.sha256}
-        )
+        events.audit_package_downloaded(request=request, package=package)
         response = FileResponse(file.open("rb"), as_attachment=True, filename=package.file_name)
         response["Content-Type"] = "application/zip"
         response["X-Content-SHA256"] = package.sha256

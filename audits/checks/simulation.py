@@ -40,12 +40,13 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
-from django.utils import timezone
 
+from audits import events
+from audits.checks.runs import check_run_finish
 from audits.models import SimulationCheck, SimulationRun
-from audits.trail import audit_record
 from disclosure.selectors import disclosures_for_store, store_state_load
+from magento_bridge.reader import MagentoError, MagentoReader
+from magento_bridge.services import magento_reader
 from provenance.models import ContentItem, Origin, Surface
 
 logger = logging.getLogger(__name__)
@@ -233,9 +234,6 @@ def simulation_targets(
     *, store_code: str | None = None, limit: int | None = None, base_url: str = "", reader=None
 ) -> list[PageTarget]:
     """The storefront pages to open, each with its expected badges; at most ``limit`` pages."""
-    from magento_bridge.reader import MagentoError, MagentoReader
-    from magento_bridge.services import magento_reader
-
     if base_url and urlsplit(base_url).scheme not in ("http", "https"):
         raise SimulationError(f"--base-url {base_url!r} is not an http(s) URL")
     limit = limit or settings.SIMULATION_LIMIT
@@ -721,33 +719,17 @@ def simulation_run(
     except Exception as exc:  # noqa: BLE001 - a run that cannot go on is recorded, not lost
         logger.exception("disclosure-coverage simulation #%s failed", run.pk)
         flush()
-        run.status = SimulationRun.Status.FAILED
-        run.error = f"{type(exc).__name__}: {exc}"[:4000]
+        run.fail(exc)
     finally:
         if locked:
             cache.delete(_LOCK_KEY)
-    run.finished_at = timezone.now()
-    with transaction.atomic():
-        run.save(
-            update_fields=["status", "finished_at", "pages", "checks", "passed", "failed", "options", "error"]
-        )
-        audit_record(
-            action="simulation.finished"
-            if run.status == SimulationRun.Status.SUCCEEDED
-            else "simulation.failed",
-            actor=actor if actor is not None else "system:simulation",
-            obj=run,
-            detail={
-                "store_code": run.store_code,
-                "triggered_by": triggered_by,
-                "pages": run.pages,
-                "checks": run.checks,
-                "passed": run.passed,
-                "failed": run.failed,
-                "seconds": round(time.monotonic() - started, 3),
-                "error": run.error[:500],
-            },
-        )
+    check_run_finish(
+        run,
+        fields=("pages", "checks", "passed", "failed", "options"),
+        event=lambda: events.simulation_ended(
+            actor=actor, run=run, triggered_by=triggered_by, seconds=round(time.monotonic() - started, 3)
+        ),
+    )
     return run
 
 

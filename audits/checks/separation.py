@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 
+from audits import events
+from audits.checks.runs import check_run_finish
 from audits.models import SeparationFinding, SeparationMarker, SeparationScan
-from audits.trail import audit_record
+from magento_bridge.reader import MagentoError, MagentoReader
+from magento_bridge.services import magento_reader
 from provenance.models import GenerationRecord, Generator
 
 logger = logging.getLogger(__name__)
@@ -248,9 +249,6 @@ def separation_scan(*, actor=None, triggered_by: str = "command", reader=None) -
 
     Without ``MAGENTO_DATABASE_URL`` only generation records are scanned (noted in ``counts``).
     """
-    from magento_bridge.reader import MagentoError, MagentoReader
-    from magento_bridge.services import magento_reader
-
     actor_name = actor if isinstance(actor, str) else getattr(actor, "username", "") if actor else ""
     active = list(SeparationMarker.objects.filter(is_active=True))
     scan = SeparationScan.objects.create(
@@ -297,8 +295,7 @@ def separation_scan(*, actor=None, triggered_by: str = "command", reader=None) -
     except Exception as exc:  # noqa: BLE001 - a scan that cannot go on is recorded, not lost
         logger.exception("separation scan #%s failed", scan.pk)
         SeparationFinding.objects.bulk_create(pending)
-        scan.status = SeparationScan.Status.FAILED
-        scan.error = f"{type(exc).__name__}: {exc}"[:4000]
+        scan.fail(exc)
     finally:
         if own_reader and reader is not None:
             reader.close()
@@ -306,25 +303,11 @@ def separation_scan(*, actor=None, triggered_by: str = "command", reader=None) -
         counts["findings_not_stored"] = scan.findings_count - stored
     scan.rows_scanned = counts.pop("rows_scanned", 0)
     scan.counts = dict(counts)
-    scan.finished_at = timezone.now()
-    with transaction.atomic():
-        scan.save(
-            update_fields=["status", "finished_at", "rows_scanned", "findings_count", "counts", "error"]
-        )
-        audit_record(
-            action="separation.scan_finished"
-            if scan.status == SeparationScan.Status.SUCCEEDED
-            else "separation.scan_failed",
-            actor=actor if actor is not None else "system:separation",
-            obj=scan,
-            detail={
-                "triggered_by": triggered_by,
-                "rows_scanned": scan.rows_scanned,
-                "findings": scan.findings_count,
-                "counts": scan.counts,
-                "error": scan.error[:500],
-            },
-        )
+    check_run_finish(
+        scan,
+        fields=("rows_scanned", "findings_count", "counts"),
+        event=lambda: events.separation_scan_ended(actor=actor, scan=scan, triggered_by=triggered_by),
+    )
     return scan
 
 

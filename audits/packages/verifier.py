@@ -15,7 +15,7 @@ FAIL line each and exiting 1 when any fails:
 Pin the log's key from outside the package: ``--key FILE`` with the output of ``GET /log/key``
 fetched independently; then only that key is trusted.
 
-In the package, this file is the template in ``audits/package_verifier.py`` with the Django-free
+In the package, this file is the template in ``audits/packages/verifier.py`` with the Django-free
 modules ``provenance/standards/merkle.py`` and ``provenance/standards/notes.py`` embedded verbatim
 (``_SOURCES``).
 """

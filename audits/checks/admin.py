@@ -14,8 +14,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from audits.admin import AuditedAdminMixin
+from audits.admin_mixins import AuditedAdminMixin
 from audits.models import SeparationFinding, SeparationMarker, SeparationScan, SimulationCheck, SimulationRun
+from audits.tasks import separation_scan_task, simulation_run_task
 from provenance.admin_mixins import ReadOnlyAdminMixin
 from provenance.models import ContentItem, Origin
 
@@ -115,8 +116,6 @@ class SimulationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def run_view(self, request):
-        from audits.tasks import simulation_run_task
-
         if request.method != "POST" or not request.user.has_perm("audits.run_simulation"):
             raise PermissionDenied
         store_code = request.POST.get("store", "").strip()
@@ -197,15 +196,7 @@ class SeparationMarkerAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 class SeparationFindingInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SeparationFinding
-    fields = (
-        "table",
-        "row_id",
-        "store_id",
-        "marker_kind",
-        "marker_value",
-        "masked_value",
-        "record_created_at",
-    )
+    fields = SeparationFinding.COLUMNS
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -244,8 +235,6 @@ class SeparationScanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def run_view(self, request):
-        from audits.tasks import separation_scan_task
-
         if request.method != "POST" or not request.user.has_perm("audits.run_separation_scan"):
             raise PermissionDenied
         user_id = request.user.pk
@@ -256,16 +245,7 @@ class SeparationScanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(SeparationFinding)
 class SeparationFindingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "id",
-        "scan",
-        "table",
-        "row_id",
-        "store_id",
-        "marker_kind",
-        "marker_value",
-        "masked_value",
-    )
+    list_display = ("id", "scan", *SeparationFinding.COLUMNS)
     list_filter = ("table", "marker_kind")
     search_fields = ("row_id", "marker_value")
     list_select_related = ("scan",)

@@ -1,4 +1,4 @@
-"""Admin of the compliance workspace: the review queue, classifications, incidents and the audit trail.
+"""Admin of the compliance workspace: the review queue, classifications and incidents.
 
 Nothing here writes a model directly: decisions go through :mod:`audits.services` (which check roles
 and four eyes again) and the audit trail through :mod:`audits.trail`. Forms carry the review's
@@ -7,22 +7,19 @@ version, so two people deciding at once get "someone acted first" instead of ove
 
 from __future__ import annotations
 
-import csv
-import json
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
+from audits.admin_mixins import AuditedAdminMixin
 from audits.ai_act import QUESTIONS, SECTIONS, classify
 from audits.models import (
-    AuditAnchor,
     AuditEvent,
     Classification,
     ClassificationStatus,
@@ -30,7 +27,6 @@ from audits.models import (
     IncidentStep,
     Review,
     ReviewStatus,
-    TotpDevice,
 )
 from audits.services import (
     WorkspaceError,
@@ -47,35 +43,6 @@ from audits.services import (
     review_request_changes,
     review_submit,
 )
-from audits.trail import audit_anchor, audit_record, model_snapshot
-from provenance.admin_mixins import ReadOnlyAdminMixin
-
-
-class AuditedAdminMixin:
-    """Records admin saves (with before/after, personal fields masked) and deletions, single and bulk."""
-
-    def save_model(self, request, obj, form, change):
-        before = None
-        if change and obj.pk:
-            current = type(obj).objects.filter(pk=obj.pk).first()
-            before = model_snapshot(current) if current else None
-        super().save_model(request, obj, form, change)
-        audit_record(
-            action="admin.changed" if change else "admin.added",
-            request=request,
-            obj=obj,
-            before=before,
-            after=model_snapshot(obj),
-        )
-
-    def delete_model(self, request, obj):
-        audit_record(action="admin.deleted", request=request, obj=obj, before=model_snapshot(obj))
-        super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            audit_record(action="admin.deleted", request=request, obj=obj, before=model_snapshot(obj))
-        super().delete_queryset(request, queryset)
 
 
 def _admin_link(obj) -> str:
@@ -599,144 +566,3 @@ class IncidentAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "linked_generators": [_admin_link(g) for g in incident.generators.all()],
         }
         return super().changeform_view(request, object_id, form_url, extra_context)
-
-
-# --- Audit trail ----------------------------------------------------------------------------------
-
-_EXPORT_FIELDS = [
-    "seq",
-    "at",
-    "actor",
-    "actor_id",
-    "action",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "before",
-    "after",
-    "detail",
-    "ip",
-    "prev_hash",
-    "hash",
-]
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _export_row(event: AuditEvent) -> dict:
-    row = {f: getattr(event, f) for f in _EXPORT_FIELDS}
-    row["at"] = event.at.isoformat()
-    return row
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("seq", "at", "actor", "action", "object_type", "object_repr", "ip")
-    list_filter = ("action", "object_type")
-    search_fields = ("actor", "action", "object_repr", "object_id")
-    date_hierarchy = "at"
-    list_per_page = 100
-    show_full_result_count = False
-    actions = ["export_csv", "export_json"]
-    change_list_template = "admin/audits/auditevent/change_list.html"
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in AuditEvent._meta.fields]
-
-    def has_export_permission(self, request):
-        return request.user.has_perm("audits.export_auditevent")
-
-    def get_urls(self):
-        return [
-            path("anchor/", self.admin_site.admin_view(self.anchor_view), name="audits_auditevent_anchor"),
-            *super().get_urls(),
-        ]
-
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
-            "can_anchor": request.user.has_perm("audits.add_auditanchor"),
-            "last_anchor": AuditAnchor.objects.order_by("-seq").first(),
-        }
-        return super().changelist_view(request, extra_context)
-
-    def anchor_view(self, request):
-        if request.method != "POST" or not request.user.has_perm("audits.add_auditanchor"):
-            raise PermissionDenied
-        anchor = audit_anchor()
-        if anchor:
-            self.message_user(
-                request, f"Anchored event #{anchor.seq} in log entry {anchor.log_index}.", messages.SUCCESS
-            )
-        else:
-            self.message_user(request, "Nothing new to anchor.", messages.INFO)
-        return HttpResponseRedirect(reverse("admin:audits_auditevent_changelist"))
-
-    def _exported(self, request, queryset, fmt: str) -> None:
-        audit_record(
-            action="audit.exported",
-            request=request,
-            object_type="audits.auditevent",
-            object_repr=f"{fmt} export",
-            detail={"format": fmt, "count": queryset.count()},
-        )
-
-    @admin.action(description="Export selected as CSV", permissions=["export"])
-    def export_csv(self, request, queryset):
-        queryset = queryset.order_by("seq")
-        self._exported(request, queryset, "csv")
-        writer = csv.writer(_Echo())
-
-        def rows():
-            yield writer.writerow(_EXPORT_FIELDS)
-            for event in queryset.iterator(chunk_size=1000):
-                row = _export_row(event)
-                yield writer.writerow(
-                    [json.dumps(v) if isinstance(v, dict | list) else v for v in row.values()]
-                )
-
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
-        return response
-
-    @admin.action(description="Export selected as JSON", permissions=["export"])
-    def export_json(self, request, queryset):
-        queryset = queryset.order_by("seq")
-        self._exported(request, queryset, "json")
-        body = json.dumps({"events": [_export_row(e) for e in queryset.iterator(chunk_size=1000)]}, indent=1)
-        response = HttpResponse(body, content_type="application/json")
-        response["Content-Disposition"] = 'attachment; filename="audit-trail.json"'
-        return response
-
-
-@admin.register(AuditAnchor)
-class AuditAnchorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("seq", "hash", "log_entry", "created_at")
-
-    @admin.display(description="Log entry")
-    def log_entry(self, anchor: AuditAnchor):
-        i = anchor.log_index
-        return format_html('<a href="/log/entries?start={}&end={}">#{}</a>', i, i + 1, i)
-
-
-@admin.register(TotpDevice)
-class TotpDeviceAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """Administrators reset a lost authenticator by deleting the device; staff enrol themselves."""
-
-    list_display = ("user", "confirmed_at", "created_at")
-    fields = ("user", "confirmed_at", "created_at")
-    readonly_fields = ("user", "confirmed_at", "created_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-# Registered last, from their own modules: the simulation and separation admin, and audit packages
-# (build, progress, download).
-from audits import admin_checks, package_admin  # noqa: E402,F401

@@ -32,16 +32,7 @@ _CHECK_FIELDS = (
     "screenshot",
     "checked_at",
 )
-_FINDING_FIELDS = (
-    "table",
-    "row_id",
-    "store_id",
-    "marker_kind",
-    "marker_value",
-    "masked_value",
-    "record_created_at",
-    "detail",
-)
+_FINDING_FIELDS = (*SeparationFinding.COLUMNS, "detail")
 
 
 def _aware(since: date | datetime | None) -> datetime | None:
@@ -187,12 +178,7 @@ def separation_package_files(
         return {"separation/findings.json": _json({"scan": None, "findings": [], "note": note})}
     rows = [
         {
-            "table": f.table,
-            "row_id": f.row_id,
-            "store_id": f.store_id,
-            "marker_kind": f.marker_kind,
-            "marker_value": f.marker_value,
-            "masked_value": f.masked_value,
+            **{name: getattr(f, name) for name in SeparationFinding.COLUMNS},
             "record_created_at": _iso(f.record_created_at),
             "detail": json.dumps(f.detail, sort_keys=True),
         }

@@ -19,11 +19,12 @@ import re
 from collections.abc import Iterable
 from html import escape
 
+from django.db.models import Count
 from django.utils import timezone
 
 from audits.ai_act import RiskClass
 from audits.models import Classification, ClassificationStatus, Incident, Review
-from provenance.models import Generator
+from provenance.models import GenerationRecord, Generator
 from provenance.standards.model_cards import hf_metadata_template, model_card_template
 
 __all__ = [
@@ -447,10 +448,6 @@ def data_flow(generators: list[Generator], registers: dict) -> str:
 
 
 def _record_counts() -> dict[int, int]:
-    from django.db.models import Count
-
-    from provenance.models import GenerationRecord
-
     return dict(GenerationRecord.objects.order_by().values_list("generator_id").annotate(n=Count("id")))
 
 
