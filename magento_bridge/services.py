@@ -25,6 +25,7 @@ from django.utils import timezone
 from magento_bridge.connection import DatabaseUrl, parse_database_url
 from magento_bridge.media import (
     MediaInspection,
+    MediaProblem,
     MediaSource,
     fetch_and_inspect,
     media_source_for,
@@ -270,8 +271,6 @@ class MediaStats:
 
 
 def _inspection_from_row(row: MediaFile) -> MediaInspection:
-    from magento_bridge.media import MediaProblem
-
     return MediaInspection(
         sha256=row.sha256 or None,
         size=row.size,

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from provenance.checkpoints import checkpoint_latest
+from provenance.item_log import OBSERVED_FIELDS, ORIGIN_FIELDS, item_log_payload, item_state
 from provenance.log import log_append_many, log_inclusion_proof
 from provenance.models import (
     ApiClient,
@@ -32,7 +33,6 @@ from provenance.models import (
     Origin,
     OriginSource,
 )
-from provenance.services import OBSERVED_FIELDS, ORIGIN_FIELDS, item_log_payload, item_state
 from provenance.standards.canonical import canonical_json
 from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA
 

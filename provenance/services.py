@@ -10,37 +10,11 @@ from datetime import datetime
 
 from django.db import connection, models
 
+from provenance.item_log import OBSERVED_FIELDS, ORIGIN_FIELDS, item_log_payload, item_state
 from provenance.log import log_append_many
 from provenance.models import ContentItem, Origin, OriginSource, SourceRule
-from provenance.standards.hashing import state_sha256
+from provenance.records import origin_from_records, record_origin
 
-# Fields copied from an observation onto the item, in the order they enter the state hash.
-OBSERVED_FIELDS = (
-    "sku",
-    "identifier",
-    "gallery_value_id",
-    "file_path",
-    "media_type",
-    "video_url",
-    "link_type",
-    "title",
-    "label",
-    "image_roles",
-    "position",
-    "is_enabled",
-    "is_visible",
-    "is_hidden",
-    "all_stores",
-    "linked_skus",
-    "content_sha256",
-    "problem_code",
-    "problem",
-    "media_evidence",
-    "c2pa_state",
-)
-# Enter the state hash only when set, so items observed before media evidence existed keep their state.
-_STATE_WHEN_SET = frozenset({"media_evidence", "c2pa_state"})
-ORIGIN_FIELDS = ("origin", "origin_source", "origin_evidence", "digital_source_type")
 _LOADED_FIELDS = (
     "id",
     "store_code",
@@ -174,37 +148,6 @@ def _origin_from_rules(rules: Sequence[SourceRule], obs: ObservedItem) -> dict[s
     }
 
 
-def item_state(values: Mapping[str, object], origin: Mapping[str, object]) -> str:
-    """The change marker of an item: a hash over its observed and origin fields."""
-    observed = [values[n] for n in OBSERVED_FIELDS if n not in _STATE_WHEN_SET or values[n]]
-    return state_sha256(observed + [origin[n] for n in ORIGIN_FIELDS])
-
-
-def item_log_payload(
-    *,
-    store_code: str,
-    surface: str,
-    magento_id: int,
-    part_key: str,
-    content_sha256: str,
-    state: str,
-    origin: Mapping[str, object],
-) -> dict[str, object]:
-    """An item's log payload: identity and hashes only (the log is public)."""
-    evidence = origin.get("origin_evidence") or []
-    return {
-        "store_code": store_code,
-        "surface": surface,
-        "magento_id": magento_id,
-        "part_key": part_key,
-        "content_sha256": content_sha256,
-        "state_sha256": state,
-        "origin": str(origin.get("origin", "")),
-        "origin_source": str(origin.get("origin_source", "")),
-        "evidence_sha256": state_sha256([evidence]) if evidence else "",
-    }
-
-
 def _origin_changed(row: ContentItem, origin: Mapping[str, object]) -> bool:
     return any(getattr(row, name) != origin[name] for name in ORIGIN_FIELDS)
 
@@ -231,8 +174,6 @@ def _resolve_origin(
 
 def _record_detections(observed: Sequence[ObservedItem]) -> dict[str, dict[str, object]]:
     """Origins established by generation records whose output hash equals an observed content hash."""
-    from provenance.records import origin_from_records, record_origin  # records builds on this module
-
     found = origin_from_records({obs.content_sha256 for obs in observed if obs.content_sha256})
     return {digest: record_origin(record) for digest, record in found.items()}
 
