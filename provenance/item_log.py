@@ -1,17 +1,29 @@
-"""What the transparency log records of a content item: its change marker and its entry payload.
+"""What the transparency log records of a content item: its change marker and its entry payloads.
 
 The sync (:mod:`provenance.services`) and generation records (:mod:`provenance.records`) both write
-``item.*`` entries; both take the fields, the state hash and the payload from here, so an entry
+``item.*`` entries; both take the fields, the state hash and the payloads from here, so an entry
 means the same whoever wrote it and the next sync sees no change where a record already wrote one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from provenance.standards.hashing import state_sha256
 
-__all__ = ["OBSERVED_FIELDS", "ORIGIN_FIELDS", "item_log_payload", "item_state"]
+if TYPE_CHECKING:
+    from provenance.models import ContentItem
+
+__all__ = [
+    "OBSERVED_FIELDS",
+    "ORIGIN_FIELDS",
+    "item_log_payload",
+    "item_origin_payload",
+    "item_row_payload",
+    "item_row_state",
+    "item_state",
+]
 
 # Fields copied from an observation onto the item, in the order they enter the state hash.
 OBSERVED_FIELDS = (
@@ -48,6 +60,14 @@ def item_state(values: Mapping[str, object], origin: Mapping[str, object]) -> st
     return state_sha256(observed + [origin[n] for n in ORIGIN_FIELDS])
 
 
+def item_row_state(item: ContentItem) -> str:
+    """:func:`item_state` of what ``item`` holds now."""
+    return item_state(
+        {name: getattr(item, name) for name in OBSERVED_FIELDS},
+        {name: getattr(item, name) for name in ORIGIN_FIELDS},
+    )
+
+
 def item_log_payload(
     *,
     store_code: str,
@@ -70,4 +90,32 @@ def item_log_payload(
         "origin": str(origin.get("origin", "")),
         "origin_source": str(origin.get("origin_source", "")),
         "evidence_sha256": state_sha256([evidence]) if evidence else "",
+    }
+
+
+def item_row_payload(item: ContentItem) -> dict[str, object]:
+    """:func:`item_log_payload` of what ``item`` holds now (its identity, hashes and origin)."""
+    return item_log_payload(
+        store_code=item.store_code,
+        surface=item.surface,
+        magento_id=item.magento_id,
+        part_key=item.part_key,
+        content_sha256=item.content_sha256,
+        state=item.state_sha256,
+        origin={name: getattr(item, name) for name in ORIGIN_FIELDS},
+    )
+
+
+def item_origin_payload(item: ContentItem) -> dict[str, object]:
+    """The ``item.origin`` payload a generation record writes for the origin ``item`` holds now.
+
+    The item payload plus the digital source type and the evidence's kind and generation record id.
+    """
+    evidence = item.origin_evidence or []
+    first = evidence[0] if evidence else {}
+    return {
+        **item_row_payload(item),
+        "digital_source_type": item.digital_source_type,
+        "evidence_kind": first.get("kind", ""),
+        "record_id": first.get("record_id"),
     }

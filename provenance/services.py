@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db import connection, models
 
 from provenance.images import evidence_c2pa_state, evidence_origin
-from provenance.item_log import OBSERVED_FIELDS, ORIGIN_FIELDS, item_log_payload, item_state
+from provenance.item_log import OBSERVED_FIELDS, ORIGIN_FIELDS, item_log_payload, item_row_payload, item_state
 from provenance.log import log_append_many
 from provenance.models import ContentItem, Origin, OriginSource, SourceRule
 from provenance.records import origin_from_records, record_origin
@@ -308,6 +308,17 @@ _CHANGED_FIELDS = (
 _REMOVED_FIELDS = ("removed_at", "changed_at", "latest_log_index")
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """One observation in registry terms: its column values, origin, state hash and log payload."""
+
+    obs: ObservedItem
+    values: dict[str, object]
+    origin: dict[str, object]
+    state: str
+    payload: dict[str, object]
+
+
 @dataclass
 class _Changes:
     """What one apply writes, collected first so that the log is appended once and rows are written
@@ -341,58 +352,44 @@ class _Changes:
             state=state,
             origin=origin,
         )
+        seen = _Seen(obs=obs, values=values, origin=origin, state=state, payload=payload)
         if row is None:
-            self._add(obs, values, origin, state, payload)
+            self._add(seen)
         elif row.state_sha256 != state or row.removed_at is not None:
-            self._change(row, obs, values, origin, state, payload)
+            self._change(row, seen)
         else:
             self.unchanged_ids.append(row.id)
             self.counts.unchanged += 1
 
-    def _add(
-        self,
-        obs: ObservedItem,
-        values: dict[str, object],
-        origin: dict[str, object],
-        state: str,
-        payload: dict[str, object],
-    ) -> None:
+    def _add(self, seen: _Seen) -> None:
         created = {
             "store_code": self.store_code,
             "surface": self.surface,
-            "magento_id": obs.magento_id,
-            "part_key": obs.part_key,
-            "state_sha256": state,
-            "magento_updated_at": obs.magento_updated_at,
+            "magento_id": seen.obs.magento_id,
+            "part_key": seen.obs.part_key,
+            "state_sha256": seen.state,
+            "magento_updated_at": seen.obs.magento_updated_at,
             "first_seen_at": self.seen_at,
             "last_seen_at": self.seen_at,
             "changed_at": self.seen_at,
-            **values,
-            **origin,
+            **seen.values,
+            **seen.origin,
         }
         self.created.append(created)
-        self.log("item.added", created, payload)
+        self.log("item.added", created, seen.payload)
         self.counts.added += 1
 
-    def _change(
-        self,
-        row: ContentItem,
-        obs: ObservedItem,
-        values: dict[str, object],
-        origin: dict[str, object],
-        state: str,
-        payload: dict[str, object],
-    ) -> None:
-        origin_changed = _origin_changed(row, origin)
-        content_changed = row.removed_at is not None or row.content_sha256 != values["content_sha256"]
+    def _change(self, row: ContentItem, seen: _Seen) -> None:
+        origin_changed = _origin_changed(row, seen.origin)
+        content_changed = row.removed_at is not None or row.content_sha256 != seen.values["content_sha256"]
         if content_changed or not origin_changed:
-            self.log("item.changed", row, payload)
+            self.log("item.changed", row, seen.payload)
         if origin_changed:
-            self.log("item.origin", row, payload)
-        for name, value in {**values, **origin}.items():
+            self.log("item.origin", row, seen.payload)
+        for name, value in {**seen.values, **seen.origin}.items():
             setattr(row, name, value)
-        row.state_sha256 = state
-        row.magento_updated_at = obs.magento_updated_at
+        row.state_sha256 = seen.state
+        row.magento_updated_at = seen.obs.magento_updated_at
         row.last_seen_at = self.seen_at
         row.changed_at = self.seen_at
         row.removed_at = None
@@ -403,7 +400,7 @@ class _Changes:
         for row in rows:
             row.removed_at = self.seen_at
             row.changed_at = self.seen_at
-            self.log("item.removed", row, _removal_payload(row))
+            self.log("item.removed", row, item_row_payload(row))
         self.removed.extend(rows)
 
     def write(self) -> None:
@@ -418,18 +415,6 @@ class _Changes:
         if self.removed:
             _update_items(self.removed, _REMOVED_FIELDS)
             self.counts.removed += len(self.removed)
-
-
-def _removal_payload(row: ContentItem) -> dict[str, object]:
-    return item_log_payload(
-        store_code=row.store_code,
-        surface=row.surface,
-        magento_id=row.magento_id,
-        part_key=row.part_key,
-        content_sha256=row.content_sha256,
-        state=row.state_sha256,
-        origin={name: getattr(row, name) for name in ORIGIN_FIELDS},
-    )
 
 
 def _assign_log_indexes(
@@ -469,7 +454,7 @@ def content_items_remove_missing(
         for row in rows:
             row.removed_at = removed_at
             row.changed_at = removed_at
-        _assign_log_indexes([("item.removed", _removal_payload(row)) for row in rows], list(rows))
+        _assign_log_indexes([("item.removed", item_row_payload(row)) for row in rows], list(rows))
         _update_items(rows, _REMOVED_FIELDS)
         removed += len(rows)
     return removed

@@ -12,12 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from provenance.auth import api_client_create
-from provenance.item_log import ORIGIN_FIELDS
+from provenance.item_log import ORIGIN_FIELDS, item_origin_payload
 from provenance.models import ContentItem, GenerationRecord, Generator, LogEntry, Origin, OriginSource
 from provenance.records import (
     TRAINED_ALGORITHMIC_MEDIA,
     generation_record_submit,
-    item_origin_payload,
     origin_from_records,
     record_origin,
 )
