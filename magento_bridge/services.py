@@ -24,13 +24,14 @@ from magento_bridge.connection import DatabaseUrl, parse_database_url
 from magento_bridge.locks import sync_lock_acquire, sync_lock_release
 from magento_bridge.media import (
     MediaInspection,
+    MediaProblem,
     MediaSource,
     fetch_and_inspect,
     media_source_for,
 )
 from magento_bridge.models import MediaFile, SyncCursor, SyncRun
 from magento_bridge.oauth1 import OAuthCredentials
-from magento_bridge.reader import MagentoError, MagentoReader, StoreView
+from magento_bridge.reader import MagentoError, MagentoReader, ProductBatch, StoreView
 from magento_bridge.records import (
     SURFACE_CMS_BLOCK,
     SURFACE_CMS_PAGE,
@@ -42,11 +43,11 @@ from magento_bridge.records import (
     ProductLinkSet,
 )
 from magento_bridge.rest import MagentoRestClient, MagentoRestReader
-from provenance.images import detector_key, evidence_c2pa_state, evidence_origin, image_evidence
+from provenance.images import detector_key, image_evidence
 from provenance.services import (
     ApplyCounts,
     ObservedItem,
-    content_items_apply,
+    content_items_apply_batch,
     content_items_remove_missing,
     source_rules_active,
 )
@@ -167,7 +168,6 @@ def _observed_image(entry: GalleryEntry, media: MediaResult | None) -> ObservedI
         problem_code=problem_code,
         problem=problem,
         media_evidence=evidence,
-        c2pa_state=evidence_c2pa_state(evidence),
         magento_updated_at=entry.updated_at,
     )
 
@@ -226,8 +226,6 @@ class MediaStats:
 
 
 def _inspection_from_row(row: MediaFile) -> MediaInspection:
-    from magento_bridge.media import MediaProblem
-
     return MediaInspection(
         sha256=row.sha256 or None,
         size=row.size,
@@ -383,6 +381,73 @@ def _save_cursors(
                 cursor.save(update_fields=fields)
 
 
+def _newer(newest: datetime | None, candidate: datetime | None) -> datetime | None:
+    return candidate if candidate and (newest is None or candidate > newest) else newest
+
+
+def _batch_media(
+    files: Iterable[str], media: MediaSource | None, media_stats: MediaStats, *, full: bool
+) -> dict[str, MediaResult] | None:
+    """What reading the batch's files established, by path; None without a media source."""
+    if media is None:
+        return None
+    return media_inspect_files(files=files, source=media, stats=media_stats, reread=full)
+
+
+def _observed_products(
+    batch: ProductBatch, media_results: dict[str, MediaResult] | None
+) -> list[ObservedItem]:
+    """The batch's gallery images, each with its file's evidence, and its link sets."""
+    images = [
+        _observed_image(e, media_results.get(e.file) if media_results is not None else None)
+        for e in batch.gallery
+    ]
+    return [*images, *(_observed_links(s) for s in batch.links)]
+
+
+def _apply_batch(
+    state: _RunState,
+    stores: Sequence[StoreView],
+    surfaces: Sequence[str],
+    *,
+    observed: list[ObservedItem],
+    covered_ids: Sequence[int],
+    seen_at: datetime,
+    rules: list,
+) -> None:
+    """Hand one batch's observations to the registry and add up the counts."""
+    counts = content_items_apply_batch(
+        store_codes=[s.code for s in stores],
+        surfaces=surfaces,
+        observed=observed,
+        covered_ids=covered_ids,
+        seen_at=seen_at,
+        rules=rules,
+    )
+    for surface, surface_counts in counts.items():
+        state.counts[surface].add(surface_counts)
+
+
+def _finish_surfaces(
+    state: _RunState,
+    stores: Sequence[StoreView],
+    surfaces: Sequence[str],
+    *,
+    live_ids: Iterable[int],
+    newest: datetime | None,
+    full: bool,
+    seen_at: datetime,
+) -> None:
+    """After the last batch: mark removed what Magento no longer has, and move the cursors on."""
+    for store in stores:
+        for surface in surfaces:
+            state.counts[surface].removed += content_items_remove_missing(
+                store_code=store.code, surface=surface, live_ids=live_ids, removed_at=seen_at
+            )
+            state.cursors.setdefault(store.code, {})[surface] = newest.isoformat() if newest else None
+    _save_cursors(stores, surfaces, newest, full=full, at=seen_at)
+
+
 def _sync_products(
     reader: MagentoReader,
     stores: Sequence[StoreView],
@@ -396,8 +461,7 @@ def _sync_products(
     progress: Progress | None,
 ) -> None:
     surfaces = (SURFACE_PRODUCT_IMAGE, SURFACE_RECOMMENDATION)
-    cursors = _cursor_map(stores)
-    since = _since(cursors, stores, surfaces, full)
+    since = _since(_cursor_map(stores), stores, surfaces, full)
     live_ids = reader.product_ids()
     total = len(live_ids)
     done = 0
@@ -405,57 +469,23 @@ def _sync_products(
     if progress:
         progress("products", 0, total)
     for batch in reader.product_batches(stores, updated_since=since):
-        files = [entry.file for entry in batch.gallery if entry.file]
-        media_results = (
-            media_inspect_files(files=files, source=media, stats=media_stats, reread=full) if media else {}
+        media_results = _batch_media([e.file for e in batch.gallery if e.file], media, media_stats, full=full)
+        _apply_batch(
+            state,
+            stores,
+            surfaces,
+            observed=_observed_products(batch, media_results),
+            covered_ids=batch.entity_ids,
+            seen_at=seen_at,
+            rules=rules,
         )
-        detections = {}
-        for read in media_results.values():
-            origin = evidence_origin(read.marks)
-            if origin is not None and read.inspection.sha256:
-                detections[read.inspection.sha256] = origin
-        for store in stores:
-            images = [
-                _observed_image(e, media_results.get(e.file) if media else None)
-                for e in batch.gallery
-                if e.store_code == store.code
-            ]
-            counts = content_items_apply(
-                store_code=store.code,
-                surface=SURFACE_PRODUCT_IMAGE,
-                observed=images,
-                covered_ids=batch.entity_ids,
-                seen_at=seen_at,
-                rules=rules,
-                detections=detections,
-            )
-            counts.failed += sum(1 for item in images if item.problem_code)
-            state.counts[SURFACE_PRODUCT_IMAGE].add(counts)
-            links = [_observed_links(s) for s in batch.links if s.store_code == store.code]
-            state.counts[SURFACE_RECOMMENDATION].add(
-                content_items_apply(
-                    store_code=store.code,
-                    surface=SURFACE_RECOMMENDATION,
-                    observed=links,
-                    covered_ids=batch.entity_ids,
-                    seen_at=seen_at,
-                    rules=rules,
-                )
-            )
-        if batch.max_updated_at and (newest is None or batch.max_updated_at > newest):
-            newest = batch.max_updated_at
+        newest = _newer(newest, batch.max_updated_at)
         done += len(batch.entity_ids)
         if progress:
             progress("products", min(done, total) if since is None else done, total if since is None else 0)
-    for store in stores:
-        for surface in surfaces:
-            state.counts[surface].removed += content_items_remove_missing(
-                store_code=store.code, surface=surface, live_ids=live_ids, removed_at=seen_at
-            )
-    _save_cursors(stores, surfaces, newest, full=since is None, at=seen_at)
-    for store in stores:
-        for surface in surfaces:
-            state.cursors.setdefault(store.code, {})[surface] = newest.isoformat() if newest else None
+    _finish_surfaces(
+        state, stores, surfaces, live_ids=live_ids, newest=newest, full=since is None, seen_at=seen_at
+    )
 
 
 def _sync_cms(
@@ -469,35 +499,27 @@ def _sync_cms(
     rules: list,
     progress: Progress | None,
 ) -> None:
-    cursors = _cursor_map(stores)
-    since = _since(cursors, stores, [surface], full)
+    since = _since(_cursor_map(stores), stores, [surface], full)
     live_ids = reader.cms_ids(surface)
     newest: datetime | None = None
     done = 0
     for ids, contents, batch_newest in reader.cms_batches(surface, stores, updated_since=since):
-        for store in stores:
-            observed = [_observed_cms(c) for c in contents if c.store_code == store.code]
-            state.counts[surface].add(
-                content_items_apply(
-                    store_code=store.code,
-                    surface=surface,
-                    observed=observed,
-                    covered_ids=ids,
-                    seen_at=seen_at,
-                    rules=rules,
-                )
-            )
-        if batch_newest and (newest is None or batch_newest > newest):
-            newest = batch_newest
+        _apply_batch(
+            state,
+            stores,
+            [surface],
+            observed=[_observed_cms(c) for c in contents],
+            covered_ids=ids,
+            seen_at=seen_at,
+            rules=rules,
+        )
+        newest = _newer(newest, batch_newest)
         done += len(ids)
         if progress:
             progress(surface, done, len(live_ids) if since is None else 0)
-    for store in stores:
-        state.counts[surface].removed += content_items_remove_missing(
-            store_code=store.code, surface=surface, live_ids=live_ids, removed_at=seen_at
-        )
-        state.cursors.setdefault(store.code, {})[surface] = newest.isoformat() if newest else None
-    _save_cursors(stores, [surface], newest, full=since is None, at=seen_at)
+    _finish_surfaces(
+        state, stores, [surface], live_ids=live_ids, newest=newest, full=since is None, seen_at=seen_at
+    )
 
 
 def sync_run(

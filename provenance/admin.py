@@ -118,6 +118,18 @@ def _thumbnail_url(item: ContentItem) -> str | None:
         return None
 
 
+def _evidence_html(evidence: list[dict]):
+    """Evidence entries as a list: kind, strength and detail of each."""
+    return format_html(
+        "<ul>{}</ul>",
+        format_html_join(
+            "",
+            "<li><strong>{}</strong> ({}): {}</li>",
+            ((e.get("kind", "?"), e.get("strength", ""), e.get("detail", "")) for e in evidence),
+        ),
+    )
+
+
 @admin.register(ContentItem)
 class ContentItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
@@ -241,14 +253,7 @@ class ContentItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         evidence = item.origin_evidence or []
         if not evidence:
             return "No evidence recorded."
-        return format_html(
-            "<ul>{}</ul>",
-            format_html_join(
-                "",
-                "<li><strong>{}</strong> ({}): {}</li>",
-                ((e.get("kind", "?"), e.get("strength", ""), e.get("detail", "")) for e in evidence),
-            ),
-        )
+        return _evidence_html(evidence)
 
     @admin.display(description="Everything found in the file")
     def media_evidence_list(self, item: ContentItem):
@@ -259,14 +264,7 @@ class ContentItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return (
                 "No marks found in the file's metadata." if item.content_sha256 else "The file was not read."
             )
-        return format_html(
-            "<ul>{}</ul>",
-            format_html_join(
-                "",
-                "<li><strong>{}</strong> ({}): {}</li>",
-                ((e.get("kind", "?"), e.get("strength", ""), e.get("detail", "")) for e in evidence),
-            ),
-        )
+        return _evidence_html(evidence)
 
     @admin.display(description="C2PA manifest")
     def c2pa_summary(self, item: ContentItem):

@@ -31,11 +31,7 @@ from rest_framework.views import APIView
 
 from provenance.auth import ApiTokenAuthentication, HasScope
 from provenance.errors import Conflict, ErrorResponseSerializer, PayloadTooLarge
-from provenance.images import (
-    ImageRejected,
-    SigningUnavailable,
-    image_mark,
-)
+from provenance.images import ImageMarkError, ImageRejected, image_mark
 from provenance.ingest_gate import IngestOpen
 from provenance.models import ApiScope, GenerationRecord, Generator
 from provenance.records import (
@@ -453,16 +449,10 @@ class RecordDetailView(_ApiView):
 # --- Marking generated images ---------------------------------------------------------------------
 
 
-class ServiceUnavailable(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The service cannot do this now."
-    default_code = "signing_unavailable"
+class ImageMarkFailed(APIException):
+    """Marking failed: the code, status and message of its row in ``IMAGE_MARK_ERRORS``."""
 
-
-class ImageRejectedError(APIException):
-    """An image the marking service refused, with the service's code and HTTP status."""
-
-    def __init__(self, exc: ImageRejected) -> None:
+    def __init__(self, exc: ImageMarkError) -> None:
         self.status_code = exc.status
         super().__init__(detail=str(exc), code=exc.code)
 
@@ -610,20 +600,13 @@ class ImageMarkView(_ApiView):
         values = dict(serializer.validated_data)
         upload = values.pop("image")
         if upload.size is not None and upload.size > settings.IMAGE_MARK_MAX_BYTES:
-            raise PayloadTooLarge(f"The image is larger than {settings.IMAGE_MARK_MAX_BYTES} bytes.")
+            raise ImageMarkFailed(ImageRejected("too_many_bytes", limit=settings.IMAGE_MARK_MAX_BYTES))
         data = upload.read(settings.IMAGE_MARK_MAX_BYTES + 1)
         values["input_sha256s"] = values.pop("inputs")
         try:
             marked = image_mark(data=data, **values, actor=request.user)
-        except ImageRejected as exc:
-            raise ImageRejectedError(exc) from None
-        except SigningUnavailable as exc:
-            raise ServiceUnavailable(str(exc)) from None
-        except RecordConflict as exc:
-            raise Conflict(
-                f"external_id {exc.record.external_id!r} was already used (record {exc.record.pk}); "
-                "each image is marked once."
-            ) from None
+        except ImageMarkError as exc:
+            raise ImageMarkFailed(exc) from None
         extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}[marked.media_type]
         response = HttpResponse(marked.data, content_type=marked.media_type, status=status.HTTP_201_CREATED)
         response["Content-Disposition"] = f'attachment; filename="marked-{marked.record.pk}.{extension}"'

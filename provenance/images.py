@@ -40,8 +40,12 @@ from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA, detect_a
 from provenance.standards.xmp import XmpError, XmpTextError, xml_forbidden_character, xmp_embed, xmp_packet
 
 __all__ = [
+    "IMAGE_MARK_ERRORS",
     "MARKABLE_FORMATS",
+    "ExternalIdUsed",
+    "ImageMarkError",
     "ImageRejected",
+    "MarkFailure",
     "MarkedImage",
     "SigningUnavailable",
     "detector_key",
@@ -129,17 +133,89 @@ def evidence_origin(marks: Iterable[dict]) -> dict[str, object] | None:
 # --- Marking ------------------------------------------------------------------------------------
 
 
-class ImageRejected(Exception):
-    """The image cannot be marked; ``code`` and ``status`` say why in API terms."""
+@dataclass(frozen=True)
+class MarkFailure:
+    """One row of :data:`IMAGE_MARK_ERRORS`: the API's error code and HTTP status, and the message
+    for people (a :meth:`str.format` template)."""
 
-    def __init__(self, code: str, message: str, *, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
+    code: str
+    status: int
+    message: str
 
 
-class SigningUnavailable(Exception):
+# Every reason marking can fail, the one source of what the API and ``provenance_mark`` say.
+IMAGE_MARK_ERRORS: dict[str, MarkFailure] = {
+    "too_many_bytes": MarkFailure("payload_too_large", 413, "The image is larger than {limit} bytes."),
+    "empty": MarkFailure("invalid_image", 400, "The image file is empty."),
+    "pixel_bomb": MarkFailure("image_too_large", 400, "The image declares more pixels than allowed."),
+    "unsupported_format": MarkFailure(
+        "unsupported_media_type", 415, "Only JPEG, PNG and WebP images can be marked."
+    ),
+    "unreadable_header": MarkFailure("invalid_image", 400, "The image header cannot be read ({cause})."),
+    "too_many_pixels": MarkFailure(
+        "image_too_large",
+        400,
+        "The image is {width}x{height} pixels; at most {max_pixels} pixels can be marked.",
+    ),
+    "animated": MarkFailure("invalid_image", 400, "Animated images cannot be marked."),
+    "corrupt": MarkFailure("invalid_image", 400, "The {format} file is truncated or corrupt ({cause})."),
+    "already_marked": MarkFailure(
+        "already_marked",
+        409,
+        "The image already carries a C2PA manifest; send the generator's output before it is signed.",
+    ),
+    "xml_forbidden": MarkFailure(
+        "invalid",
+        400,
+        "{field} contains {char}, a character XML 1.0 forbids, so the XMP mark would be unreadable.",
+    ),
+    "container_unwritable": MarkFailure(
+        "invalid_image", 400, "The image container cannot be rewritten: {cause}."
+    ),
+    "no_certificate": MarkFailure(
+        "signing_unavailable",
+        503,
+        "No C2PA signing certificate is configured (PROVENANT_C2PA_CERT_FILE and PROVENANT_C2PA_KEY_FILE).",
+    ),
+    "unusable_certificate": MarkFailure(
+        "signing_unavailable", 503, "The C2PA signing certificate cannot be used: {cause}."
+    ),
+    "signing_failed": MarkFailure("signing_unavailable", 503, "C2PA signing failed: {cause}"),
+    "external_id_used": MarkFailure(
+        "conflict",
+        409,
+        "external_id {external_id!r} was already used (record {record_id}); each image is marked once.",
+    ),
+}
+
+
+class ImageMarkError(Exception):
+    """Marking failed for a ``reason`` of :data:`IMAGE_MARK_ERRORS`; ``code``, ``status`` and the
+    message come from its row, filled in with ``details``."""
+
+    def __init__(self, reason: str, /, **details: object) -> None:
+        failure = IMAGE_MARK_ERRORS[reason]
+        super().__init__(failure.message.format(**details))
+        self.reason = reason
+        self.code = failure.code
+        self.status = failure.status
+
+
+class ImageRejected(ImageMarkError):
+    """The image cannot be marked."""
+
+
+class SigningUnavailable(ImageMarkError):
     """No usable C2PA signing certificate and key are configured."""
+
+
+class ExternalIdUsed(ImageMarkError):
+    """The client already used the external id: each image is marked once (signatures differ on
+    every run, so a replay cannot return the same file)."""
+
+    def __init__(self, record: GenerationRecord) -> None:
+        super().__init__("external_id_used", external_id=record.external_id, record_id=record.pk)
+        self.record = record
 
 
 @dataclass(frozen=True)
@@ -163,56 +239,44 @@ def image_validate(data: bytes) -> ValidImage:
     it fully so a truncated or corrupt file is refused here rather than signed."""
     limit = settings.IMAGE_MARK_MAX_BYTES
     if len(data) > limit:
-        raise ImageRejected("payload_too_large", f"The image is larger than {limit} bytes.", status=413)
+        raise ImageRejected("too_many_bytes", limit=limit)
     if not data:
-        raise ImageRejected("invalid_image", "The image file is empty.")
+        raise ImageRejected("empty")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=MARKABLE_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageRejected("image_too_large", "The image declares more pixels than allowed.") from None
+        raise ImageRejected("pixel_bomb") from None
     except UnidentifiedImageError:
-        raise ImageRejected(
-            "unsupported_media_type", "Only JPEG, PNG and WebP images can be marked.", status=415
-        ) from None
+        raise ImageRejected("unsupported_format") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise ImageRejected("invalid_image", f"The image header cannot be read ({exc}).") from None
+        raise ImageRejected("unreadable_header", cause=exc) from None
     with image:
         width, height = image.size
         max_pixels = settings.IMAGE_MARK_MAX_PIXELS
         if width * height > max_pixels:
-            raise ImageRejected(
-                "image_too_large",
-                f"The image is {width}x{height} pixels; at most {max_pixels} pixels can be marked.",
-            )
+            raise ImageRejected("too_many_pixels", width=width, height=height, max_pixels=max_pixels)
         if getattr(image, "n_frames", 1) > 1:
-            raise ImageRejected("invalid_image", "Animated images cannot be marked.")
+            raise ImageRejected("animated")
         fmt = image.format
         try:
             image.load()
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
-            raise ImageRejected("invalid_image", f"The {fmt} file is truncated or corrupt ({exc}).") from None
+            raise ImageRejected("corrupt", format=fmt, cause=exc) from None
     if manifest_read(data) is not None:
-        raise ImageRejected(
-            "already_marked",
-            "The image already carries a C2PA manifest; send the generator's output before it is signed.",
-            status=409,
-        )
+        raise ImageRejected("already_marked")
     return ValidImage(format=fmt, media_type=C2PA_MIME_TYPES[fmt], width=width, height=height)
 
 
 def signing_credentials() -> SigningCredentials:
     """The configured signing certificate chain and key, checked; raises :class:`SigningUnavailable`."""
     if not settings.C2PA_CERT.strip():
-        raise SigningUnavailable(
-            "No C2PA signing certificate is configured "
-            "(PROVENANT_C2PA_CERT_FILE and PROVENANT_C2PA_KEY_FILE)."
-        )
+        raise SigningUnavailable("no_certificate")
     try:
         return _credentials(settings.C2PA_CERT, settings.C2PA_KEY, settings.C2PA_TSA_URL)
     except CredentialsError as exc:
-        raise SigningUnavailable(f"The C2PA signing certificate cannot be used: {exc}.") from None
+        raise SigningUnavailable("unusable_certificate", cause=exc) from None
 
 
 @functools.lru_cache(maxsize=2)
@@ -246,35 +310,33 @@ def image_mark(
 
     The IPTC ``DigitalSourceType`` goes into the XMP packet first, then a C2PA manifest
     (``c2pa.created`` with the same source type, the generator as software agent) is signed over
-    the result, and the record is registered with the SHA-256 of the returned bytes. Raises
-    :class:`ImageRejected` for an image that cannot be marked, :class:`SigningUnavailable` without
-    usable credentials, and :class:`RecordConflict` when ``external_id`` was used before (signatures
-    differ on every run, so a replay cannot return the same file).
+    the result, and the record is registered with the SHA-256 of the returned bytes. Raises an
+    :class:`ImageMarkError` (one row of :data:`IMAGE_MARK_ERRORS`): :class:`ImageRejected` for an
+    image that cannot be marked, :class:`SigningUnavailable` without usable credentials, and
+    :class:`ExternalIdUsed` when ``external_id`` was used before (signatures differ on every run,
+    so a replay cannot return the same file).
     """
     image = image_validate(data)
     credentials = signing_credentials()
     existing = GenerationRecord.objects.filter(client=actor, external_id=external_id).first()
     if existing is not None:
-        raise RecordConflict(existing)
+        raise ExternalIdUsed(existing)
     for field, text in (
         ("generator", generator.name),
         ("generator_version", generator_version),
         ("title", title),
     ):
         if (char := xml_forbidden_character(text)) is not None:
-            raise ImageRejected(
-                "invalid",
-                f"{field} contains {char}, a character XML 1.0 forbids, so the XMP mark would be unreadable.",
-            )
+            raise ImageRejected("xml_forbidden", field=field, char=char)
     agent = f"{generator.name} {generator_version}".strip()
     try:
         with_xmp = xmp_embed(
             data, xmp_packet(digital_source_type=digital_source_type, creator_tool=agent, title=title)
         )
     except XmpTextError as exc:
-        raise ImageRejected("invalid", f"{exc}, so the XMP mark would be unreadable.") from None
+        raise ImageRejected("xml_forbidden", field=exc.field, char=exc.char) from None
     except XmpError as exc:
-        raise ImageRejected("invalid_image", f"The image container cannot be rewritten: {exc}.") from None
+        raise ImageRejected("container_unwritable", cause=exc) from None
     manifest = created_manifest(
         title=title or external_id,
         digital_source_type=digital_source_type,
@@ -286,19 +348,22 @@ def image_mark(
     try:
         signed = manifest_sign(with_xmp, image.media_type, manifest=manifest, credentials=credentials)
     except SigningError as exc:
-        raise SigningUnavailable(f"C2PA signing failed: {exc}") from None
+        raise SigningUnavailable("signing_failed", cause=exc) from None
     digest = hashlib.sha256(signed).hexdigest()
-    submission = generation_record_submit(
-        generator=generator,
-        generator_version=generator_version,
-        prompt_sha256=prompt_sha256,
-        input_sha256s=input_sha256s,
-        parameters=parameters,
-        output_sha256=digest,
-        output_media_type=image.media_type,
-        generated_at=generated_at,
-        pipeline_run_id=pipeline_run_id,
-        external_id=external_id,
-        actor=actor,
-    )
+    try:
+        submission = generation_record_submit(
+            generator=generator,
+            generator_version=generator_version,
+            prompt_sha256=prompt_sha256,
+            input_sha256s=input_sha256s,
+            parameters=parameters,
+            output_sha256=digest,
+            output_media_type=image.media_type,
+            generated_at=generated_at,
+            pipeline_run_id=pipeline_run_id,
+            external_id=external_id,
+            actor=actor,
+        )
+    except RecordConflict as exc:  # a concurrent request with the same external id came first
+        raise ExternalIdUsed(exc.record) from None
     return MarkedImage(data=signed, sha256=digest, media_type=image.media_type, record=submission.record)

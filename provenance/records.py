@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from provenance.checkpoints import checkpoint_latest
+from provenance.item_log import ORIGIN_FIELDS, item_origin_payload, item_row_state
 from provenance.log import log_append_many, log_inclusion_proof
 from provenance.models import (
     ApiClient,
@@ -32,7 +33,6 @@ from provenance.models import (
     Origin,
     OriginSource,
 )
-from provenance.services import OBSERVED_FIELDS, ORIGIN_FIELDS, item_log_payload, item_state
 from provenance.standards.canonical import canonical_json
 from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA
 
@@ -47,7 +47,7 @@ __all__ = [
     "generation_record_payload",
     "generation_record_proof",
     "generation_record_submit",
-    "item_origin_payload",
+    "item_origin_payload",  # built in provenance.item_log with the other item payloads
     "origin_from_records",
     "parameters_sha256",
     "record_origin",
@@ -154,30 +154,6 @@ def generation_record_payload(record: GenerationRecord) -> dict[str, object]:
         "pipeline_run_id": record.pipeline_run_id,
         "client": record.client.name,
         "external_id": record.external_id,
-    }
-
-
-def item_origin_payload(item: ContentItem) -> dict[str, object]:
-    """The ``item.origin`` log payload for the origin ``item`` holds now.
-
-    The registry's item payload (identity, content and state hashes, origin, a hash of the
-    evidence) plus the evidence's kind and generation record id.
-    """
-    evidence = item.origin_evidence or []
-    first = evidence[0] if evidence else {}
-    return {
-        **item_log_payload(
-            store_code=item.store_code,
-            surface=item.surface,
-            magento_id=item.magento_id,
-            part_key=item.part_key,
-            content_sha256=item.content_sha256,
-            state=item.state_sha256,
-            origin={name: getattr(item, name) for name in ORIGIN_FIELDS},
-        ),
-        "digital_source_type": item.digital_source_type,
-        "evidence_kind": first.get("kind", ""),
-        "record_id": first.get("record_id"),
     }
 
 
@@ -333,7 +309,7 @@ def _log_save_and_match(record: GenerationRecord) -> int:
     for item in changed:
         for name, value in record_origin(record, previous_evidence=item.origin_evidence or []).items():
             setattr(item, name, value)
-        item.state_sha256 = _item_state(item)
+        item.state_sha256 = item_row_state(item)  # the sync's marker: the next sync sees no change
         item.changed_at = now
     entries = log_append_many(entries=[(ITEM_ORIGIN_KIND, item_origin_payload(item)) for item in changed])
     for item, entry in zip(changed, entries, strict=True):
@@ -342,14 +318,6 @@ def _log_save_and_match(record: GenerationRecord) -> int:
         changed, [*ORIGIN_FIELDS, "state_sha256", "changed_at", "latest_log_index"], batch_size=200
     )
     return len(changed)
-
-
-def _item_state(item: ContentItem) -> str:
-    # The sync's change marker over the same fields, so the next sync sees no change.
-    return item_state(
-        {name: getattr(item, name) for name in OBSERVED_FIELDS},
-        {name: getattr(item, name) for name in ORIGIN_FIELDS},
-    )
 
 
 # --- Selectors ------------------------------------------------------------------------------------

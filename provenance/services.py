@@ -10,37 +10,12 @@ from datetime import datetime
 
 from django.db import connection, models
 
+from provenance.images import evidence_c2pa_state, evidence_origin
+from provenance.item_log import OBSERVED_FIELDS, ORIGIN_FIELDS, item_log_payload, item_row_payload, item_state
 from provenance.log import log_append_many
 from provenance.models import ContentItem, Origin, OriginSource, SourceRule
-from provenance.standards.hashing import state_sha256
+from provenance.records import origin_from_records, record_origin
 
-# Fields copied from an observation onto the item, in the order they enter the state hash.
-OBSERVED_FIELDS = (
-    "sku",
-    "identifier",
-    "gallery_value_id",
-    "file_path",
-    "media_type",
-    "video_url",
-    "link_type",
-    "title",
-    "label",
-    "image_roles",
-    "position",
-    "is_enabled",
-    "is_visible",
-    "is_hidden",
-    "all_stores",
-    "linked_skus",
-    "content_sha256",
-    "problem_code",
-    "problem",
-    "media_evidence",
-    "c2pa_state",
-)
-# Enter the state hash only when set, so items observed before media evidence existed keep their state.
-_STATE_WHEN_SET = frozenset({"media_evidence", "c2pa_state"})
-ORIGIN_FIELDS = ("origin", "origin_source", "origin_evidence", "digital_source_type")
 _LOADED_FIELDS = (
     "id",
     "store_code",
@@ -83,7 +58,6 @@ class ObservedItem:
     problem_code: str = ""
     problem: str = ""
     media_evidence: list[dict] = field(default_factory=list)
-    c2pa_state: str = ""
     magento_updated_at: datetime | None = None
 
     @property
@@ -91,7 +65,10 @@ class ObservedItem:
         return (self.magento_id, self.part_key)
 
     def values(self) -> dict[str, object]:
-        return {name: getattr(self, name) for name in OBSERVED_FIELDS}
+        """The observed fields, with the C2PA state that the media evidence shows."""
+        values = {name: getattr(self, name) for name in OBSERVED_FIELDS if name != "c2pa_state"}
+        values["c2pa_state"] = evidence_c2pa_state(self.media_evidence)
+        return values
 
 
 @dataclass
@@ -174,37 +151,6 @@ def _origin_from_rules(rules: Sequence[SourceRule], obs: ObservedItem) -> dict[s
     }
 
 
-def item_state(values: Mapping[str, object], origin: Mapping[str, object]) -> str:
-    """The change marker of an item: a hash over its observed and origin fields."""
-    observed = [values[n] for n in OBSERVED_FIELDS if n not in _STATE_WHEN_SET or values[n]]
-    return state_sha256(observed + [origin[n] for n in ORIGIN_FIELDS])
-
-
-def item_log_payload(
-    *,
-    store_code: str,
-    surface: str,
-    magento_id: int,
-    part_key: str,
-    content_sha256: str,
-    state: str,
-    origin: Mapping[str, object],
-) -> dict[str, object]:
-    """An item's log payload: identity and hashes only (the log is public)."""
-    evidence = origin.get("origin_evidence") or []
-    return {
-        "store_code": store_code,
-        "surface": surface,
-        "magento_id": magento_id,
-        "part_key": part_key,
-        "content_sha256": content_sha256,
-        "state_sha256": state,
-        "origin": str(origin.get("origin", "")),
-        "origin_source": str(origin.get("origin_source", "")),
-        "evidence_sha256": state_sha256([evidence]) if evidence else "",
-    }
-
-
 def _origin_changed(row: ContentItem, origin: Mapping[str, object]) -> bool:
     return any(getattr(row, name) != origin[name] for name in ORIGIN_FIELDS)
 
@@ -213,9 +159,10 @@ def _resolve_origin(
     row: ContentItem | None,
     obs: ObservedItem,
     rules: Sequence[SourceRule],
-    detections: Mapping[str, Mapping[str, object]],
+    records: Mapping[str, Mapping[str, object]],
 ) -> dict[str, object]:
-    """Staff decisions stand; then detector findings for this exact content; then source rules."""
+    """Staff decisions stand; then detector findings for this exact content (a generation record
+    for its hash first, then the marks in its own media evidence); then source rules."""
     if row is not None and row.origin_source == OriginSource.MANUAL:
         return {name: getattr(row, name) for name in ORIGIN_FIELDS}
     if (
@@ -224,15 +171,16 @@ def _resolve_origin(
         and row.content_sha256 == obs.content_sha256
     ):
         return {name: getattr(row, name) for name in ORIGIN_FIELDS}
-    if obs.content_sha256 and obs.content_sha256 in detections:
-        return dict(detections[obs.content_sha256])
+    if obs.content_sha256 and obs.content_sha256 in records:
+        return dict(records[obs.content_sha256])
+    marked = evidence_origin(obs.media_evidence) if obs.content_sha256 else None
+    if marked is not None:
+        return marked
     return _origin_from_rules(rules, obs)
 
 
 def _record_detections(observed: Sequence[ObservedItem]) -> dict[str, dict[str, object]]:
     """Origins established by generation records whose output hash equals an observed content hash."""
-    from provenance.records import origin_from_records, record_origin  # records builds on this module
-
     found = origin_from_records({obs.content_sha256 for obs in observed if obs.content_sha256})
     return {digest: record_origin(record) for digest, record in found.items()}
 
@@ -245,133 +193,228 @@ def content_items_apply(
     covered_ids: Sequence[int],
     seen_at: datetime,
     rules: Sequence[SourceRule],
-    detections: Mapping[str, Mapping[str, object]] | None = None,
 ) -> ApplyCounts:
     """Bring the registry in line with what a source saw for ``covered_ids`` of one store and surface.
 
     Items of those ids that were not observed are marked removed; items observed again after a
     removal come back. Re-applying the same observations changes nothing but ``last_seen_at``.
-    A generation record whose output hash equals an item's content hash makes it synthetic;
-    ``detections`` adds other detectors' findings (content hash -> origin fields).
+    An item's origin comes from its evidence: a generation record whose output hash equals its
+    content hash makes it synthetic; failing that, the marks in its ``media_evidence`` (see
+    :func:`provenance.images.evidence_origin`); failing that, the first matching source rule.
+    Observations with a ``problem_code`` count as ``failed``.
 
     Every addition, change, origin decision and removal is appended to the transparency log in the
     caller's transaction, and the item keeps the index of its latest entry.
     """
     observed = list(observed)
-    detections = {**(detections or {}), **_record_detections(observed)}  # a registered record wins
-    counts = ApplyCounts()
-    existing = {
-        (row.magento_id, row.part_key): row
-        for row in ContentItem.objects.filter(
-            store_code=store_code, surface=surface, magento_id__in=list(covered_ids)
-        )
-        .order_by()
-        .only(*_LOADED_FIELDS)
-    }
-    to_create: list[dict[str, object]] = []
-    to_update: list[ContentItem] = []
-    seen_ids: list[int] = []
+    return _apply_group(
+        store_code=store_code,
+        surface=surface,
+        observed=observed,
+        covered_ids=covered_ids,
+        seen_at=seen_at,
+        rules=rules,
+        records=_record_detections(observed),
+    )
+
+
+def content_items_apply_batch(
+    *,
+    store_codes: Sequence[str],
+    surfaces: Sequence[str],
+    observed: Iterable[ObservedItem],
+    covered_ids: Sequence[int],
+    seen_at: datetime,
+    rules: Sequence[SourceRule],
+) -> dict[str, ApplyCounts]:
+    """:func:`content_items_apply` for one batch a source read: every store and surface of
+    ``covered_ids`` at once, with one generation-record lookup for the whole batch.
+
+    Stores are applied in the order given and, within a store, surfaces in the order given (the
+    order their entries take in the log). Observations of other stores or surfaces are ignored.
+    Returns the counts per surface, summed over the stores.
+    """
+    observed = list(observed)
+    records = _record_detections(observed)
+    groups: dict[tuple[str, str], list[ObservedItem]] = {}
+    for obs in observed:
+        groups.setdefault((obs.store_code, obs.surface), []).append(obs)
+    counts = {surface: ApplyCounts() for surface in surfaces}
+    for store_code in store_codes:
+        for surface in surfaces:
+            counts[surface].add(
+                _apply_group(
+                    store_code=store_code,
+                    surface=surface,
+                    observed=groups.get((store_code, surface), []),
+                    covered_ids=covered_ids,
+                    seen_at=seen_at,
+                    rules=rules,
+                    records=records,
+                )
+            )
+    return counts
+
+
+def _apply_group(
+    *,
+    store_code: str,
+    surface: str,
+    observed: Sequence[ObservedItem],
+    covered_ids: Sequence[int],
+    seen_at: datetime,
+    rules: Sequence[SourceRule],
+    records: Mapping[str, Mapping[str, object]],
+) -> ApplyCounts:
+    existing = _existing_items(store_code, surface, covered_ids)
+    changes = _Changes(store_code=store_code, surface=surface, seen_at=seen_at)
+    changes.counts.failed = sum(1 for obs in observed if obs.problem_code)
     observed_keys = set()
-    entries: list[tuple[str, dict]] = []
-    targets: list[dict[str, object] | ContentItem] = []
-
-    def log(kind: str, target: dict[str, object] | ContentItem, payload: dict[str, object]) -> None:
-        entries.append((kind, payload))
-        targets.append(target)
-
     for obs in observed:
         if obs.key in observed_keys:
             continue  # the source repeated an item (e.g. duplicate gallery link rows)
         observed_keys.add(obs.key)
-        values = _clean(obs)
         row = existing.get(obs.key)
-        origin = _resolve_origin(row, obs, rules, detections)
+        changes.observe(obs, row, _resolve_origin(row, obs, rules, records))
+    changes.remove(
+        [row for key, row in existing.items() if key not in observed_keys and row.removed_at is None]
+    )
+    changes.write()
+    return changes.counts
+
+
+def _existing_items(
+    store_code: str, surface: str, covered_ids: Sequence[int]
+) -> dict[tuple[int, str], ContentItem]:
+    rows = (
+        ContentItem.objects.filter(store_code=store_code, surface=surface, magento_id__in=list(covered_ids))
+        .order_by()
+        .only(*_LOADED_FIELDS)
+    )
+    return {(row.magento_id, row.part_key): row for row in rows}
+
+
+# Written for an item whose observation or origin changed.
+_CHANGED_FIELDS = (
+    *OBSERVED_FIELDS,
+    *ORIGIN_FIELDS,
+    "state_sha256",
+    "magento_updated_at",
+    "last_seen_at",
+    "changed_at",
+    "removed_at",
+    "latest_log_index",
+)
+_REMOVED_FIELDS = ("removed_at", "changed_at", "latest_log_index")
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """One observation in registry terms: its column values, origin, state hash and log payload."""
+
+    obs: ObservedItem
+    values: dict[str, object]
+    origin: dict[str, object]
+    state: str
+    payload: dict[str, object]
+
+
+@dataclass
+class _Changes:
+    """What one apply writes, collected first so that the log is appended once and rows are written
+    in bulk: new items, changed items, items seen unchanged, removed items, and their log entries."""
+
+    store_code: str
+    surface: str
+    seen_at: datetime
+    counts: ApplyCounts = field(default_factory=ApplyCounts)
+    created: list[dict[str, object]] = field(default_factory=list)
+    updated: list[ContentItem] = field(default_factory=list)
+    unchanged_ids: list[int] = field(default_factory=list)
+    removed: list[ContentItem] = field(default_factory=list)
+    entries: list[tuple[str, dict]] = field(default_factory=list)
+    targets: list[dict[str, object] | ContentItem] = field(default_factory=list)
+
+    def log(self, kind: str, target: dict[str, object] | ContentItem, payload: dict[str, object]) -> None:
+        self.entries.append((kind, payload))
+        self.targets.append(target)
+
+    def observe(self, obs: ObservedItem, row: ContentItem | None, origin: dict[str, object]) -> None:
+        """A new item, a changed one (or one back after a removal), or one seen unchanged."""
+        values = _clean(obs)
         state = item_state(values, origin)
         payload = item_log_payload(
-            store_code=store_code,
-            surface=surface,
+            store_code=self.store_code,
+            surface=self.surface,
             magento_id=obs.magento_id,
             part_key=obs.part_key,
             content_sha256=str(values["content_sha256"]),
             state=state,
             origin=origin,
         )
+        seen = _Seen(obs=obs, values=values, origin=origin, state=state, payload=payload)
         if row is None:
-            created = {
-                "store_code": store_code,
-                "surface": surface,
-                "magento_id": obs.magento_id,
-                "part_key": obs.part_key,
-                "state_sha256": state,
-                "magento_updated_at": obs.magento_updated_at,
-                "first_seen_at": seen_at,
-                "last_seen_at": seen_at,
-                "changed_at": seen_at,
-                **values,
-                **origin,
-            }
-            to_create.append(created)
-            log("item.added", created, payload)
-            counts.added += 1
+            self._add(seen)
         elif row.state_sha256 != state or row.removed_at is not None:
-            origin_changed = _origin_changed(row, origin)
-            content_changed = row.removed_at is not None or row.content_sha256 != values["content_sha256"]
-            if content_changed or not origin_changed:
-                log("item.changed", row, payload)
-            if origin_changed:
-                log("item.origin", row, payload)
-            for name, value in {**values, **origin}.items():
-                setattr(row, name, value)
-            row.state_sha256 = state
-            row.magento_updated_at = obs.magento_updated_at
-            row.last_seen_at = seen_at
-            row.changed_at = seen_at
-            row.removed_at = None
-            to_update.append(row)
-            counts.changed += 1
+            self._change(row, seen)
         else:
-            seen_ids.append(row.id)
-            counts.unchanged += 1
-    gone = [row for key, row in existing.items() if key not in observed_keys and row.removed_at is None]
-    for row in gone:
-        row.removed_at = seen_at
-        row.changed_at = seen_at
-        log("item.removed", row, _removal_payload(row))
-    _assign_log_indexes(entries, targets)
-    if to_create:
-        _insert_items(to_create)
-    if to_update:
-        _update_items(
-            to_update,
-            [
-                *OBSERVED_FIELDS,
-                *ORIGIN_FIELDS,
-                "state_sha256",
-                "magento_updated_at",
-                "last_seen_at",
-                "changed_at",
-                "removed_at",
-                "latest_log_index",
-            ],
-        )
-    for chunk in _chunks(seen_ids, 900):
-        ContentItem.objects.filter(id__in=chunk).update(last_seen_at=seen_at)
-    if gone:
-        _update_items(gone, ["removed_at", "changed_at", "latest_log_index"])
-        counts.removed += len(gone)
-    return counts
+            self.unchanged_ids.append(row.id)
+            self.counts.unchanged += 1
 
+    def _add(self, seen: _Seen) -> None:
+        created = {
+            "store_code": self.store_code,
+            "surface": self.surface,
+            "magento_id": seen.obs.magento_id,
+            "part_key": seen.obs.part_key,
+            "state_sha256": seen.state,
+            "magento_updated_at": seen.obs.magento_updated_at,
+            "first_seen_at": self.seen_at,
+            "last_seen_at": self.seen_at,
+            "changed_at": self.seen_at,
+            **seen.values,
+            **seen.origin,
+        }
+        self.created.append(created)
+        self.log("item.added", created, seen.payload)
+        self.counts.added += 1
 
-def _removal_payload(row: ContentItem) -> dict[str, object]:
-    return item_log_payload(
-        store_code=row.store_code,
-        surface=row.surface,
-        magento_id=row.magento_id,
-        part_key=row.part_key,
-        content_sha256=row.content_sha256,
-        state=row.state_sha256,
-        origin={name: getattr(row, name) for name in ORIGIN_FIELDS},
-    )
+    def _change(self, row: ContentItem, seen: _Seen) -> None:
+        origin_changed = _origin_changed(row, seen.origin)
+        content_changed = row.removed_at is not None or row.content_sha256 != seen.values["content_sha256"]
+        if content_changed or not origin_changed:
+            self.log("item.changed", row, seen.payload)
+        if origin_changed:
+            self.log("item.origin", row, seen.payload)
+        for name, value in {**seen.values, **seen.origin}.items():
+            setattr(row, name, value)
+        row.state_sha256 = seen.state
+        row.magento_updated_at = seen.obs.magento_updated_at
+        row.last_seen_at = self.seen_at
+        row.changed_at = self.seen_at
+        row.removed_at = None
+        self.updated.append(row)
+        self.counts.changed += 1
+
+    def remove(self, rows: list[ContentItem]) -> None:
+        for row in rows:
+            row.removed_at = self.seen_at
+            row.changed_at = self.seen_at
+            self.log("item.removed", row, item_row_payload(row))
+        self.removed.extend(rows)
+
+    def write(self) -> None:
+        """Append the log entries, then write the rows with the indexes of their entries."""
+        _assign_log_indexes(self.entries, self.targets)
+        if self.created:
+            _insert_items(self.created)
+        if self.updated:
+            _update_items(self.updated, _CHANGED_FIELDS)
+        for chunk in _chunks(self.unchanged_ids, 900):
+            ContentItem.objects.filter(id__in=chunk).update(last_seen_at=self.seen_at)
+        if self.removed:
+            _update_items(self.removed, _REMOVED_FIELDS)
+            self.counts.removed += len(self.removed)
 
 
 def _assign_log_indexes(
@@ -411,8 +454,8 @@ def content_items_remove_missing(
         for row in rows:
             row.removed_at = removed_at
             row.changed_at = removed_at
-        _assign_log_indexes([("item.removed", _removal_payload(row)) for row in rows], list(rows))
-        _update_items(rows, ["removed_at", "changed_at", "latest_log_index"])
+        _assign_log_indexes([("item.removed", item_row_payload(row)) for row in rows], list(rows))
+        _update_items(rows, _REMOVED_FIELDS)
         removed += len(rows)
     return removed
 

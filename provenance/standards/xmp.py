@@ -44,9 +44,10 @@ _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\ufff
 class XmpTextError(XmpError):
     """A text value holds a character XML 1.0 forbids; ``field`` names the value."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, char: str) -> None:
+        super().__init__(f"{field} contains {char}, a character XML 1.0 forbids")
         self.field = field
+        self.char = char
 
 
 def xml_forbidden_character(text: str) -> str | None:
@@ -67,7 +68,7 @@ def xmp_packet(*, digital_source_type: str, creator_tool: str = "", title: str =
         ("title", title),
     ):
         if (char := xml_forbidden_character(text)) is not None:
-            raise XmpTextError(field, f"{field} contains {char}, a character XML 1.0 forbids")
+            raise XmpTextError(field, char)
     properties = [
         f"   <Iptc4xmpExt:DigitalSourceType>{escape(digital_source_type)}</Iptc4xmpExt:DigitalSourceType>"
     ]

@@ -12,15 +12,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from provenance.auth import api_client_create
+from provenance.item_log import ORIGIN_FIELDS, item_origin_payload
 from provenance.models import ContentItem, GenerationRecord, Generator, LogEntry, Origin, OriginSource
 from provenance.records import (
     TRAINED_ALGORITHMIC_MEDIA,
     generation_record_submit,
-    item_origin_payload,
     origin_from_records,
     record_origin,
 )
-from provenance.services import ORIGIN_FIELDS, ObservedItem, content_items_apply
+from provenance.services import ObservedItem, content_items_apply
 from provenance.standards.hashing import cms_content_sha256, state_sha256
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from provenance.images import ImageRejected, SigningUnavailable, image_mark
+from provenance.images import ImageMarkError, ImageRejected, image_mark
 from provenance.models import ApiClient, Generator
-from provenance.records import RecordConflict, datetime_in_range
+from provenance.records import datetime_in_range
 from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA, generative_source_type
 
 CLI_CLIENT = "provenance-cli"
@@ -102,13 +102,8 @@ class Command(BaseCommand):
             )
         except ImageRejected as exc:
             raise CommandError(f"{source}: {exc}") from None
-        except SigningUnavailable as exc:
+        except ImageMarkError as exc:
             raise CommandError(str(exc)) from None
-        except RecordConflict as exc:
-            raise CommandError(
-                f"external id {exc.record.external_id!r} was already marked (record {exc.record.pk}); "
-                "pass another --external-id"
-            ) from None
         target.parent.mkdir(parents=True, exist_ok=True)
         with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "wb") as f:
             f.write(marked.data)
