@@ -20,7 +20,6 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.html import escape
@@ -28,7 +27,13 @@ from django.utils.html import escape
 from audits import events
 from audits.models import TotpDevice
 from audits.receivers import admin_before
-from audits.signin import ACTIVITY_RESOLUTION_SECONDS, ACTIVITY_SESSION_KEY, TOTP_SESSION_KEY, throttle_key
+from audits.signin import (
+    ACTIVITY_RESOLUTION_SECONDS,
+    ACTIVITY_SESSION_KEY,
+    TOTP_SESSION_KEY,
+    throttle_count,
+    throttle_key,
+)
 from audits.trail import client_ip
 
 STAFF_PATH_PREFIXES = ("/admin/", "/staff/")
@@ -61,7 +66,8 @@ class LoginThrottleMiddleware:
     def __call__(self, request):
         if request.method == "POST" and request.path == reverse("admin:login"):
             username = request.POST.get("username", "")
-            failures = cache.get(throttle_key(username, client_ip(request)), 0)
+            # Counted before the password is checked: concurrent attempts cannot overtake the limit.
+            failures = throttle_count(throttle_key(username, client_ip(request))) - 1
             if failures >= settings.AUDITS_LOGIN_MAX_FAILURES:
                 events.auth_login_throttled(username=username[:150], failures=failures, request=request)
                 minutes = max(1, settings.AUDITS_LOGIN_LOCKOUT_SECONDS // 60)

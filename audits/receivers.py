@@ -56,14 +56,8 @@ def _on_logout(sender, request, user, **kwargs) -> None:
 
 def _on_login_failed(sender, credentials, request=None, **kwargs) -> None:
     username = str(credentials.get("username", ""))[:150]
+    # The attempt was already counted before its password was checked (LoginThrottleMiddleware).
     events.auth_login_failed(username=username, request=request)
-    key = throttle_key(username, client_ip(request))
-    if cache.add(key, 1, settings.AUDITS_LOGIN_LOCKOUT_SECONDS):
-        return
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, settings.AUDITS_LOGIN_LOCKOUT_SECONDS)
 
 
 def _stash_before(sender, instance, **kwargs) -> None:

@@ -7,7 +7,6 @@ import math
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import logout
-from django.core.cache import cache
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from audits import events, selectors
 from audits.ai_act import RiskClass
 from audits.models import AuditEvent, ReviewStatus, TotpDevice
-from audits.signin import TOTP_SESSION_KEY, throttle_key
+from audits.signin import TOTP_SESSION_KEY, throttle_count, throttle_key
 from audits.totp import totp_match_step, totp_new_secret, totp_provisioning_uri
 from audits.trail import client_ip
 
@@ -183,9 +182,7 @@ def totp_verify(request):
             events.auth_totp_verified(request=request)
             return HttpResponseRedirect(target)
         events.auth_totp_failed(request=request)
-        key = throttle_key(request.user.get_username(), client_ip(request))
-        failures = cache.get(key, 0) + 1
-        cache.set(key, failures, settings.AUDITS_LOGIN_LOCKOUT_SECONDS)
+        failures = throttle_count(throttle_key(request.user.get_username(), client_ip(request)))
         if failures >= settings.AUDITS_LOGIN_MAX_FAILURES:
             logout(request)
             return HttpResponseRedirect(reverse("admin:login"))

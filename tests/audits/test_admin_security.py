@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.http import HttpResponse
 
 from audits.models import AuditEvent, TotpDevice
 from audits.totp import _key, totp
@@ -208,3 +209,28 @@ def test_a_new_x_forwarded_for_per_attempt_does_not_escape_the_lockout(
         assert locked.status_code == 429, trusted
     ips = set(AuditEvent.objects.filter(action="auth.login_failed").values_list("ip", flat=True))
     assert ips <= {"127.0.0.1", "203.0.113.1"}, ips
+
+
+def test_concurrent_wrong_passwords_are_counted_before_any_is_checked(db, settings, redis_cache):
+    """30 parallel attempts: each passes the throttle before any password check has finished (and so
+    before any failure could be recorded); only the first 5 may reach a password check."""
+    from django.test import RequestFactory
+
+    from audits.middleware import LoginThrottleMiddleware
+
+    settings.AUDITS_LOGIN_MAX_FAILURES = 5
+    in_flight = []
+
+    def password_check_still_running(request):
+        in_flight.append(request)
+        return HttpResponse(status=200)
+
+    throttle = LoginThrottleMiddleware(password_check_still_running)
+    factory = RequestFactory()
+    statuses = [
+        throttle(factory.post("/admin/login/", {"username": "ida", "password": "wrong"})).status_code
+        for _ in range(30)
+    ]
+
+    assert len(in_flight) == 5
+    assert statuses.count(429) == 25
