@@ -537,9 +537,27 @@ def sync_run(
     in which case no registry row was written. Raises
     :class:`~magento_bridge.locks.SyncAlreadyRunning` without recording a run when another sync holds
     the lock. ``media=True`` uses the configured media
-    source; pass a source, or ``None`` to skip reading media.
+    source; pass a source, or ``None`` to skip reading media. The lock is released whatever happens,
+    also when recording the run itself fails.
     """
     holder = sync_lock_acquire()
+    try:
+        return _sync_run_holding_lock(
+            store_code=store_code, full=full, triggered_by=triggered_by, progress=progress, db=db, media=media
+        )
+    finally:
+        sync_lock_release(holder=holder)
+
+
+def _sync_run_holding_lock(
+    *,
+    store_code: str | None,
+    full: bool,
+    triggered_by: str,
+    progress: Progress | None,
+    db: DatabaseUrl | None,
+    media: MediaSource | None | bool,
+) -> SyncRun:
     run = SyncRun.objects.create(
         source="mysql" if db is not None else settings.MAGENTO_SOURCE,
         store_code=store_code or "",
@@ -606,5 +624,4 @@ def sync_run(
             if reader is not None:  # what the source did before failing (requests, retries)
                 run.media.update(reader.source_stats())
         run.save(update_fields=["status", "error", "finished_at", "counts", "cursors", "media"])
-        sync_lock_release(holder=holder)
     return run

@@ -104,3 +104,15 @@ def test_break_lock_without_a_lock_says_so():
     out = StringIO()
     call_command("magento_sync", "--break-lock", stdout=out)
     assert "nothing to break" in out.getvalue()
+
+
+def test_a_failing_run_record_still_releases_the_lock(monkeypatch):
+    from magento_bridge.services import sync_run
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("audit trail unavailable")
+
+    monkeypatch.setattr(SyncRun.objects, "create", refuse)
+    with pytest.raises(RuntimeError, match="audit trail unavailable"):
+        sync_run()
+    assert not SyncLock.objects.exists()
