@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from magento_bridge.demo_store import mass_update_labels, touch_products
+from magento_bridge.demo import mass_update_labels, touch_products
 from magento_bridge.models import SyncRun
 from magento_bridge.rest import BEARER_SETTING
 from magento_bridge.services import sync_run
