@@ -9,11 +9,12 @@ from email.utils import format_datetime
 import pytest
 
 from magento_bridge.reader import MagentoReader, MagentoUnavailable
-from magento_bridge.rest import (
+from magento_bridge.rest import MagentoRestReader
+from magento_bridge.rest_client import (
     BEARER_SETTING,
     MagentoRestAuthError,
     MagentoRestError,
-    MagentoRestReader,
+    _RateLimit,
     search_params,
     sku_path,
 )
@@ -285,8 +286,6 @@ def test_connections_are_reused(server):
 
 
 def test_the_request_rate_is_limited():
-    from magento_bridge.rest import _RateLimit
-
     now = [100.0]
     sleeps = Sleeps()
 
