@@ -1,7 +1,7 @@
 """HTTP to a Magento 2.4 store's REST API (``/rest/<store_code>/V1/...``), as the project's Magento
 reference describes it; :mod:`magento_bridge.rest` turns the answers into observed items.
 
-- Authentication: OAuth 1.0a with HMAC-SHA256 (RFC 5849, :mod:`magento_bridge.oauth1`) with an
+- Authentication: OAuth 1.0a with HMAC-SHA256 (RFC 5849, signed by ``oauthlib``) with an
   integration's consumer key/secret and access token/secret, re-signed on every attempt since
   Magento refuses a reused nonce; or the access token as a Bearer token where the store allows it
   (``oauth/consumer/enable_integration_as_bearer``). A refused request is explained in operator
@@ -22,6 +22,7 @@ import email.utils
 import http.client
 import json
 import logging
+import secrets
 import threading
 import time
 from collections import Counter
@@ -31,7 +32,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from magento_bridge.oauth1 import OAuthCredentials, percent_encode
+import oauthlib.oauth1
+
 from magento_bridge.reader import MagentoError, MagentoUnavailable, _text
 
 logger = logging.getLogger(__name__)
@@ -89,6 +91,35 @@ class RestStats:
         }
 
 
+@dataclass(frozen=True)
+class OAuthCredentials:
+    """An integration's four secrets; ``repr`` hides them."""
+
+    consumer_key: str
+    consumer_secret: str = field(repr=False)
+    token: str
+    token_secret: str = field(repr=False)
+    signature_method: str = "HMAC-SHA256"  # or HMAC-SHA1
+
+    def sign_request(
+        self, method: str, url: str, *, nonce: str | None = None, timestamp: int | None = None
+    ) -> str:
+        """The ``Authorization`` header for one request, signed over its method, URL and query
+        (RFC 5849 3.4). A fresh nonce each call: Magento refuses a reused nonce, so a retried
+        request must be signed again."""
+        client = oauthlib.oauth1.Client(
+            self.consumer_key,
+            client_secret=self.consumer_secret,
+            resource_owner_key=self.token,
+            resource_owner_secret=self.token_secret,
+            signature_method=self.signature_method,
+            nonce=nonce or secrets.token_hex(16),
+            timestamp=str(timestamp if timestamp is not None else int(time.time())),
+        )
+        _url, headers, _body = client.sign(url, http_method=method)
+        return headers["Authorization"]
+
+
 class _RateLimit:
     """At most ``rate`` request starts per second across threads (0: unlimited)."""
 
@@ -123,6 +154,12 @@ def render_message(body: Any) -> str:
         for index, value in reversed(list(enumerate(params, start=1))):
             message = message.replace(f"%{index}", _text(value))
     return message
+
+
+def _encode(value: str) -> str:
+    """RFC 3986 percent-encoding over UTF-8: everything but ``ALPHA / DIGIT / "-" / "." / "_" / "~"``,
+    the encoding RFC 5849 3.6 signs, so the URL sent is the URL signed."""
+    return quote(value, safe="")
 
 
 def sku_path(sku: str) -> str:
@@ -264,7 +301,7 @@ class MagentoRestClient:
     def url_for(self, path: str, params: Sequence[tuple[str, str]] = (), *, store: str | None = None) -> str:
         """The absolute URL: ``<base>/rest/<store>/V1/...?<params>`` (RFC 3986 encoded)."""
         scope = f"/{quote(store, safe='')}" if store else ""
-        query = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in params)
+        query = "&".join(f"{_encode(k)}={_encode(v)}" for k, v in params)
         return f"{self.base_url}rest{scope}{path}" + (f"?{query}" if query else "")
 
     def _authorization(self, method: str, url: str) -> str:
