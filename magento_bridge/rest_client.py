@@ -11,18 +11,19 @@ reference describes it; :mod:`magento_bridge.rest` turns the answers into observ
   Magento returns the last page again past the end, so paging stops on ``total_count``; keyset
   paging (``key > last``, sorted by ``key``) keeps rows changing mid-read from being skipped or
   repeated.
-- A polite client: a request-rate limit shared by its threads, bounded concurrency, timeouts,
-  retries with exponential backoff on 429, 5xx, timeouts and dropped connections honouring
-  ``Retry-After``, and one kept-alive connection per thread.
+- A polite client over ``httpx``: a request-rate limit shared by its threads, bounded concurrency,
+  timeouts, kept-alive connections, and retries with exponential backoff on 429, 5xx, timeouts and
+  dropped connections honouring ``Retry-After`` (a small loop of our own: each attempt is signed
+  afresh and counted for the sync run's record).
 """
 
 from __future__ import annotations
 
 import email.utils
-import http.client
 import json
 import logging
 import secrets
+import ssl
 import threading
 import time
 from collections import Counter
@@ -32,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import httpx
 import oauthlib.oauth1
 
 from magento_bridge.reader import MagentoError, MagentoUnavailable, _text
@@ -118,6 +120,14 @@ class OAuthCredentials:
         )
         _url, headers, _body = client.sign(url, http_method=method)
         return headers["Authorization"]
+
+
+class _Retryable(Exception):
+    """A failure worth another attempt: 429, 5xx, a timeout or a dropped connection."""
+
+    def __init__(self, failure: str, *, retry_after: float | None = None) -> None:
+        super().__init__(failure)
+        self.retry_after = retry_after
 
 
 class _RateLimit:
@@ -244,9 +254,6 @@ class MagentoRestClient:
             raise MagentoRestError("REST auth 'bearer' needs MAGENTO_REST_ACCESS_TOKEN")
         if auth not in ("oauth", "bearer"):
             raise MagentoRestError(f"unknown REST auth {auth!r}: use oauth or bearer")
-        self.scheme = parts.scheme
-        self.host = parts.hostname
-        self.port = parts.port
         self.root = parts.path.rstrip("/")  # a store installed under a path: /shop/rest/...
         self.base_url = f"{parts.scheme}://{parts.netloc}{self.root}/"
         self.auth = auth
@@ -260,8 +267,7 @@ class MagentoRestClient:
         self.max_retry_after = max_retry_after
         self._sleep = sleep
         self._limit = _RateLimit(rate, clock, sleep)
-        self._local = threading.local()
-        self._connections: list[http.client.HTTPConnection] = []
+        self._client: httpx.Client | None = None
         self._lock = threading.Lock()
         self.stats = RestStats()
 
@@ -273,28 +279,27 @@ class MagentoRestClient:
 
     # -- connections ----------------------------------------------------------------------
 
-    def _connection(self) -> http.client.HTTPConnection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            cls = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
-            conn = cls(self.host, self.port, timeout=self.timeout)
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
-
-    def _drop_connection(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+    def _http(self) -> httpx.Client:
+        """The HTTP client, shared by the reader's threads: one kept-alive connection per thread in
+        flight. No redirects, proxies from the environment or compression (the byte counts are the
+        bodies'), the system's CA certificates as with the standard library."""
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(
+                    timeout=self.timeout,
+                    limits=httpx.Limits(max_keepalive_connections=self.concurrency),
+                    verify=ssl.create_default_context(),
+                    trust_env=False,
+                    follow_redirects=False,
+                )
+                del self._client.headers["Accept-Encoding"]
+            return self._client
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
     # -- requests -------------------------------------------------------------------------
 
@@ -331,61 +336,59 @@ class MagentoRestClient:
         endpoint: str = "",
         retries: int | None = None,
     ) -> Any:
-        """GET one resource and return its decoded JSON; raise a :class:`MagentoError`."""
+        """GET one resource and return its decoded JSON; raise a :class:`MagentoError`.
+
+        429, 5xx, timeouts and dropped connections are retried ``retries`` times, after
+        ``Retry-After`` (capped at ``max_retry_after``) or else ``backoff * 2**attempt`` seconds."""
         url = self.url_for(path, params, store=store)
-        target = url[len(f"{self.scheme}://") :].split("/", 1)[1]
-        target = "/" + target
         retries = self.retries if retries is None else retries
         attempt = 0
         while True:
-            self._limit.wait()
-            headers = {
-                "Accept": "application/json",
-                "Authorization": self._authorization("GET", url),  # a fresh nonce per attempt
-                "User-Agent": "Provenant-sync",
-            }
-            self._count(requests=1)
-            with self._lock:
-                self.stats.by_endpoint[endpoint or path] += 1
-            failure: str
-            retry_after: float | None = None
             try:
-                conn = self._connection()
-                conn.request("GET", target, headers=headers)
-                response = conn.getresponse()
-                body = response.read()
-                status = response.status
-                if response.getheader("Connection", "").lower() == "close":
-                    self._drop_connection()
-            except TimeoutError as exc:
-                self._drop_connection()
-                self._count(timeouts=1)
-                failure = f"timed out after {self.timeout:g} s ({exc})"
-            except (OSError, http.client.HTTPException) as exc:
-                self._drop_connection()
-                self._count(timeouts=1)
-                failure = f"connection failed: {type(exc).__name__}: {exc}"
-            else:
-                self._count(bytes=len(body))
-                if 200 <= status < 300:
-                    return self._decode(body, url)
-                if status == 429 or status >= 500:
-                    self._count(throttled=int(status == 429), server_errors=int(status >= 500))
-                    retry_after = self._retry_after(response.getheader("Retry-After"))
-                    failure = f"HTTP {status}: {render_message(self._loads(body)) or response.reason}"
-                else:
-                    raise self._error(status, self._loads(body), url=url, resource=resource)
-            if attempt >= retries:
-                raise MagentoUnavailable(
-                    f"Magento REST {self._redacted(url)} failed after {attempt + 1} attempt(s): {failure}"
-                )
-            delay = self.backoff * (2**attempt)
-            if retry_after is not None:
-                delay = min(max(retry_after, 0.0), self.max_retry_after)
-            logger.warning("Magento REST %s: %s; retrying in %.1fs", endpoint or path, failure, delay)
-            self._count(retries=1, waited_seconds=delay)
-            self._sleep(delay)
-            attempt += 1
+                return self._attempt(url, resource=resource, endpoint=endpoint or path)
+            except _Retryable as exc:
+                if attempt >= retries:
+                    raise MagentoUnavailable(
+                        f"Magento REST {self._redacted(url)} failed after {attempt + 1} attempt(s): {exc}"
+                    ) from None
+                delay = self.backoff * (2**attempt)
+                if exc.retry_after is not None:
+                    delay = min(max(exc.retry_after, 0.0), self.max_retry_after)
+                logger.warning("Magento REST %s: %s; retrying in %.1fs", endpoint or path, exc, delay)
+                self._count(retries=1, waited_seconds=delay)
+                self._sleep(delay)
+                attempt += 1
+
+    def _attempt(self, url: str, *, resource: str, endpoint: str) -> Any:
+        """One signed request (a fresh nonce per attempt): the decoded JSON, or raise."""
+        self._limit.wait()
+        headers = {
+            "Accept": "application/json",
+            "Authorization": self._authorization("GET", url),
+            "User-Agent": "Provenant-sync",
+        }
+        self._count(requests=1)
+        with self._lock:
+            self.stats.by_endpoint[endpoint] += 1
+        try:
+            response = self._http().get(url, headers=headers)
+        except httpx.TimeoutException as exc:
+            self._count(timeouts=1)
+            raise _Retryable(f"timed out after {self.timeout:g} s ({exc})") from None
+        except httpx.TransportError as exc:
+            self._count(timeouts=1)
+            raise _Retryable(f"connection failed: {type(exc).__name__}: {exc}") from None
+        body, status = response.content, response.status_code
+        self._count(bytes=len(body))
+        if response.is_success:
+            return self._decode(body, url)
+        if status == 429 or status >= 500:
+            self._count(throttled=int(status == 429), server_errors=int(status >= 500))
+            raise _Retryable(
+                f"HTTP {status}: {render_message(self._loads(body)) or response.reason_phrase}",
+                retry_after=self._retry_after(response.headers.get("Retry-After")),
+            )
+        raise self._error(status, self._loads(body), url=url, resource=resource)
 
     @staticmethod
     def _retry_after(value: str | None) -> float | None:
