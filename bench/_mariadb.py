@@ -8,6 +8,8 @@ import os
 import resource
 import subprocess
 import sys
+import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -39,6 +41,24 @@ def admin_sql(*statements: str) -> None:
                 cur.execute(statement)
     finally:
         conn.close()
+
+
+def scratch_database() -> tuple[str, Callable[[], None]]:
+    """A fresh, empty database on the benchmark server: ``(url, drop)``; call ``drop()`` when done.
+
+    Fails within seconds when the server is not reachable, so a benchmark can skip MariaDB.
+    """
+    name = f"provenant_bench_{uuid.uuid4().hex[:10]}"
+    admin = connect(parse_database_url(SERVER), read_only=False, connect_timeout=3)
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")
+
+    def drop() -> None:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()
+
+    return db_url(name), drop
 
 
 def run_child(script: str, *args: str) -> dict:

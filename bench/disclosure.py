@@ -41,7 +41,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SERVER = os.environ.get("PROVENANT_BENCH_MARIADB_URL", "mysql://root@127.0.0.1:3306/test")
+from _mariadb import scratch_database  # noqa: E402
+
 REDIS = os.environ.get("PROVENANT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 PAGE_PRODUCTS = 48
 
@@ -114,24 +115,6 @@ def _wait_port(port: int, process: subprocess.Popen, what: str) -> None:
             time.sleep(0.1)
 
 
-def _mariadb_database() -> tuple[str, callable]:
-    from magento_bridge.connection import connect, parse_database_url
-
-    server = parse_database_url(SERVER)
-    name = f"provenant_bench_{uuid.uuid4().hex[:10]}"
-    admin = connect(server, read_only=False, connect_timeout=3)
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")
-    auth = server.user + (f":{server.password}" if server.password else "")
-
-    def drop() -> None:
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
-
-    return f"mysql://{auth}@{server.host}:{server.port or 3306}/{name}", drop
-
-
 def _nginx_conf(tmp: Path, port: int, static_root: Path) -> Path:
     conf = tmp / "nginx.conf"
     conf.write_text(
@@ -198,7 +181,7 @@ def main() -> None:
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
             raise SystemExit(f"{tool} is not installed (Debian package {tool})")
 
-    database_url, drop = _mariadb_database()
+    database_url, drop = scratch_database()
     tmp = Path(tempfile.mkdtemp(prefix="provenant-bench-disclosure-"))
     tmp.chmod(0o755)  # nginx's workers run as an unprivileged user
     published = tmp / "static" / "manifests"

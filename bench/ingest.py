@@ -35,7 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SERVER = os.environ.get("PROVENANT_BENCH_MARIADB_URL", "mysql://root@127.0.0.1:3306/test")
+from _mariadb import SERVER, scratch_database  # noqa: E402
+
 TARGET = 300.0
 WARM_UP = 50
 
@@ -177,24 +178,6 @@ def bench(database: str, database_url: str, records: int) -> dict[str, float]:
     return {"baseline": baseline, "ingest": ingest, "replay": replay}
 
 
-def _mariadb_database() -> tuple[str, callable]:
-    from magento_bridge.connection import connect, parse_database_url
-
-    server = parse_database_url(SERVER)
-    name = f"provenant_bench_{uuid.uuid4().hex[:10]}"
-    admin = connect(server, read_only=False, connect_timeout=3)
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")
-    auth = server.user + (f":{server.password}" if server.password else "")
-
-    def drop() -> None:
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
-
-    return f"mysql://{auth}@{server.host}:{server.port or 3306}/{name}", drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -209,7 +192,7 @@ def main() -> None:
             results["sqlite"] = bench("sqlite", f"sqlite:///{tmp}/provenant.sqlite3", args.records)
     if args.database in ("mariadb", "both"):
         try:
-            url, drop = _mariadb_database()
+            url, drop = scratch_database()
         except Exception as exc:  # noqa: BLE001 - report and carry on with what can run
             print(f"MariaDB at {SERVER} is not reachable ({exc}); skipped")
         else:

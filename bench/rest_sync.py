@@ -108,7 +108,7 @@ def phase_sync(
 
 def phase_touch(magento_url: str, fraction: float) -> dict:
     from magento_bridge.connection import connect, parse_database_url
-    from magento_bridge.demo_store import touch_products
+    from magento_bridge.demo import touch_products
 
     db = parse_database_url(magento_url)
     conn = connect(db, read_only=True)
@@ -162,7 +162,7 @@ def main() -> None:
     admin_sql(*(f"DROP DATABASE IF EXISTS `{d}`" for d in names))
     admin_sql(*(f"CREATE DATABASE `{d}` CHARACTER SET utf8mb4" for d in names))
     magento_url, reg_mysql, reg_rest = (db_url(d) for d in names)
-    from magento_bridge.demo_store import build_demo_store
+    from magento_bridge.demo import build_demo_store
 
     with tempfile.TemporaryDirectory(prefix="provenant-bench-rest-") as tmp:
         started = time.perf_counter()

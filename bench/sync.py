@@ -153,7 +153,7 @@ def phase_hash(registry_url: str, magento_url: str, media_root: str) -> dict:
 
 def phase_touch(magento_url: str, fraction: float) -> dict:
     from magento_bridge.connection import connect, parse_database_url
-    from magento_bridge.demo_store import touch_products
+    from magento_bridge.demo import touch_products
 
     db = parse_database_url(magento_url)
     conn = connect(db, read_only=True)
@@ -175,7 +175,7 @@ def _child(args: list[str]) -> dict:
 
 
 def run_size(products: int, workdir: Path, keep: bool) -> dict:
-    from magento_bridge.demo_store import build_demo_store
+    from magento_bridge.demo import build_demo_store
 
     magento_db = f"provenant_bench_magento_{products}"
     registry_db = f"provenant_bench_registry_{products}"

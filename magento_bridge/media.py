@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import http.client
 import io
 import os
+import ssl
 import stat as stat_module
 import struct
 import time
-import urllib.request
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -38,10 +37,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Protocol
-from urllib.error import HTTPError, URLError
+from typing import Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import httpx
 from PIL import Image
 
 ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "TIFF"})
@@ -390,34 +389,24 @@ class _Retryable(Exception):
     """A failure worth another attempt: 5xx, 429, timeout, dropped connection."""
 
 
-class _HttpOnlyRedirectHandler(urllib.request.HTTPRedirectHandler):
-    """Follows redirects between http(s) URLs only (urllib would also follow to ftp), never from
-    https down to http, and keeps HEAD a HEAD."""
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: http.client.HTTPMessage,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        old_scheme = urlsplit(req.full_url).scheme
-        new_scheme = urlsplit(newurl).scheme.lower()
-        if new_scheme not in ("http", "https") or (old_scheme == "https" and new_scheme == "http"):
-            fp.close()
-            raise MediaFetchError(
-                MediaProblem.FETCH_FAILED, f"{req.full_url} redirects to {newurl}; redirect refused"
-            )
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None and req.get_method() == "HEAD":
-            new.method = "HEAD"
-        return new
+def _refuse_unsafe_redirect(response: httpx.Response) -> None:
+    """Follow redirects between http(s) URLs only, never from https down to http."""
+    if not response.has_redirect_location:
+        return
+    source = response.request.url
+    try:
+        target = source.join(response.headers["Location"])
+        scheme = target.scheme
+    except httpx.InvalidURL:
+        target, scheme = response.headers["Location"], ""
+    if scheme not in ("http", "https") or (source.scheme == "https" and scheme == "http"):
+        raise MediaFetchError(MediaProblem.FETCH_FAILED, f"{source} redirects to {target}; redirect refused")
 
 
 class HttpMediaBase:
-    """The store's media base URL (``https://shop.example.test/media/``), e.g. a CDN.
+    """The store's media base URL (``https://shop.example.test/media/``), e.g. a CDN, read with
+    ``httpx`` over kept-alive connections (proxies from the environment, the system's CA
+    certificates, redirects between http(s) URLs only and never down from https to http).
 
     ``fetch`` retries 5xx answers, 429, timeouts and connection errors ``retries`` times with
     exponential backoff (``backoff``, then twice that, …). ``timeout`` applies to each connect and
@@ -449,17 +438,20 @@ class HttpMediaBase:
         self.retries = retries
         self.backoff = backoff
         self.user_agent = user_agent
-        # Only the handlers an http(s) fetch needs: no file:, ftp: or data: URLs, even by redirect.
-        self._opener = urllib.request.OpenerDirector()
-        for handler in (
-            urllib.request.ProxyHandler(),
-            urllib.request.HTTPHandler(),
-            urllib.request.HTTPSHandler(),
-            _HttpOnlyRedirectHandler(),
-            urllib.request.HTTPDefaultErrorHandler(),
-            urllib.request.HTTPErrorProcessor(),
-        ):
-            self._opener.add_handler(handler)
+        self._client = httpx.Client(
+            headers={
+                "User-Agent": user_agent,
+                # The hash must cover the file's own bytes, not a compressed transfer of them.
+                "Accept-Encoding": "identity",
+                "Accept": "image/*, */*;q=0.5",
+            },
+            timeout=timeout,
+            follow_redirects=True,  # HEAD stays a HEAD
+            max_redirects=10,
+            event_hooks={"response": [_refuse_unsafe_redirect]},
+            verify=ssl.create_default_context(),  # the system's CA certificates
+            trust_env=True,  # proxies from the environment
+        )
 
     def __repr__(self) -> str:
         return f"HttpMediaBase({self.base_url!r})"
@@ -494,64 +486,66 @@ class HttpMediaBase:
     def stat(self, file: str) -> tuple[int | None, str] | None:
         """``(Content-Length, ETag or Last-Modified)`` from one HEAD request, or ``None``."""
         try:
-            request = self._request(self.url_for(file), method="HEAD")
-            with self._opener.open(request, timeout=self.timeout) as response:
-                headers = response.headers
-        except (MediaFetchError, OSError, http.client.HTTPException, ValueError):
+            response = self._client.head(self.url_for(file))
+        except (MediaFetchError, httpx.HTTPError, httpx.InvalidURL):
             return None
-        validator = headers.get("ETag") or headers.get("Last-Modified")
+        if not response.is_success:
+            return None
+        validator = response.headers.get("ETag") or response.headers.get("Last-Modified")
         if not validator:
             return None
-        return (_content_length(headers.get("Content-Length")), validator)
+        return (_content_length(response.headers.get("Content-Length")), validator)
 
-    def _request(self, url: str, *, method: str) -> urllib.request.Request:
-        headers = {
-            "User-Agent": self.user_agent,
-            # The hash must cover the file's own bytes, not a compressed transfer of them.
-            "Accept-Encoding": "identity",
-            "Accept": "image/*, */*;q=0.5",
-        }
-        # The scheme is checked in __init__ and the opener only has http(s) handlers.
-        return urllib.request.Request(url, headers=headers, method=method)  # noqa: S310
+    def close(self) -> None:
+        """Close the kept-alive connections."""
+        self._client.close()
 
     def _get(self, url: str, max_bytes: int) -> bytes:
         try:
-            response = self._opener.open(self._request(url, method="GET"), timeout=self.timeout)
-        except HTTPError as exc:
-            exc.close()
-            if exc.code in (404, 410):
-                raise MediaFetchError(MediaProblem.MISSING, f"GET {url} answered HTTP {exc.code}") from None
-            if exc.code >= 500 or exc.code == 429:
-                raise _Retryable(f"HTTP {exc.code}") from None
-            raise MediaFetchError(
-                MediaProblem.FETCH_FAILED, f"GET {url} answered HTTP {exc.code} {exc.reason}"
-            ) from None
-        except URLError as exc:
-            raise _Retryable(f"cannot connect: {exc.reason}") from None
-        except (OSError, http.client.HTTPException) as exc:
+            with self._client.stream("GET", url) as response:
+                self._check_status(response, url, max_bytes)
+                return _read_limited(response, url, max_bytes)
+        except httpx.TooManyRedirects:
+            raise MediaFetchError(MediaProblem.FETCH_FAILED, f"GET {url}: too many redirects") from None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise _Retryable(f"cannot connect: {exc}") from None
+        except httpx.TransportError as exc:
             raise _Retryable(_describe(exc)) from None
 
-        with response:
-            declared = _content_length(response.headers.get("Content-Length"))
-            if declared is not None and declared > max_bytes:
+    @staticmethod
+    def _check_status(response: httpx.Response, url: str, max_bytes: int) -> None:
+        status = response.status_code
+        if status in (404, 410):
+            raise MediaFetchError(MediaProblem.MISSING, f"GET {url} answered HTTP {status}")
+        if status >= 500 or status == 429:
+            raise _Retryable(f"HTTP {status}")
+        if not response.is_success:
+            raise MediaFetchError(
+                MediaProblem.FETCH_FAILED, f"GET {url} answered HTTP {status} {response.reason_phrase}"
+            )
+        declared = _content_length(response.headers.get("Content-Length"))
+        if declared is not None and declared > max_bytes:
+            raise MediaFetchError(
+                MediaProblem.TOO_LARGE,
+                f"GET {url} declares {declared:,} bytes, above the limit of {max_bytes:,}",
+            )
+
+
+def _read_limited(response: httpx.Response, url: str, max_bytes: int) -> bytes:
+    """The raw body (no content decoding), cut off past ``max_bytes``."""
+    chunks: list[bytes] = []
+    received = 0
+    try:
+        for chunk in response.iter_raw(_READ_CHUNK):
+            received += len(chunk)
+            if received > max_bytes:
                 raise MediaFetchError(
-                    MediaProblem.TOO_LARGE,
-                    f"GET {url} declares {declared:,} bytes, above the limit of {max_bytes:,}",
+                    MediaProblem.TOO_LARGE, f"GET {url} sent more than the limit of {max_bytes:,} bytes"
                 )
-            chunks: list[bytes] = []
-            received = 0
-            try:
-                while chunk := response.read(min(_READ_CHUNK, max_bytes + 1 - received)):
-                    received += len(chunk)
-                    if received > max_bytes:
-                        raise MediaFetchError(
-                            MediaProblem.TOO_LARGE,
-                            f"GET {url} sent more than the limit of {max_bytes:,} bytes",
-                        )
-                    chunks.append(chunk)
-            except (OSError, http.client.HTTPException) as exc:
-                raise _Retryable(f"body interrupted: {_describe(exc)}") from None
-        return b"".join(chunks)
+            chunks.append(chunk)
+    except httpx.TransportError as exc:
+        raise _Retryable(f"body interrupted: {_describe(exc)}") from None
+    return b"".join(chunks)
 
 
 def _content_length(value: str | None) -> int | None:

@@ -142,6 +142,14 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
+def _store_value(scoped: tuple | None, default: tuple | None, index: int):
+    """A store view's gallery value (label, position or disabled): its own row's unless NULL or
+    missing, else store 0's."""
+    if scoped is not None and scoped[index] is not None:
+        return scoped[index]
+    return default[index] if default else None
+
+
 class MagentoReader:
     """Reads one Magento database through a read-only connection.
 
@@ -478,85 +486,106 @@ class MagentoReader:
         store_ids: list[int],
         values: dict,
     ) -> list[GalleryEntry]:
+        """Every gallery entry of these products in every store view, store values falling back to
+        store 0's."""
+        links = self._gallery_links(keys)
+        if not links:
+            return []
+        scoped = self._gallery_values(keys, store_ids)
+        videos = self._gallery_videos(links, store_ids)
+        return [
+            self._gallery_entry(store, link, products[int(link[0])], scoped, videos, values)
+            for store in stores
+            for link in links
+        ]
+
+    def _gallery_links(self, keys: list[int]) -> list[tuple]:
+        """``(key, value_id, file, media_type, disabled)`` of each product's gallery entries."""
         key = "row_id" if self.staging else "entity_id"
-        links = self._query(
+        return self._query(
             f"SELECT vte.{key}, g.value_id, g.value, g.media_type, g.disabled "
             f"FROM {self.t('catalog_product_entity_media_gallery_value_to_entity')} vte "
             f"JOIN {self.t('catalog_product_entity_media_gallery')} g ON g.value_id = vte.value_id "
             f"WHERE vte.{key} IN ({self._in(keys)}) ORDER BY vte.{key}, g.value_id",
             keys,
         )
-        if not links:
-            return []
-        per_store = self._query(
+
+    def _gallery_values(self, keys: list[int], store_ids: list[int]) -> dict[tuple[int, int, int], tuple]:
+        """(value_id, key, store_id) -> (label, position, disabled) of the store-scoped gallery rows."""
+        key = "row_id" if self.staging else "entity_id"
+        rows = self._query(
             f"SELECT value_id, {key}, store_id, label, position, disabled, record_id "
             f"FROM {self.t('catalog_product_entity_media_gallery_value')} "
             f"WHERE {key} IN ({self._in(keys)}) AND store_id IN ({self._in(store_ids)}) ORDER BY record_id",
             [*keys, *store_ids],
         )
-        gallery_values: dict[tuple[int, int, int], tuple] = {}
-        for value_id, row_key, store_id, label, position, disabled, _record in per_store:
+        found: dict[tuple[int, int, int], tuple] = {}
+        for value_id, row_key, store_id, label, position, disabled, _record in rows:
             # No unique key in Magento: the first row for (value, product, store) wins.
-            gallery_values.setdefault(
-                (int(value_id), int(row_key), int(store_id)), (label, position, disabled)
-            )
-        video_ids = [int(v) for _k, v, _f, media_type, _d in links if _text(media_type) == "external-video"]
-        videos: dict[tuple[int, int], tuple[str, str]] = {}
-        if video_ids:
-            rows = self._query(
-                f"SELECT value_id, store_id, url, title FROM "
-                f"{self.t('catalog_product_entity_media_gallery_value_video')} "
-                f"WHERE value_id IN ({self._in(video_ids)}) AND store_id IN ({self._in(store_ids)})",
-                [*video_ids, *store_ids],
-            )
-            videos = {(int(v), int(s)): (_text(u), _text(t)) for v, s, u, t in rows}
+            found.setdefault((int(value_id), int(row_key), int(store_id)), (label, position, disabled))
+        return found
 
-        entries = []
-        for store in stores:
-            sid = store.store_id
-            for row_key, value_id, file, media_type, globally_disabled in links:
-                row_key, value_id = int(row_key), int(value_id)
-                entity_id, sku, updated = products[row_key]
-                file = _text(file)
-                default = gallery_values.get((value_id, row_key, 0))
-                scoped = gallery_values.get((value_id, row_key, sid))
-                label = scoped[0] if scoped and scoped[0] is not None else (default[0] if default else None)
-                position = (
-                    scoped[1] if scoped and scoped[1] is not None else (default[1] if default else None)
-                )
-                if scoped is not None and scoped[2] is not None:
-                    hidden = bool(int(scoped[2]))
-                else:
-                    hidden = bool(int(default[2])) if default and default[2] is not None else False
-                hidden = hidden or bool(int(globally_disabled or 0))
-                roles = tuple(
-                    role
-                    for role in IMAGE_ROLES
-                    if role in self.attributes and _text(self._scoped(values, row_key, role, sid)) == file
-                )
-                video = videos.get((value_id, sid)) or videos.get((value_id, 0)) or ("", "")
-                status = _int_or_none(self._scoped(values, row_key, "status", sid))
-                entries.append(
-                    GalleryEntry(
-                        store_code=store.code,
-                        entity_id=entity_id,
-                        sku=sku,
-                        value_id=value_id,
-                        file=file,
-                        media_type=_text(media_type) or "image",
-                        label=_text(label),
-                        position=_int_or_none(position),
-                        hidden=hidden,
-                        roles=roles,
-                        product_name=_text(self._scoped(values, row_key, "name", sid)),
-                        product_enabled=status == 1,
-                        product_visibility=_int_or_none(self._scoped(values, row_key, "visibility", sid)),
-                        updated_at=updated,
-                        video_url=video[0],
-                        video_title=video[1],
-                    )
-                )
-        return entries
+    def _gallery_videos(
+        self, links: list[tuple], store_ids: list[int]
+    ) -> dict[tuple[int, int], tuple[str, str]]:
+        """(value_id, store_id) -> (url, title) of the external videos among the entries."""
+        video_ids = [int(v) for _k, v, _f, media_type, _d in links if _text(media_type) == "external-video"]
+        if not video_ids:
+            return {}
+        rows = self._query(
+            f"SELECT value_id, store_id, url, title FROM "
+            f"{self.t('catalog_product_entity_media_gallery_value_video')} "
+            f"WHERE value_id IN ({self._in(video_ids)}) AND store_id IN ({self._in(store_ids)})",
+            [*video_ids, *store_ids],
+        )
+        return {(int(v), int(s)): (_text(u), _text(t)) for v, s, u, t in rows}
+
+    def _gallery_entry(
+        self,
+        store: StoreView,
+        link: tuple,
+        product: tuple[int, str, datetime | None],
+        scoped_values: dict[tuple[int, int, int], tuple],
+        videos: dict[tuple[int, int], tuple[str, str]],
+        values: dict,
+    ) -> GalleryEntry:
+        """One entry as the store view shows it: its label, position and hiding, the roles it has
+        there, and the product's name, status and visibility there."""
+        sid = store.store_id
+        row_key, value_id, file, media_type, globally_disabled = link
+        row_key, value_id, file = int(row_key), int(value_id), _text(file)
+        entity_id, sku, updated = product
+        default = scoped_values.get((value_id, row_key, 0))
+        scoped = scoped_values.get((value_id, row_key, sid))
+        hidden = _store_value(scoped, default, 2)
+        video = videos.get((value_id, sid)) or videos.get((value_id, 0)) or ("", "")
+        status = _int_or_none(self._scoped(values, row_key, "status", sid))
+        return GalleryEntry(
+            store_code=store.code,
+            entity_id=entity_id,
+            sku=sku,
+            value_id=value_id,
+            file=file,
+            media_type=_text(media_type) or "image",
+            label=_text(_store_value(scoped, default, 0)),
+            position=_int_or_none(_store_value(scoped, default, 1)),
+            hidden=bool(int(hidden or 0)) or bool(int(globally_disabled or 0)),
+            roles=self._image_roles(values, row_key, file, sid),
+            product_name=_text(self._scoped(values, row_key, "name", sid)),
+            product_enabled=status == 1,
+            product_visibility=_int_or_none(self._scoped(values, row_key, "visibility", sid)),
+            updated_at=updated,
+            video_url=video[0],
+            video_title=video[1],
+        )
+
+    def _image_roles(self, values: dict, row_key: int, file: str, store_id: int) -> tuple[str, ...]:
+        """The roles (base, small, thumbnail, swatch) whose value in the store view is this file."""
+        return tuple(
+            role
+            for role in IMAGE_ROLES
+            if role in self.attributes and _text(self._scoped(values, row_key, role, store_id)) == file
+        )
 
     def _links(
         self,

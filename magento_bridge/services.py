@@ -30,7 +30,6 @@ from magento_bridge.media import (
     media_source_for,
 )
 from magento_bridge.models import MediaFile, SyncCursor, SyncRun
-from magento_bridge.oauth1 import OAuthCredentials
 from magento_bridge.reader import MagentoError, MagentoReader, ProductBatch, StoreView
 from magento_bridge.records import (
     SURFACE_CMS_BLOCK,
@@ -42,7 +41,8 @@ from magento_bridge.records import (
     GalleryEntry,
     ProductLinkSet,
 )
-from magento_bridge.rest import MagentoRestClient, MagentoRestReader
+from magento_bridge.rest import MagentoRestReader
+from magento_bridge.rest_client import MagentoRestClient, OAuthCredentials
 from provenance.images import detector_key, image_evidence
 from provenance.services import (
     ApplyCounts,

@@ -17,7 +17,7 @@ from typing import NoReturn
 import pytest
 
 from magento_bridge.connection import DatabaseUrl, connect, parse_database_url, placeholder_sql
-from magento_bridge.demo_store import DemoSummary, build_demo_store
+from magento_bridge.demo import DemoSummary, build_demo_store
 from magento_bridge.media import LocalMediaRoot
 from provenance.standards.content_credentials import (
     DevelopmentCredentials,

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from audits.checks.separation import email_domain_matches, mask_email, mask_name, separation_scan
 from audits.models import AuditEvent, SeparationFinding, SeparationMarker, SeparationScan
-from magento_bridge.demo_store import DEMO_TEST_RECORDS
+from magento_bridge.demo import DEMO_TEST_RECORDS
 from provenance.models import ApiClient, GenerationRecord, Generator
 
 pytestmark = pytest.mark.django_db

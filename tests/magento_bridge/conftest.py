@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from magento_bridge.oauth1 import OAuthCredentials
-from magento_bridge.rest import MagentoRestClient
+from magento_bridge.rest_client import MagentoRestClient, OAuthCredentials
 from tests.magento_bridge.rest_server import Integration, MagentoRestServer
 
 INTEGRATION = Integration()

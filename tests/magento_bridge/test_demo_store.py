@@ -15,9 +15,8 @@ from django.core.management import CommandError, call_command
 from PIL import Image, UnidentifiedImageError
 
 from magento_bridge.connection import DatabaseUrl, connect, placeholder_sql
-from magento_bridge.demo_store import (
+from magento_bridge.demo import (
     MARKER_PATH,
-    TRAINED_ALGORITHMIC_MEDIA,
     DemoStoreError,
     DemoSummary,
     build_demo_store,
@@ -26,6 +25,7 @@ from magento_bridge.demo_store import (
     touch_products,
 )
 from magento_bridge.schema import REQUIRED_TABLES, STAGING_TABLES, create_schema, table_ddl, table_names
+from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA
 
 PRODUCTS = 40
 FILE_FAULTS = ("missing_file", "truncated_jpeg", "decompression_bomb", "not_an_image")

@@ -9,11 +9,13 @@ from email.utils import format_datetime
 import pytest
 
 from magento_bridge.reader import MagentoReader, MagentoUnavailable
-from magento_bridge.rest import (
+from magento_bridge.rest import MagentoRestReader
+from magento_bridge.rest_client import (
     BEARER_SETTING,
     MagentoRestAuthError,
     MagentoRestError,
-    MagentoRestReader,
+    OAuthCredentials,
+    _RateLimit,
     search_params,
     sku_path,
 )
@@ -179,8 +181,6 @@ def auth_error(client) -> str:
 
 
 def test_a_wrong_secret_is_reported_as_the_oauth_signature(server):
-    from magento_bridge.oauth1 import OAuthCredentials
-
     wrong = OAuthCredentials("ck-demo", "not-the-secret", "at-demo", "ts-demo")
     message = auth_error(rest_client(server, oauth=wrong))
 
@@ -189,8 +189,6 @@ def test_a_wrong_secret_is_reported_as_the_oauth_signature(server):
 
 
 def test_an_unknown_consumer_key_is_named(server):
-    from magento_bridge.oauth1 import OAuthCredentials
-
     message = auth_error(rest_client(server, oauth=OAuthCredentials("nope", "cs-demo", "at-demo", "ts-demo")))
 
     assert "MAGENTO_REST_CONSUMER_KEY" in message
@@ -285,8 +283,6 @@ def test_connections_are_reused(server):
 
 
 def test_the_request_rate_is_limited():
-    from magento_bridge.rest import _RateLimit
-
     now = [100.0]
     sleeps = Sleeps()
 

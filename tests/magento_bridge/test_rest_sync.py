@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from magento_bridge.demo_store import mass_update_labels, touch_products
+from magento_bridge.demo import mass_update_labels, touch_products
 from magento_bridge.models import SyncRun
-from magento_bridge.rest import BEARER_SETTING
+from magento_bridge.rest_client import BEARER_SETTING
 from magento_bridge.services import sync_run
 from provenance.models import ContentItem
 from tests.magento_bridge.rest_server import Fault, Integration

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from django.db.models import Count
 
-from magento_bridge.demo_store import mass_update_labels, touch_products
+from magento_bridge.demo import mass_update_labels, touch_products
 from magento_bridge.models import MediaFile, SyncCursor, SyncRun
 from magento_bridge.services import sync_run
 from provenance.models import ContentItem, Origin, SourceRule

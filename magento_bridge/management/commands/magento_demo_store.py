@@ -1,4 +1,4 @@
-"""Build the deterministic demo healthcare store in a Magento 2.4 schema (see magento_bridge.demo_store)."""
+"""Build the deterministic demo healthcare store in a Magento 2.4 schema (see magento_bridge.demo)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from magento_bridge.connection import (
     database_url_from_django,
     parse_database_url,
 )
-from magento_bridge.demo_store import MIN_PRODUCTS, DemoStoreError, DemoSummary, build_demo_store
+from magento_bridge.demo import MIN_PRODUCTS, DemoStoreError, DemoSummary, build_demo_store
 from magento_bridge.records import SURFACES
 from provenance.images import SigningUnavailable, signing_credentials
 
