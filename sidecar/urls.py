@@ -24,3 +24,8 @@ urlpatterns = [
     path("demo/storefront/", include("disclosure.demo_urls")),
     path("", include("provenance.urls")),
 ]
+
+handler400 = "sidecar.error_pages.bad_request"
+handler403 = "sidecar.error_pages.permission_denied"
+handler404 = "sidecar.error_pages.page_not_found"
+handler500 = "sidecar.error_pages.server_error"
