@@ -30,7 +30,7 @@ from magento_bridge.media import (
     media_source_for,
 )
 from magento_bridge.models import MediaFile, SyncCursor, SyncRun
-from magento_bridge.reader import MagentoError, MagentoReader, ProductBatch, StoreView
+from magento_bridge.reader import MagentoError, MagentoReader, ProductBatch, StoreView, UnknownStoreError
 from magento_bridge.records import (
     SURFACE_CMS_BLOCK,
     SURFACE_CMS_PAGE,
@@ -536,17 +536,33 @@ def sync_run(
     The run is recorded whatever happens: on success with its counts, on failure with the reason,
     in which case no registry row was written. Raises
     :class:`~magento_bridge.locks.SyncAlreadyRunning` without recording a run when another sync holds
-    the lock. ``media=True`` uses the configured media
+    the lock, and :class:`~magento_bridge.reader.UnknownStoreError` without recording a run for a
+    store code Magento does not have. ``media=True`` uses the configured media
     source; pass a source, or ``None`` to skip reading media. The lock is released whatever happens,
     also when recording the run itself fails.
     """
     holder = sync_lock_acquire()
     try:
+        if store_code:
+            _store_code_check(store_code, db)
         return _sync_run_holding_lock(
             store_code=store_code, full=full, triggered_by=triggered_by, progress=progress, db=db, media=media
         )
     finally:
         sync_lock_release(holder=holder)
+
+
+def _store_code_check(store_code: str, db: DatabaseUrl | None) -> None:
+    """Raise :class:`UnknownStoreError` for a store code Magento does not have, before any run is
+    recorded: a typo is a usage error, not a failed sync. Magento being unreachable is left to the
+    run, which records it."""
+    try:
+        with magento_reader(db) as reader:
+            reader.store_views([store_code])
+    except UnknownStoreError:
+        raise
+    except MagentoError:
+        return
 
 
 def _sync_run_holding_lock(

@@ -522,3 +522,8 @@ def _update_items(items: list[ContentItem], names: Sequence[str]) -> None:
 def _chunks(values: list, size: int):
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def registry_store_codes() -> list[str]:
+    """The store view codes the registry knows (every code a sync has written items for)."""
+    return sorted(set(ContentItem.objects.values_list("store_code", flat=True).distinct()))

@@ -20,14 +20,28 @@ from audits import events
 from audits.models import AuditPackage, AuditPackageStatus
 from audits.packages.build import AuditPackageError, package_store_code
 from audits.packages.request import audit_package_request
+from provenance.services import registry_store_codes
 
 DOWNLOAD_PERMISSION = "audits.download_auditpackage"
 
 
 class AuditPackageForm(forms.ModelForm):
+    store_code = forms.ChoiceField(
+        required=False,
+        label="Store view",
+        help_text="Only this store view's items, or every store view the registry knows.",
+    )
+
     class Meta:
         model = AuditPackage
         fields = ("store_code", "since")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "store_code" in self.fields:  # only on the add form; a built package's fields are read-only
+            self.fields["store_code"].choices = [("", "Every store view")] + [
+                (code, code) for code in registry_store_codes()
+            ]
 
     def clean_store_code(self) -> str:
         try:

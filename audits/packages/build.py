@@ -46,6 +46,7 @@ from disclosure.selectors import disclosure_kind, store_state_load
 from provenance.checkpoints import CheckpointError, checkpoint_latest, checkpoint_sign, log_verifier_keys
 from provenance.log import ITEM_KINDS, log_append, log_consistency_proof
 from provenance.models import Checkpoint, ContentItem, GenerationRecord, Generator, LogEntry, Origin, Surface
+from provenance.services import registry_store_codes
 from provenance.standards import merkle
 
 __all__ = [
@@ -207,6 +208,11 @@ def package_store_code(store_code: str) -> str:
     store_code = (store_code or "").strip()
     if len(store_code) > 32 or any(ch < " " for ch in store_code):
         raise AuditPackageError(f"store code {store_code!r} is not a store view code")
+    if store_code:
+        known = registry_store_codes()
+        if store_code not in known:
+            listed = ", ".join(known) or "no store view yet"
+            raise AuditPackageError(f"unknown store code {store_code!r}: the registry knows {listed}")
     return store_code
 
 

@@ -100,9 +100,38 @@ def test_a_failed_build_is_shown_with_its_reason(client, make_user, db, django_c
     assert "no signed checkpoint" in page
 
 
-def test_a_bad_store_code_is_a_form_error(client, make_user, signed_log):
+@pytest.mark.parametrize("code", ["de\x01", "nosuchstore"])
+def test_a_store_code_the_registry_does_not_know_is_a_form_error(client, make_user, signed_log, code):
     client.force_login(make_user(Role.ADMINISTRATOR))
-    response = client.post("/admin/audits/auditpackage/add/", {"store_code": "de\x01", "since": ""})
+    response = client.post("/admin/audits/auditpackage/add/", {"store_code": code, "since": ""})
     assert response.status_code == 200
-    assert "is not a store view code" in response.content.decode()
+    assert "Select a valid choice" in response.content.decode()
     assert not AuditPackage.objects.exists()
+
+
+def test_the_store_view_is_chosen_from_those_the_registry_knows(client, make_user, signed_log):
+    from provenance.services import registry_store_codes
+
+    client.force_login(make_user(Role.ADMINISTRATOR))
+    page = client.get("/admin/audits/auditpackage/add/").content.decode()
+    assert '<select name="store_code"' in page
+    for code in registry_store_codes():
+        assert f'<option value="{code}"' in page
+
+
+def test_the_command_refuses_a_store_code_the_registry_does_not_know(signed_log, tmp_path):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="unknown store code 'nosuch': the registry knows default"):
+        call_command("audit_package", "--out", str(tmp_path / "p.zip"), "--store", "nosuch", "--quiet")
+    assert not AuditPackage.objects.exists()
+    assert not (tmp_path / "p.zip").exists()
+
+
+def test_a_bad_since_date_is_a_usage_error_without_a_traceback(signed_log, tmp_path):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--since: must be a date like 2026-07-01, got '2026-13-45'"):
+        call_command("audit_package", "--out", str(tmp_path / "p.zip"), "--since", "2026-13-45")

@@ -79,7 +79,7 @@ def test_everything_by_default_and_nothing_before_since(registry, tmp_path):
 
 
 def test_a_bad_since_date_or_output_name_is_a_clear_error(db, tmp_path):
-    with pytest.raises(CommandError, match="--since must be a date"):
+    with pytest.raises(CommandError, match="--since: must be a date"):
         call_command("audit_package", "--out", str(tmp_path / "p.zip"), "--since", "yesterday")
     with pytest.raises(CommandError, match="must name a .zip"):
         call_command("audit_package", "--out", str(tmp_path / "p.txt"))

@@ -80,6 +80,17 @@ def test_the_command_publishes_every_store_view(tmp_path, catalog, capsys):
     assert (tmp_path / "de" / POINTER).is_file()
 
 
+def test_the_command_refuses_a_store_code_the_registry_does_not_know(tmp_path, catalog):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(
+        CommandError, match="unknown store code 'nosuch': the registry knows de, default"
+    ) as caught:
+        call_command("disclosure_publish", "--dir", str(tmp_path), "--store", "nosuch")
+    assert caught.value.returncode == 2
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_hostile_store_code_cannot_leave_the_directory(tmp_path):
     with pytest.raises(ValueError):
         manifest_publish(store_code="../etc", directory=tmp_path)

@@ -7,7 +7,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from magento_bridge.models import SyncRun
+from magento_bridge.models import SyncLock, SyncRun
 from provenance.models import ContentItem
 
 pytestmark = pytest.mark.django_db
@@ -31,9 +31,19 @@ def test_one_store_view_can_be_synced_alone(mariadb_store):
     assert set(ContentItem.objects.values_list("store_code", flat=True)) == {"de"}
 
 
-def test_a_failed_run_exits_non_zero_with_the_reason(mariadb_store):
-    with pytest.raises(CommandError, match="unknown store code"):
+def test_an_unknown_store_code_is_a_usage_error_not_a_failed_run(mariadb_store):
+    with pytest.raises(CommandError, match="unknown store code") as caught:
         call_command("magento_sync", "--store", "nope", "--no-progress", stdout=io.StringIO())
+    assert caught.value.returncode == 2
+    assert "(known: " in str(caught.value)
+    assert not SyncRun.objects.exists()  # the dashboard does not turn red for a typo
+    assert not SyncLock.objects.exists()
+
+
+def test_a_failed_run_exits_non_zero_with_the_reason(mariadb_store, settings):
+    settings.MAGENTO_DATABASE_URL = "mysql://root@127.0.0.1:1/nowhere"
+    with pytest.raises(CommandError, match="sync failed"):
+        call_command("magento_sync", "--no-progress", stdout=io.StringIO())
     assert SyncRun.objects.get().status == SyncRun.Status.FAILED
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from datetime import date
 
@@ -15,7 +16,7 @@ def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"--since must be a date like 2026-07-01, got {value!r}") from None
+        raise argparse.ArgumentTypeError(f"must be a date like 2026-07-01, got {value!r}") from None
 
 
 class Command(BaseCommand):

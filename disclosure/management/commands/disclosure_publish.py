@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from disclosure.manifests import manifest_publish
-from provenance.models import ContentItem
+from provenance.services import registry_store_codes
 
 
 class Command(BaseCommand):
@@ -25,7 +25,13 @@ class Command(BaseCommand):
         directory = dir or settings.DISCLOSURE_PUBLISH_DIR
         if not directory:
             raise CommandError("Set PROVENANT_DISCLOSURE_PUBLISH_DIR or pass --dir.")
-        codes = [store] if store else sorted(set(ContentItem.objects.values_list("store_code", flat=True)))
+        known = registry_store_codes()
+        if store and store not in known:
+            raise CommandError(
+                f"unknown store code {store!r}: the registry knows {', '.join(known) or 'no store view yet'}",
+                returncode=2,
+            )
+        codes = [store] if store else known
         for code in codes:
             try:
                 pub = manifest_publish(store_code=code, directory=directory)

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from magento_bridge.locks import SyncAlreadyRunning, SyncLockHeld, sync_lock_break
 from magento_bridge.models import SyncRun
+from magento_bridge.reader import UnknownStoreError
 from magento_bridge.services import sync_run
 from provenance.models import Surface
 
@@ -87,6 +88,8 @@ class Command(BaseCommand):
             )
         except SyncAlreadyRunning as exc:
             raise CommandError(str(exc)) from None
+        except UnknownStoreError as exc:
+            raise CommandError(f"{exc}; nothing was synced", returncode=2) from None
         finally:
             if bar:
                 bar.close()
