@@ -3,8 +3,10 @@
 - :class:`LoginThrottleMiddleware`: after ``PROVENANT_LOGIN_MAX_FAILURES`` failed logins for one
   username from one address, further attempts are refused (429) for ``PROVENANT_LOGIN_LOCKOUT_SECONDS``
   (counters in the cache: Redis in production, so every web process sees them).
-- :class:`TotpMiddleware`: staff with a confirmed RFC 6238 authenticator must enter a code once per
-  session before any admin page; with ``PROVENANT_TOTP_REQUIRED`` staff without one must set it up.
+- :class:`TotpMiddleware`: staff with a confirmed RFC 6238 authenticator (django-otp's TOTP device)
+  must enter a code once per session before any admin page (django-otp's ``OTPMiddleware``, installed
+  before it, tells whether this session verified one); with ``PROVENANT_TOTP_REQUIRED`` staff without
+  one must set it up.
 - :class:`SessionActivityMiddleware`: sessions end ``PROVENANT_SESSION_IDLE_SECONDS`` after the last
   activity (renewed at most once a minute) and when the browser closes.
 - :class:`AdminAuditMiddleware`: records bulk actions of every admin changelist and views of
@@ -23,14 +25,14 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.html import escape
+from django_otp import user_has_device
 
 from audits import events
-from audits.models import TotpDevice
 from audits.receivers import admin_before
 from audits.signin import (
     ACTIVITY_RESOLUTION_SECONDS,
     ACTIVITY_SESSION_KEY,
-    TOTP_SESSION_KEY,
+    TOTP_NOT_ENROLLED_SESSION_KEY,
     throttle_count,
     throttle_key,
 )
@@ -95,16 +97,17 @@ class TotpMiddleware:
             and request.path.startswith(reverse("admin:index"))
             and user.is_authenticated
             and user.is_staff
-            and not request.session.get(TOTP_SESSION_KEY)
+            and not request.session.get(TOTP_NOT_ENROLLED_SESSION_KEY)
+            and not user.is_verified()
         ):
             name = _url_name(request)
             if name not in self._EXEMPT_NAMES:
-                if TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():
+                if user_has_device(user, confirmed=True):
                     return HttpResponseRedirect(reverse("audits:totp_verify") + f"?next={request.path}")
                 if settings.AUDITS_TOTP_REQUIRED:
                     return HttpResponseRedirect(reverse("audits:totp_setup"))
                 # No authenticator: nothing to ask this session for (saves the lookup next time).
-                request.session[TOTP_SESSION_KEY] = True
+                request.session[TOTP_NOT_ENROLLED_SESSION_KEY] = True
         return self.get_response(request)
 
 

@@ -333,22 +333,6 @@ class AuditAnchor(models.Model):
         return f"anchor of #{self.seq} at log entry {self.log_index}"
 
 
-class TotpDevice(models.Model):
-    """A staff member's RFC 6238 authenticator; once confirmed, the admin asks for a code after login."""
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp")
-    secret = models.CharField(max_length=64)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    last_step = models.BigIntegerField(default=0, help_text="Last time step used: a code works once.")
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        verbose_name = "TOTP device"
-
-    def __str__(self) -> str:
-        return f"TOTP for {self.user}"
-
-
 class AuditPackageStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Building"

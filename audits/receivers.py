@@ -17,11 +17,11 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_save, pre_delete, pre_save
+from django_otp import user_has_device
 
 from audits import events
-from audits.models import TotpDevice
 from audits.roles import roles_sync
-from audits.signin import ACTIVITY_SESSION_KEY, TOTP_SESSION_KEY, throttle_key
+from audits.signin import ACTIVITY_SESSION_KEY, TOTP_NOT_ENROLLED_SESSION_KEY, throttle_key
 from audits.tasks import reviews_after_sync_task
 from audits.trail import client_ip, model_snapshot
 from disclosure.models import AuditSwitch
@@ -44,9 +44,8 @@ def _on_login(sender, request, user, **kwargs) -> None:
     if session is not None:
         # Written with the login's own session save, so the next requests need no extra writes.
         session[ACTIVITY_SESSION_KEY] = int(time.time())
-        has_device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
-        if not has_device and not settings.AUDITS_TOTP_REQUIRED:
-            session[TOTP_SESSION_KEY] = True
+        if not settings.AUDITS_TOTP_REQUIRED and not user_has_device(user, confirmed=True):
+            session[TOTP_NOT_ENROLLED_SESSION_KEY] = True
 
 
 def _on_logout(sender, request, user, **kwargs) -> None:

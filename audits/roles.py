@@ -69,6 +69,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "magento_bridge.view_*",
         "disclosure.view_*",
         "audits.view_*",
+        "otp_totp.view_totpdevice",
         "audits.export_auditevent",
         "audits.add_auditpackage",
         "audits.download_auditpackage",

@@ -47,6 +47,8 @@ __all__ = [
 GENESIS_HASH = "0" * 64
 MASK = "[masked]"
 _PERSONAL_KEYS = ("password", "email", "first_name", "last_name", "secret", "token", "phone", "address")
+# Masked by exact name only (as a part of a name, "key" is too common): django-otp's TOTP device key.
+_SECRET_NAMES = frozenset({"key"})
 _MAX_SAFE_INTEGER = 2**53 - 1
 # An event's hash covers exactly these fields; an export carries them (as hashed) with seq and hash,
 # so anyone can recompute the chain from the export alone.
@@ -94,7 +96,8 @@ def mask_personal(value):
         return {
             k: (
                 MASK
-                if any(p in str(k).lower() for p in _PERSONAL_KEYS) and v not in (None, "")
+                if (str(k).lower() in _SECRET_NAMES or any(p in str(k).lower() for p in _PERSONAL_KEYS))
+                and v not in (None, "")
                 else mask_personal(v)
             )
             for k, v in value.items()

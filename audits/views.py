@@ -1,9 +1,15 @@
-"""Staff pages outside the model admin: the compliance dashboard and the TOTP second factor."""
+"""Staff pages outside the model admin: the compliance dashboard and the TOTP second factor.
+
+The second factor is RFC 6238 TOTP through django-otp (its ``TOTPDevice``, ``verify_token`` and
+``login``); these pages are only the enrolment and the code prompt around it.
+"""
 
 from __future__ import annotations
 
 import math
+from base64 import b32encode
 
+import django_otp
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import logout
@@ -12,12 +18,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audits import events, selectors
 from audits.ai_act import RiskClass
-from audits.models import AuditEvent, ReviewStatus, TotpDevice
-from audits.signin import TOTP_SESSION_KEY, throttle_count, throttle_key
-from audits.totp import totp_match_step, totp_new_secret, totp_provisioning_uri
+from audits.models import AuditEvent, ReviewStatus
+from audits.signin import TOTP_DEVICE_NAME, throttle_count, throttle_key, totp_code_check
 from audits.trail import client_ip
 
 _RISK_COLOURS = {
@@ -140,45 +146,43 @@ def _safe_next(request, default: str) -> str:
 
 def totp_setup(request):
     """Enrol (or re-show the pending enrolment of) an authenticator for the signed-in staff member."""
-    device = TotpDevice.objects.filter(user=request.user).first()
-    if device is not None and device.confirmed_at is not None:
+    devices = TOTPDevice.objects.filter(user=request.user).order_by("-confirmed", "pk")
+    device = devices.first()
+    if device is not None and device.confirmed:
         messages.info(request, "Your authenticator is already set up. An administrator can reset it.")
         return HttpResponseRedirect(reverse("admin:index"))
     if device is None:
-        device = TotpDevice.objects.create(user=request.user, secret=totp_new_secret())
+        device = TOTPDevice.objects.create(user=request.user, name=TOTP_DEVICE_NAME, confirmed=False)
     if request.method == "POST":
-        step = totp_match_step(device.secret, request.POST.get("code", ""))
-        if step is not None:
-            TotpDevice.objects.filter(pk=device.pk).update(confirmed_at=timezone.now(), last_step=step)
-            request.session[TOTP_SESSION_KEY] = True
+        verified = totp_code_check(user=request.user, device=device, code=request.POST.get("code", ""))
+        if verified is not None:
+            verified.confirmed = True
+            verified.save(update_fields=["confirmed"])
+            django_otp.login(request, verified)
             events.auth_totp_enrolled(request=request)
             messages.success(request, "Authenticator set up: you will be asked for a code at each sign-in.")
             return HttpResponseRedirect(reverse("admin:index"))
         messages.error(request, "That code does not match; check the time on your phone and try again.")
-    issuer = settings.LOG_ORIGIN.split("/")[0] or "Provenant"
+    secret = b32encode(device.bin_key).decode().rstrip("=")
     context = {
         **admin.site.each_context(request),
         "title": "Set up two-factor sign-in",
-        "secret": " ".join(device.secret[i : i + 4] for i in range(0, len(device.secret), 4)),
-        "uri": totp_provisioning_uri(device.secret, account=request.user.get_username(), issuer=issuer),
+        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        "uri": device.config_url,
         "required": settings.AUDITS_TOTP_REQUIRED,
     }
     return render(request, "admin/audits/totp_setup.html", context)
 
 
 def totp_verify(request):
-    device = TotpDevice.objects.filter(user=request.user, confirmed_at__isnull=False).first()
+    device = TOTPDevice.objects.filter(user=request.user, confirmed=True).order_by("pk").first()
     target = _safe_next(request, reverse("admin:index"))
-    if device is None or request.session.get(TOTP_SESSION_KEY):
+    if device is None or request.user.is_verified():
         return HttpResponseRedirect(target)
     if request.method == "POST":
-        step = totp_match_step(device.secret, request.POST.get("code", ""))
-        if (
-            step is not None
-            and step > device.last_step
-            and TotpDevice.objects.filter(pk=device.pk, last_step__lt=step).update(last_step=step)
-        ):
-            request.session[TOTP_SESSION_KEY] = True
+        verified = totp_code_check(user=request.user, device=device, code=request.POST.get("code", ""))
+        if verified is not None:
+            django_otp.login(request, verified)
             events.auth_totp_verified(request=request)
             return HttpResponseRedirect(target)
         events.auth_totp_failed(request=request)

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "provenance",
     "magento_bridge",
     "disclosure",
@@ -73,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "audits.middleware.SessionActivityMiddleware",
     "audits.middleware.LoginThrottleMiddleware",
     "audits.middleware.TotpMiddleware",
@@ -306,6 +309,13 @@ X_FRAME_OPTIONS = "DENY"
 AUDITS_LOGIN_MAX_FAILURES = env_int("PROVENANT_LOGIN_MAX_FAILURES", 5, minimum=1)
 AUDITS_LOGIN_LOCKOUT_SECONDS = env_int("PROVENANT_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 AUDITS_TOTP_REQUIRED = env_bool("PROVENANT_TOTP_REQUIRED", False)
+# The staff second factor is django-otp's RFC 6238 TOTP device. Failed codes are counted by the
+# sign-in throttle (audits.signin), not by django-otp's per-device delay; the accepted window stays
+# one step either side of the server's clock; the admin never shows a device's key or QR code.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_TOTP_SYNC = False
+OTP_TOTP_ISSUER = LOG_ORIGIN.split("/")[0] or "Provenant"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 AUDITS_ANCHOR_MINUTES = env_int("PROVENANT_AUDIT_ANCHOR_MINUTES", 15, minimum=1)
 AUDITS_RECLASSIFY_DAYS = env_int("PROVENANT_RECLASSIFY_DAYS", 90, minimum=1)
 AUDIT_PACKAGE_DIR = Path(env_str("PROVENANT_AUDIT_PACKAGE_DIR", str(VAR_DIR / "packages")))

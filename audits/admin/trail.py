@@ -10,10 +10,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audits import events
-from audits.admin_mixins import AuditedAdminMixin
-from audits.models import AuditAnchor, AuditEvent, TotpDevice
+from audits.models import AuditAnchor, AuditEvent
 from audits.trail import EXPORTED_FIELDS, audit_anchor, audit_event_fields
 from provenance.admin_mixins import ReadOnlyAdminMixin
 
@@ -112,13 +112,21 @@ class AuditAnchorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return format_html('<a href="/log/entries?start={}&end={}">#{}</a>', i, i + 1, i)
 
 
-@admin.register(TotpDevice)
-class TotpDeviceAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """Administrators reset a lost authenticator by deleting the device; staff enrol themselves."""
+# django-otp registers an admin that can add devices and edit their keys; staff enrol themselves.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
 
-    list_display = ("user", "confirmed_at", "created_at")
-    fields = ("user", "confirmed_at", "created_at")
-    readonly_fields = ("user", "confirmed_at", "created_at")
+
+@admin.register(TOTPDevice)
+class TotpDeviceAdmin(admin.ModelAdmin):
+    """Administrators reset a lost authenticator by deleting the device; staff enrol themselves.
+
+    The deletion is recorded from the admin's log entry (:mod:`audits.receivers`), the key masked.
+    """
+
+    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at")
+    readonly_fields = fields
 
     def has_add_permission(self, request):
         return False

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.http import HttpResponse
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audits.models import AuditEvent, TotpDevice
-from audits.totp import _key, totp
+from audits.models import AuditEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,24 +70,26 @@ def test_a_successful_login_clears_the_counter(client, settings, redis_cache, ma
     assert login(client, "ida", "a-long-test-password").status_code == 302
 
 
-def code_for(device: TotpDevice, offset: int = 0) -> str:
-    return totp(_key(device.secret), time.time() + offset)
+def code_for(device: TOTPDevice, offset: int = 0) -> str:
+    code = TOTP(device.bin_key, digits=device.digits)
+    code.time = time.time() + offset
+    return str(code.token()).zfill(device.digits)
 
 
 def test_totp_enrolment_then_every_sign_in_asks_for_a_fresh_code(client, make_user):
     user = make_user(None, "tom", superuser=True)
     client.force_login(user)
     assert client.get("/admin/workspace/totp/setup/").status_code == 200
-    device = TotpDevice.objects.get(user=user)
+    device = TOTPDevice.objects.get(user=user)
     assert (
         client.post(
             "/admin/workspace/totp/setup/", {"code": "000000" if code_for(device) != "000000" else "111111"}
         ).status_code
         == 200
     )
-    assert TotpDevice.objects.get(pk=device.pk).confirmed_at is None
+    assert not TOTPDevice.objects.get(pk=device.pk).confirmed
     assert client.post("/admin/workspace/totp/setup/", {"code": code_for(device)}).status_code == 302
-    assert TotpDevice.objects.get(pk=device.pk).confirmed_at is not None
+    assert TOTPDevice.objects.get(pk=device.pk).confirmed
 
     client.logout()
     assert login(client, "tom", "a-long-test-password").status_code == 302
@@ -111,14 +114,26 @@ def test_totp_enrolment_then_every_sign_in_asks_for_a_fresh_code(client, make_us
 
 def test_the_verify_page_refuses_offsite_redirects(client, make_user):
     user = make_user(None, "tom", superuser=True)
-    device = TotpDevice.objects.create(
-        user=user, secret="JBSWY3DPEHPK3PXP", confirmed_at="2026-01-01T00:00:00Z"
-    )
+    device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
     client.force_login(user)
     response = client.post(
         "/admin/workspace/totp/verify/", {"code": code_for(device), "next": "https://evil.test/"}
     )
     assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+def test_an_administrator_resets_a_lost_authenticator_by_deleting_the_device(client, make_user):
+    user = make_user(None, "tom")
+    device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    client.force_login(make_user(None, "ada", superuser=True))
+    url = f"/admin/otp_totp/totpdevice/{device.pk}/"
+    assert client.get(url + "change/").status_code == 200
+    assert device.key not in client.get(url + "change/").content.decode()
+    assert client.get("/admin/otp_totp/totpdevice/add/").status_code == 403
+    assert client.post(url + "delete/", {"post": "yes"}).status_code == 302
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    event = AuditEvent.objects.get(action="admin.deleted", object_type="otp_totp.totpdevice")
+    assert event.before["key"] == "[masked]" and device.key not in str(event.before)
 
 
 def test_required_totp_sends_staff_without_one_to_the_setup(client, settings, make_user):

@@ -24,7 +24,7 @@ PAGES = {
     "/admin/audits/incident/add/": {R, A, AD},
     "/admin/audits/auditevent/": {A, AU, AD},
     "/admin/audits/auditanchor/": {A, AU, AD},
-    "/admin/audits/totpdevice/": {AU, AD},
+    "/admin/otp_totp/totpdevice/": {AU, AD},
     "/admin/provenance/contentitem/": EVERYONE,
     "/admin/provenance/generator/": EVERYONE,
     "/admin/provenance/generator/add/": {E, AD},
