@@ -422,31 +422,76 @@ def _items(scope: _Scope):
     return items
 
 
+@dataclass
+class _Tally:
+    """What the registers pass hands on: the log indexes the registers cite, the item ids and content
+    hashes in scope (for the evidence pass and the generation records) and the documents' counts."""
+
+    size: int
+    cited: set[int] = field(default_factory=set)
+    item_ids: set[int] = field(default_factory=set)
+    content_hashes: set[str] = field(default_factory=set)
+    counts: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    badges: dict[str, int] = field(default_factory=dict)
+    item_count: int = 0
+    synthetic_count: int = 0
+    record_count: int = 0
+    after_checkpoint: int = 0
+
+    def cite(self, log_index: int | None) -> int | None:
+        """The log index as a register cites it: ``None`` if logged after the checkpoint."""
+        if log_index is None or log_index >= self.size:
+            return None
+        self.cited.add(log_index)
+        return log_index
+
+    def item(self, item: dict) -> int | None:
+        """Count a registry item; returns the log index its rows cite."""
+        self.item_count += 1
+        self.item_ids.add(item["id"])
+        if item["content_sha256"]:
+            self.content_hashes.add(item["content_sha256"])
+        key = (item["store_code"], item["surface"], item["origin"])
+        self.counts[key] = self.counts.get(key, 0) + 1
+        log_index = item["latest_log_index"]
+        if log_index is not None and log_index >= self.size:
+            self.after_checkpoint += 1  # logged after the checkpoint: cannot be proven against it yet
+        return self.cite(log_index)
+
+    def badge(self, shown: str) -> None:
+        self.synthetic_count += 1
+        self.badges[shown] = self.badges.get(shown, 0) + 1
+
+    def summary(self, stores: list[str]) -> dict:
+        return {
+            "item_count": self.item_count,
+            "synthetic_count": self.synthetic_count,
+            "record_count": self.record_count,
+            "after_checkpoint": self.after_checkpoint,
+            "counts": self.counts,
+            "badges": self.badges,
+            "stores": stores or sorted({k[0] for k in self.counts}),
+            "cited": self.cited,
+            "item_ids": self.item_ids,
+        }
+
+
 def _write_registers(staging: _Staging, scope: _Scope, size: int) -> dict:
     """registry.csv (every item in scope), disclosure.csv (synthetic items), generation records.
 
     Returns what the evidence pass needs (cited log indexes, item ids) and the documents' counts.
     """
-    usernames: dict[int, str] = {}
-    for pk, name in get_user_model().objects.values_list("pk", "username").iterator(chunk_size=ROW_CHUNK):
-        usernames[pk] = name
-    reviews: dict[int, tuple] = {}
-    review_rows = Review.objects.filter(content_item__isnull=False).values_list(
-        "content_item_id", "status", "proposed_by_id", "proposed_at", "decided_by_id", "decided_at"
-    )
-    if scope.store_code:
-        review_rows = review_rows.filter(content_item__store_code=scope.store_code)
-    for row in review_rows.iterator(chunk_size=ROW_CHUNK):
-        reviews[row[0]] = row[1:]
+    tally = _Tally(size=size)
+    states = _write_items(staging, scope, tally)
+    _write_generation_records(staging, scope, tally)
+    return tally.summary(stores=sorted(states))
 
+
+def _write_items(staging: _Staging, scope: _Scope, tally: _Tally) -> dict[str, object]:
+    """registry.csv and disclosure.csv in one pass over the items; returns the store states it loaded."""
+    usernames = _usernames()
+    reviews = _item_reviews(scope)
     states: dict[str, object] = {}
-    cited: set[int] = set()
-    item_ids: set[int] = set()
-    content_hashes: set[str] = set()
-    counts: dict[tuple[str, str, str], int] = {}
-    badges: dict[str, int] = {}
-    item_count = synthetic_count = after_checkpoint = 0
-
     with (
         staging.path("registers/registry.csv").open("w", newline="", encoding="utf-8") as registry_file,
         staging.path("registers/disclosure.csv").open("w", newline="", encoding="utf-8") as disclosure_file,
@@ -458,90 +503,81 @@ def _write_registers(staging: _Staging, scope: _Scope, size: int) -> dict:
         rows = _items(scope).order_by("id").values_list(*_ITEM_COLUMNS).iterator(chunk_size=ROW_CHUNK)
         for row in rows:
             item = dict(zip(_ITEM_COLUMNS, row, strict=True))
-            item_count += 1
-            item_ids.add(item["id"])
-            if item["content_sha256"]:
-                content_hashes.add(item["content_sha256"])
-            log_index = item["latest_log_index"]
-            if log_index is not None and log_index >= size:
-                after_checkpoint += 1  # logged after the checkpoint: cannot be proven against it yet
-                log_index = None
-            if log_index is not None:
-                cited.add(log_index)
+            log_index = tally.item(item)
             registry.writerow(
                 [*(documents.csv_cell(_iso(item[c])) for c in _ITEM_COLUMNS[:-1]), _iso(log_index)]
             )
-            key = (item["store_code"], item["surface"], item["origin"])
-            counts[key] = counts.get(key, 0) + 1
             if item["origin"] not in (Origin.SYNTHETIC, Origin.SUSPECTED):
                 continue
-            synthetic_count += 1
-            state = states.get(item["store_code"])
-            if state is None:
-                state = states[item["store_code"]] = store_state_load(item["store_code"])
-            shown, kind, label, version = _badge_shown(item, state)
-            badges[shown] = badges.get(shown, 0) + 1
-            review = reviews.get(item["id"])
-            status, proposed_by, proposed_at, decided_by, decided_at = review or (
-                "no review",
-                None,
-                None,
-                None,
-                None,
-            )
-            ref = item["sku"] or item["identifier"] or str(item["magento_id"])
-            disclosure.writerow(
-                documents.csv_cell(_iso(v))
-                for v in (
-                    item["id"],
-                    item["store_code"],
-                    item["surface"],
-                    ref,
-                    item["file_path"],
-                    item["origin"],
-                    shown,
-                    kind,
-                    label,
-                    version,
-                    status,
-                    usernames.get(proposed_by, ""),
-                    proposed_at,
-                    usernames.get(decided_by, ""),
-                    decided_at,
-                    log_index,
-                )
-            )
+            store_code = item["store_code"]
+            if store_code not in states:
+                states[store_code] = store_state_load(store_code)
+            badge = _badge_shown(item, states[store_code])
+            tally.badge(badge[0])
+            cells = _disclosure_row(item, badge, reviews.get(item["id"]), usernames, log_index)
+            disclosure.writerow(documents.csv_cell(_iso(v)) for v in cells)
+    return states
 
+
+def _usernames() -> dict[int, str]:
+    users = get_user_model().objects.values_list("pk", "username")
+    return dict(users.iterator(chunk_size=ROW_CHUNK))
+
+
+def _item_reviews(scope: _Scope) -> dict[int, tuple]:
+    """Per content item id: (status, proposed_by id, proposed_at, decided_by id, decided_at)."""
+    rows = Review.objects.filter(content_item__isnull=False).values_list(
+        "content_item_id", "status", "proposed_by_id", "proposed_at", "decided_by_id", "decided_at"
+    )
+    if scope.store_code:
+        rows = rows.filter(content_item__store_code=scope.store_code)
+    return {row[0]: row[1:] for row in rows.iterator(chunk_size=ROW_CHUNK)}
+
+
+def _disclosure_row(
+    item: dict, badge: tuple, review: tuple | None, usernames: dict[int, str], log_index: int | None
+) -> tuple:
+    """One disclosure.csv row (:data:`DISCLOSURE_HEADER`) of a synthetic or suspected item."""
+    shown, kind, label, version = badge
+    status, proposed_by, proposed_at, decided_by, decided_at = review or ("no review", None, None, None, None)
+    ref = item["sku"] or item["identifier"] or str(item["magento_id"])
+    return (
+        item["id"],
+        item["store_code"],
+        item["surface"],
+        ref,
+        item["file_path"],
+        item["origin"],
+        shown,
+        kind,
+        label,
+        version,
+        status,
+        usernames.get(proposed_by, ""),
+        proposed_at,
+        usernames.get(decided_by, ""),
+        decided_at,
+        log_index,
+    )
+
+
+def _write_generation_records(staging: _Staging, scope: _Scope, tally: _Tally) -> None:
+    """generation-records.csv: with a store view, only the records whose output is one of its items."""
     records = GenerationRecord.objects.select_related("generator").order_by("id")
     if scope.since_at:
         records = records.filter(created_at__gte=scope.since_at)
-    record_count = 0
+    fields = ("id", "generator__name", "generator_version", "output_sha256", "output_media_type")
+    rows = records.values_list(*fields, "generated_at", "pipeline_run_id", "log_index")
     with staging.path("registers/generation-records.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(RECORD_HEADER)
-        fields = ("id", "generator__name", "generator_version", "output_sha256", "output_media_type")
-        for row in records.values_list(*fields, "generated_at", "pipeline_run_id", "log_index").iterator(
-            chunk_size=ROW_CHUNK
-        ):
-            if scope.store_code and row[3] not in content_hashes:
+        for row in rows.iterator(chunk_size=ROW_CHUNK):
+            if scope.store_code and row[3] not in tally.content_hashes:
                 continue
-            log_index = row[7] if row[7] is not None and row[7] < size else None
-            if log_index is not None:
-                cited.add(log_index)
-            record_count += 1
+            log_index = tally.cite(row[7])
+            tally.record_count += 1
             writer.writerow(documents.csv_cell(_iso(v)) for v in (*row[:7], log_index))
-    del content_hashes
-    return {
-        "item_count": item_count,
-        "synthetic_count": synthetic_count,
-        "record_count": record_count,
-        "after_checkpoint": after_checkpoint,
-        "counts": counts,
-        "badges": badges,
-        "stores": sorted(states) or sorted({k[0] for k in counts}),
-        "cited": cited,
-        "item_ids": item_ids,
-    }
+    tally.content_hashes.clear()  # only the records needed them
 
 
 def _badge_shown(item: dict, state) -> tuple[str, str, str, object]:
@@ -570,82 +606,11 @@ def _write_evidence(
 ) -> dict:
     """checkpoint, keys, every included entry with its inclusion proof, the consistency proof."""
     size = checkpoint.size
-    cited: set[int] = registers["cited"]
-    item_ids: set[int] = registers["item_ids"]
-    store = scope.store_code
-    kinds: dict[str, int] = {}
-    decisions = []
-    count = 0
-    b64 = base64.b64encode
-    rows = (
-        LogEntry.objects.filter(index__lt=size)
-        .order_by("index")
-        .values_list("index", "kind", "data", "created_at")
-    )
-    with staging.path("provenance/entries.jsonl").open("w", encoding="ascii") as handle:
-        for index, kind, data, created_at in rows.iterator(chunk_size=ROW_CHUNK):
-            data = bytes(data)
-            payload = None
-            if index not in cited:
-                if scope.since_at and created_at < scope.since_at:
-                    continue
-                if kind in ITEM_KINDS:
-                    if store and json.loads(data).get("store_code") != store:
-                        continue
-                elif kind == "generation_record":
-                    if store:
-                        continue
-                elif kind == "review.decision":
-                    payload = json.loads(data)
-                    if (
-                        store
-                        and payload.get("subject") == "content_item"
-                        and payload.get("subject_id") not in item_ids
-                    ):
-                        continue
-                elif kind in _STORE_KINDS:
-                    if store and json.loads(data).get("store_code") not in ("", store):
-                        continue
-                elif kind not in _ALWAYS_KINDS:
-                    continue
-            if merkle.hash_leaf(data) != tree.leaf_hash(index):
-                raise AuditPackageError(
-                    f"log entry {index}: its data do not hash to its stored leaf hash; "
-                    "run `python manage.py provenance_verify`"
-                )
-            if kind == "review.decision":
-                payload = payload or json.loads(data)
-                decisions.append((index, payload))
-            proof = ",".join(f'"{b64(h).decode()}"' for h in tree.inclusion_proof(index))
-            handle.write(
-                f'{{"index":{index},"kind":"{kind}","data":"{b64(data).decode()}","proof":[{proof}]}}\n'
-            )
-            kinds[kind] = kinds.get(kind, 0) + 1
-            count += 1
-
-    with staging.path("registers/review-decisions.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["review", "subject", "subject_id", "status", "version", "audit_seq", "log_index"])
-        for index, payload in decisions:
-            fields = ("review", "subject", "subject_id", "status", "version", "audit_seq")
-            writer.writerow([*(documents.csv_cell(str(payload.get(k, ""))) for k in fields), index])
-
+    kinds, decisions = _write_entries(staging, scope, tree, size, registers)
+    _write_review_decisions(staging, decisions)
     staging.write("provenance/checkpoint.txt", checkpoint.note)
     staging.write("provenance/keys.txt", "".join(f"{key}\n" for key in log_verifier_keys()))
-    consistency: dict = {"old": None, "new": size, "hashes": []}
-    previous_size = None
-    if previous_note:
-        previous_size = _note_size(previous_note)
-        if previous_size is None or previous_size > size:
-            # A smaller tree than one already handed to auditors means the log lost entries.
-            raise AuditPackageError(
-                f"the previous package's checkpoint (size {previous_size}) is not a prefix of the latest "
-                f"checkpoint (size {size}); run `python manage.py provenance_verify`"
-            )
-        staging.write("provenance/previous-checkpoint.txt", previous_note)
-        hashes = log_consistency_proof(previous_size, size)
-        consistency = {"old": previous_size, "new": size, "hashes": [b64(h).decode() for h in hashes]}
-    staging.write("provenance/consistency.json", json.dumps(consistency, indent=1) + "\n")
+    previous_size, consistency_hashes = _write_consistency(staging, previous_note, size)
     references = {
         "columns": {
             "registers/registry.csv": ["log_index"],
@@ -656,12 +621,97 @@ def _write_evidence(
     }
     staging.write("provenance/references.json", json.dumps(references, indent=1) + "\n")
     return {
-        "entry_count": count,
+        "entry_count": sum(kinds.values()),
         "kinds": kinds,
         "decision_count": len(decisions),
         "previous_size": previous_size,
-        "consistency_hashes": len(consistency["hashes"]),
+        "consistency_hashes": consistency_hashes,
     }
+
+
+def _write_entries(
+    staging: _Staging, scope: _Scope, tree: LevelTree, size: int, registers: dict
+) -> tuple[dict[str, int], list[tuple[int, dict]]]:
+    """entries.jsonl: every included entry (exact leaf bytes) with its RFC 9162 inclusion proof.
+
+    Returns the entry count per kind and the review decisions (index, payload) among them.
+    """
+    cited: set[int] = registers["cited"]
+    kinds: dict[str, int] = {}
+    decisions = []
+    b64 = base64.b64encode
+    rows = (
+        LogEntry.objects.filter(index__lt=size)
+        .order_by("index")
+        .values_list("index", "kind", "data", "created_at")
+    )
+    with staging.path("provenance/entries.jsonl").open("w", encoding="ascii") as handle:
+        for index, kind, data, created_at in rows.iterator(chunk_size=ROW_CHUNK):
+            data = bytes(data)
+            if index not in cited and not _in_scope(scope, kind, data, created_at, registers["item_ids"]):
+                continue
+            if merkle.hash_leaf(data) != tree.leaf_hash(index):
+                raise AuditPackageError(
+                    f"log entry {index}: its data do not hash to its stored leaf hash; "
+                    "run `python manage.py provenance_verify`"
+                )
+            if kind == "review.decision":
+                decisions.append((index, json.loads(data)))
+            proof = ",".join(f'"{b64(h).decode()}"' for h in tree.inclusion_proof(index))
+            handle.write(
+                f'{{"index":{index},"kind":"{kind}","data":"{b64(data).decode()}","proof":[{proof}]}}\n'
+            )
+            kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds, decisions
+
+
+def _in_scope(scope: _Scope, kind: str, data: bytes, created_at: datetime, item_ids: set[int]) -> bool:
+    """Whether an entry no register cites belongs in the package: by kind, store view and date."""
+    store = scope.store_code
+    if scope.since_at and created_at < scope.since_at:
+        return False
+    if kind in ITEM_KINDS:
+        return not store or json.loads(data).get("store_code") == store
+    if kind == "generation_record":
+        return not store
+    if kind == "review.decision":
+        payload = json.loads(data)
+        return not (
+            store and payload.get("subject") == "content_item" and payload.get("subject_id") not in item_ids
+        )
+    if kind in _STORE_KINDS:
+        return not store or json.loads(data).get("store_code") in ("", store)
+    return kind in _ALWAYS_KINDS
+
+
+def _write_review_decisions(staging: _Staging, decisions: list[tuple[int, dict]]) -> None:
+    fields = ("review", "subject", "subject_id", "status", "version", "audit_seq")
+    with staging.path("registers/review-decisions.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*fields, "log_index"])
+        for index, payload in decisions:
+            writer.writerow([*(documents.csv_cell(str(payload.get(k, ""))) for k in fields), index])
+
+
+def _write_consistency(staging: _Staging, previous_note: str, size: int) -> tuple[int | None, int]:
+    """consistency.json (and the previous checkpoint): RFC 9162 consistency proof from the previous
+    package's checkpoint. Returns (previous size or ``None`` for a first package, number of hashes)."""
+    if not previous_note:
+        consistency: dict = {"old": None, "new": size, "hashes": []}
+        staging.write("provenance/consistency.json", json.dumps(consistency, indent=1) + "\n")
+        return None, 0
+    previous_size = _note_size(previous_note)
+    if previous_size is None or previous_size > size:
+        # A smaller tree than one already handed to auditors means the log lost entries.
+        raise AuditPackageError(
+            f"the previous package's checkpoint (size {previous_size}) is not a prefix of the latest "
+            f"checkpoint (size {size}); run `python manage.py provenance_verify`"
+        )
+    staging.write("provenance/previous-checkpoint.txt", previous_note)
+    hashes = [base64.b64encode(h).decode() for h in log_consistency_proof(previous_size, size)]
+    consistency = {"old": previous_size, "new": size, "hashes": hashes}
+    staging.write("provenance/consistency.json", json.dumps(consistency, indent=1) + "\n")
+    return previous_size, len(hashes)
 
 
 def _note_size(note: str) -> int | None:

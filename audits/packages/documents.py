@@ -1,9 +1,12 @@
 """The human-readable documents of an audit package: index, model cards, risk matrix, incidents, data flow.
 
 Everything here renders registry and workspace text, which pipelines and staff typed and which must be
-treated as hostile: HTML and SVG text goes through :func:`html.escape`, CSV cells that a spreadsheet
-would run as a formula are defused (OWASP "CSV injection"), and the HTML loads nothing from outside the
-package (no scripts, no external stylesheets or fonts), so it opens offline and prints as it shows.
+treated as hostile: the HTML documents and the SVG are Django templates (``audits/package/`` under
+``audits/templates/``, rendered with :func:`~django.template.loader.render_to_string`, no request
+needed, so a Celery worker renders them too) whose autoescaping escapes every value; CSV cells that a
+spreadsheet would run as a formula are defused (OWASP "CSV injection"); and the HTML loads nothing from
+outside the package (no scripts, no external stylesheets or fonts), so it opens offline and prints as
+it shows.
 
 Model cards follow Google's Model Card Toolkit JSON schema and Hugging Face's model-card metadata (YAML
 front matter); the Annex IV table maps the nine sections of Annex IV of Regulation (EU) 2024/1689 to
@@ -17,9 +20,11 @@ import io
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from html import escape
 
 from django.db.models import Count
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from audits.ai_act import RiskClass
@@ -44,17 +49,7 @@ __all__ = [
 ]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_STYLE = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1b1b1b;margin:2em auto;
-max-width:70em;padding:0 1em}
-h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;width:100%;margin:.5em 0 1em}th,td{border:1px solid #bbb;padding:.3em .5em;
-text-align:left;vertical-align:top}th{background:#f1f1f1}code,pre{font:12px/1.4 ui-monospace,monospace}
-pre{background:#f6f6f6;padding:.6em;white-space:pre-wrap;word-break:break-all}.missing{color:#a00;font-weight:600}
-.ok{color:#060;font-weight:600}.partial{color:#8a5a00;font-weight:600}.note{color:#555}
-@media print{body{margin:0;max-width:none}h2{page-break-after:avoid}table{page-break-inside:auto}
-tr{page-break-inside:avoid}a{color:inherit;text-decoration:none}}
-"""
+_TEMPLATES = "audits/package/"
 
 
 def csv_cell(value: object) -> str:
@@ -78,31 +73,8 @@ def _csv(header: list[str], rows: Iterable[Iterable[object]]) -> str:
     return buffer.getvalue()
 
 
-def _page(title: str, body: str) -> str:
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        '<meta http-equiv="Content-Security-Policy" '
-        "content=\"default-src 'none'; style-src 'unsafe-inline'; "
-        "img-src 'self'\">"
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>\n{body}\n</body></html>\n"
-    )
-
-
-def _table(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
-    head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>\n" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table>"
-
-
-class _Html(str):
-    """Markup built here from escaped parts; passed through :func:`_cell` as it is."""
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, _Html):
-        return str(value)
-    return escape("" if value is None else str(value))
+def _render(name: str, context: dict) -> str:
+    return render_to_string(_TEMPLATES + name, context)
 
 
 def _date(value) -> str:
@@ -276,12 +248,7 @@ def risk_csv(rows: list[list[object]]) -> str:
 
 
 def risk_html(rows: list[list[object]]) -> str:
-    return _page(
-        "Risk classification matrix",
-        "<h1>Risk classification matrix (EU AI Act Art. 6, Art. 50)</h1>"
-        "<p>Per generator and use case, the current classification version; superseded versions stay in "
-        "the audit trail.</p>" + _table(RISK_HEADER, rows),
-    )
+    return _render("risk-matrix.html", {"risk_header": RISK_HEADER, "risk_rows": rows})
 
 
 # --- Incidents --------------------------------------------------------------------------------------
@@ -332,14 +299,7 @@ def incident_csv(rows: list[list[object]]) -> str:
 
 
 def incident_html(rows: list[list[object]]) -> str:
-    body = (
-        "<h1>Incident register and response plans (EU AI Act Art. 73)</h1>"
-        "<p>Serious incidents are reported within 15 days of awareness, 10 days where a death may be "
-        "involved, 2 days for a widespread infringement. Each incident carries its response plan "
-        "(steps) and its timeline.</p>"
-    )
-    body += _table(INCIDENT_HEADER, rows) if rows else "<p>No incidents recorded.</p>"
-    return _page("Incident register", body)
+    return _render("incident-register.html", {"incident_header": INCIDENT_HEADER, "incidents": rows})
 
 
 # --- Data flow diagram ------------------------------------------------------------------------------
@@ -376,75 +336,60 @@ def data_flow(generators: list[Generator], registers: dict) -> str:
     box_w, box_h, gap_x, gap_y, top = 230, 54, 70, 16, 120
     height = top + max(len(c) for c in columns) * (box_h + gap_y) + 150
     width = 4 * box_w + 3 * gap_x + 40
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
-        "<title>Data flow: synthetic content from generators to store views</title>",
-        '<defs><marker id="arrow" markerWidth="10" markerHeight="8" refX="9" refY="4" orient="auto">'
-        '<path d="M0,0 L10,4 L0,8 z" fill="#555"/></marker></defs>',
-        f'<rect width="{width}" height="{height}" fill="#fff"/>',
-        '<text x="20" y="30" font-size="18" font-weight="bold">Data flow of synthetic content</text>',
-        '<text x="20" y="52">Blue: synthetic data flow. Grey dashed: content without synthetic items. Red: a '
-        "generator declared to use production patient data (must be justified in its model card).</text>",
-        '<text x="20" y="70">Production patient data (Magento customers, orders, prescriptions) '
-        "must not flow "
-        "into generators, records or published content.</text>",
-    ]
-    centers: list[list[tuple[int, int]]] = []
+    drawn = []
     for col, (title, boxes) in enumerate(zip(titles, columns, strict=True)):
         x = 20 + col * (box_w + gap_x)
-        parts.append(f'<text x="{x}" y="{top - 12}" font-weight="bold">{escape(title)}</text>')
-        col_centers = []
-        for row, (name, detail, patient) in enumerate(boxes):
-            y = top + row * (box_h + gap_y)
-            stroke, fill = ("#b00020", "#fde7ea") if patient else ("#1d4ed8", "#e8effd")
-            parts.append(
-                f'<rect x="{x}" y="{y}" width="{box_w}" height="{box_h}" rx="6" fill="{fill}" '
-                f'stroke="{stroke}" stroke-width="{3 if patient else 1.5}"/>'
-            )
-            parts.append(
-                f'<text x="{x + 8}" y="{y + 20}" font-weight="bold">{escape(_short(name, 30))}</text>'
-            )
-            label = detail + (" · USES PATIENT DATA" if patient else "")
-            parts.append(f'<text x="{x + 8}" y="{y + 38}">{escape(_short(label, 36))}</text>')
-            col_centers.append((x, y + box_h // 2))
-        centers.append(col_centers)
+        drawn.append(
+            {
+                "x": x,
+                "title_y": top - 12,
+                "title": title,
+                "boxes": [
+                    {
+                        "x": x,
+                        "y": top + row * (box_h + gap_y),
+                        "patient": patient,
+                        "name": _short(name, 30),
+                        "label": _short(detail + (" · USES PATIENT DATA" if patient else ""), 36),
+                    }
+                    for row, (name, detail, patient) in enumerate(boxes)
+                ],
+            }
+        )
     surface_names = sorted(surfaces)
     store_names = sorted(stores)
     pairs: dict[tuple[int, int], int] = {}  # (surface, store) -> synthetic items flowing there
     for (store, surface, origin), count in registers["counts"].items():
         key = (surface_names.index(surface), store_names.index(store))
         pairs[key] = pairs.get(key, 0) + (count if origin in ("synthetic", "suspected") else 0)
-    edges = [(0, i, 1, 0, True) for i in range(len(centers[0]))]
+    edges = [(0, i, 1, 0, True) for i in range(len(columns[0]))]
     edges += [(1, 0, 2, j, synthetic_surfaces.get(s, 0) > 0) for j, s in enumerate(surface_names)]
     edges += [(2, i, 3, j, n > 0) for (i, j), n in pairs.items()]
+    lines = []
     for col, i, next_col, j, synthetic in edges:
-        if i >= len(centers[col]) or j >= len(centers[next_col]):
+        if i >= len(columns[col]) or j >= len(columns[next_col]):
             continue
-        (x1, y1), (x2, y2) = centers[col][i], centers[next_col][j]
-        style = 'stroke="#1d4ed8" stroke-width="2"' if synthetic else 'stroke="#999" stroke-dasharray="3 3"'
-        parts.append(
-            f'<line x1="{x1 + box_w}" y1="{y1}" x2="{x2 - 2}" y2="{y2}" {style} marker-end="url(#arrow)"/>'
+        start, end = drawn[col]["boxes"][i], drawn[next_col]["boxes"][j]
+        lines.append(
+            {
+                "x1": start["x"] + box_w,
+                "y1": start["y"] + box_h // 2,
+                "x2": end["x"] - 2,
+                "y2": end["y"] + box_h // 2,
+                "synthetic": synthetic,
+            }
         )
     barrier_y = height - 90
-    parts.append(
-        f'<rect x="20" y="{barrier_y}" width="{box_w}" height="{box_h}" rx="6" fill="#fde7ea" '
-        'stroke="#b00020" '
-        'stroke-width="2" stroke-dasharray="6 4"/>'
-    )
-    parts.append(f'<text x="28" y="{barrier_y + 22}" font-weight="bold">Production patient data</text>')
-    parts.append(f'<text x="28" y="{barrier_y + 40}">Magento customers, orders, quotes</text>')
-    parts.append(
-        f'<line x1="{20 + box_w}" y1="{barrier_y + box_h // 2}" x2="{20 + box_w + gap_x + 60}" '
-        f'y2="{barrier_y + box_h // 2}" stroke="#b00020" stroke-width="2" stroke-dasharray="4 4"/>'
-    )
-    parts.append(
-        f'<text x="{20 + box_w + gap_x + 70}" y="{barrier_y + box_h // 2 + 4}" fill="#b00020" '
-        'font-weight="bold">'
-        "✕ must not flow into synthetic data (separation point: generator data sources)</text>"
-    )
-    parts.append("</svg>\n")
-    return "\n".join(parts)
+    barrier = {
+        "y": barrier_y,
+        "mid_y": barrier_y + box_h // 2,
+        "x1": 20 + box_w,
+        "x2": 20 + box_w + gap_x + 60,
+        "text_x": 20 + box_w + gap_x + 70,
+        "text_y": barrier_y + box_h // 2 + 4,
+    }
+    context = {"width": width, "height": height, "box_w": box_w, "box_h": box_h}
+    return _render("data-flow.svg", {**context, "columns": drawn, "lines": lines, "barrier": barrier})
 
 
 def _record_counts() -> dict[int, int]:
@@ -473,6 +418,16 @@ ANNEX_IV_SECTIONS = [
 ]
 
 
+@dataclass(frozen=True)
+class AnnexStatus:
+    """How far the package covers an Annex IV section: ``state`` is the CSS class (ok, partial,
+    missing), ``label`` the word shown in it, ``note`` what follows it (what is missing)."""
+
+    state: str
+    label: str
+    note: str = ""
+
+
 def annex_iv_rows(summary: dict) -> list[list[object]]:
     generators = summary["documents"]["generators"]
     cards = [g for g in generators if g.model_card]
@@ -487,10 +442,10 @@ def annex_iv_rows(summary: dict) -> list[list[object]]:
     unclassified = [r[0] for r in summary["documents"]["risk_rows"] if r[3] == "NOT CLASSIFIED"]
     coverage = [n for names in summary["provided"].values() for n in names if n.startswith("simulation/")]
 
-    def status(missing: list[str], none_text: str = "") -> _Html:
+    def status(missing: list[str], none_text: str = "") -> AnnexStatus:
         if not missing:
-            return _Html('<span class="ok">covered</span>' + (f" {escape(none_text)}" if none_text else ""))
-        return _Html('<span class="partial">partial</span> — missing: ' + escape("; ".join(missing[:20])))
+            return AnnexStatus("ok", "covered", none_text)
+        return AnnexStatus("partial", "partial", "— missing: " + "; ".join(missing[:20]))
 
     return [
         [ANNEX_IV_SECTIONS[0], "model-cards/*.json, *.md", status([f"overview of {n}" for n in no_overview])],
@@ -527,9 +482,10 @@ def annex_iv_rows(summary: dict) -> list[list[object]]:
         [
             ANNEX_IV_SECTIONS[7],
             "—",
-            _Html(
-                '<span class="missing">missing</span> — the declaration of conformity is signed by the '
-                "provider outside this product; attach it"
+            AnnexStatus(
+                "missing",
+                "missing",
+                "— the declaration of conformity is signed by the provider outside this product; attach it",
             ),
         ],
         [
@@ -566,135 +522,44 @@ _DESCRIPTIONS = {
 
 
 def index_html(summary: dict, sizes: dict[str, int]) -> str:
-    scope = summary["scope"]
-    checkpoint = summary["checkpoint"]
+    """``index.html``: scope, how to verify, which entries are in, and every document and file."""
     registers = summary["registers"]
-    evidence = summary["evidence"]
     provided = summary["provided"]
-    h = []
-    h.append("<h1>Audit package</h1>")
-    h.append(
-        _table(
-            ["", ""],
-            [
-                ["Generated", _date(scope.generated_at)],
-                ["Package", f"#{scope.package_id}" if scope.package_id else "(built from the command line)"],
-                ["Store views", scope.store_code or "all"],
-                ["Activity since", str(scope.since) if scope.since else "the beginning"],
-                ["Registry items", registers["item_count"]],
-                ["Synthetic / suspected items", registers["synthetic_count"]],
-                ["Generation records", registers["record_count"]],
-                [
-                    "Log checkpoint",
-                    f"{checkpoint.origin}, size {checkpoint.size}, root {checkpoint.root_hash_base64}",
-                ],
-                ["Included log entries", evidence["entry_count"]],
-            ],
+    contents = [
+        (
+            name,
+            _DESCRIPTIONS.get(name)
+            or ("model card" if name.startswith("model-cards/") else "provided by another check"),
+            sizes.get(name, ""),
         )
-    )
-    h.append("<h2>How to verify</h2>")
-    h.append(
-        "<ol><li>Fetch the log's verifier key <b>independently of this package</b>, from the operator's "
-        "<code>/log/key</code> endpoint or another channel you trust, and save it as <code>key.txt</code>. "
-        "A key taken only from this package proves consistency, not origin.</li>"
-        "<li>With Python 3 and the <code>cryptography</code> package installed "
-        "(<code>python -m venv v &amp;&amp; v/bin/pip install cryptography</code>), run in the unpacked "
-        "folder "
-        "<pre>python verify.py --key key.txt</pre> or "
-        "<pre>python verify.py --key key.txt audit-package.zip</pre>"
-        "</li><li>It prints PASS or FAIL for each check and exits non-zero if anything failed: every file's "
-        "SHA-256 against <code>manifest.json</code> (no file missing or added), the checkpoint's Ed25519 "
-        "signature (C2SP signed note), every entry's RFC 9162 inclusion proof against the checkpoint's "
-        "root, the consistency proof from the previous package's checkpoint, and that every log index "
-        "the registers cite is a proven entry.</li>"
-        "<li>Compare the package's SHA-256 with the one in the operator's records (the "
-        "<code>audit.package</code> entry of the transparency log) and, for later packages, check that "
-        "their consistency proofs start from this checkpoint.</li></ol>"
-        '<p class="note"><code>verify.py</code> embeds the project\'s Merkle-tree (RFC 9162) and signed-note '
-        "(C2SP) modules verbatim; read it before running it.</p>"
-    )
-    h.append("<h2>Which log entries are included</h2>")
-    h.append(
-        "<p>Every entry a register cites (each registry item's latest entry, each generation record's "
-        "entry), and within the scope (store view, activity since the date) the entries about registry "
-        "items (<code>item.*</code>), generation records, review decisions, AI Act classification approvals, "
-        "disclosure policies and audit-switch changes, audit-trail anchors and earlier audit packages. "
-        "Entries appended after the checkpoint are not included; items whose latest entry is newer are "
-        f"listed without a log index ({registers['after_checkpoint']} such items).</p>"
-    )
-    h.append(_table(["kind", "entries"], sorted(evidence["kinds"].items())))
-    if evidence["previous_size"] is None:
-        h.append(
-            "<p>This is the first package: there is no earlier package checkpoint to prove consistency "
-            "from.</p>"
-        )
-    else:
-        h.append(
-            f"<p>Consistency proof from the previous package's checkpoint (size {evidence['previous_size']}) "
-            f"to this one (size {checkpoint.size}): {evidence['consistency_hashes']} hashes.</p>"
-        )
-    h.append("<h2>Annex IV technical documentation: coverage</h2>")
-    h.append(_table(["Annex IV section", "covered by", "status"], annex_iv_rows(summary)))
-    h.append("<h2>Disclosure register</h2>")
-    h.append(
-        "<p>Each synthetic or suspected item with its surface, store view, the badge a shopper sees (as the "
-        "public badge API resolves the policies in force and the audit switch), its review state and "
-        "sign-off chain: <code>registers/disclosure.csv</code>.</p>"
-    )
-    h.append(_table(["what a shopper sees", "items"], sorted(registers["badges"].items())))
-    h.append(
-        _table(
-            ["store view", "surface", "origin", "items"],
-            [[s, surface, origin, n] for (s, surface, origin), n in sorted(registers["counts"].items())],
-        )
-    )
-    h.append("<h2>Disclosure-coverage simulation</h2>")
-    h.append(_provided_section(provided, "simulation/", "No coverage simulation has run yet."))
-    h.append("<h2>Synthetic / real data separation checks</h2>")
-    h.append(_provided_section(provided, "separation/", "No separation check has run yet."))
-    h.append("<h2>Generators and model cards</h2>")
-    gens = summary["documents"]["generators"]
-    h.append(
-        _table(
-            ["generator", "provider", "version", "uses production patient data"],
-            [[g.name, g.provider, g.version, "YES" if g.uses_patient_data else "no"] for g in gens],
-        )
-        if gens
-        else "<p>No generators registered.</p>"
-    )
-    h.append('<p>Data flow: <a href="data-flow.svg">data-flow.svg</a></p>')
-    h.append("<h2>Risk classification matrix</h2>")
-    h.append(_table(RISK_HEADER, summary["documents"]["risk_rows"]))
-    h.append("<h2>Incidents</h2>")
-    incidents = summary["documents"]["incidents"]
-    h.append(
-        _table(INCIDENT_HEADER[:9], [r[:9] for r in incidents])
-        if incidents
-        else "<p>No incidents recorded.</p>"
-    )
-    h.append("<h2>Contents</h2>")
-    rows = []
-    for name in sorted([*sizes, "index.html", "manifest.json"]):
-        description = _DESCRIPTIONS.get(name) or (
-            "model card" if name.startswith("model-cards/") else "provided by another check"
-        )
-        link = _Html(f'<a href="{escape(name)}">{escape(name)}</a>')
-        rows.append([link, description, sizes.get(name, "")])
-    h.append(_table(["file", "what", "bytes"], rows))
-    h.append(f'<p class="note">Generated {escape(_date(timezone.now()))}.</p>')
-    return _page("Audit package", "\n".join(h))
+        for name in sorted([*sizes, "index.html", "manifest.json"])
+    ]
+    context = {
+        "scope": summary["scope"],
+        "generated_at": _date(summary["scope"].generated_at),
+        "checkpoint": summary["checkpoint"],
+        "registers": registers,
+        "evidence": summary["evidence"],
+        "kinds": sorted(summary["evidence"]["kinds"].items()),
+        "annex_iv": annex_iv_rows(summary),
+        "badges": sorted(registers["badges"].items()),
+        "counts": [(*key, n) for key, n in sorted(registers["counts"].items())],
+        "simulation_files": _provided_files(provided, "simulation/"),
+        "separation_files": _provided_files(provided, "separation/"),
+        "generators": summary["documents"]["generators"],
+        "risk_header": RISK_HEADER,
+        "risk_rows": summary["documents"]["risk_rows"],
+        "incident_header": INCIDENT_HEADER[:9],
+        "incidents": [r[:9] for r in summary["documents"]["incidents"]],
+        "contents": contents,
+        "generated_now": _date(timezone.now()),
+    }
+    return _render("index.html", context)
 
 
 def annex_iv_html(summary: dict) -> str:
-    return _page(
-        "Annex IV coverage",
-        "<h1>Annex IV technical documentation: coverage</h1>"
-        + _table(["Annex IV section", "covered by", "status"], annex_iv_rows(summary)),
-    )
+    return _render("annex-iv.html", {"annex_iv": annex_iv_rows(summary)})
 
 
-def _provided_section(provided: dict[str, list[str]], prefix: str, empty: str) -> str:
-    files = [n for names in provided.values() for n in names if n.startswith(prefix)]
-    if not files:
-        return f'<p class="missing">{escape(empty)}</p>'
-    return "<ul>" + "".join(f'<li><a href="{escape(n)}">{escape(n)}</a></li>' for n in files) + "</ul>"
+def _provided_files(provided: dict[str, list[str]], prefix: str) -> list[str]:
+    return [n for names in provided.values() for n in names if n.startswith(prefix)]

@@ -112,7 +112,14 @@ def test_hostile_registry_text_stays_text(registry, tmp_path):
     )
     Incident.objects.create(title=HOSTILE, severity="minor", aware_at=timezone.now(), opened_by=user)
     archive = build(tmp_path)
-    for name in ("index.html", "risk/risk-matrix.html", "incidents/incident-register.html", "data-flow.svg"):
+    documents = (
+        "index.html",
+        "annex-iv.html",
+        "risk/risk-matrix.html",
+        "incidents/incident-register.html",
+        "data-flow.svg",
+    )
+    for name in documents:
         text = archive.read(name).decode()
         assert "<script" not in text and "<img" not in text, name
         assert "&lt;script&gt;" in text, name
