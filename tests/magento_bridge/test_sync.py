@@ -324,10 +324,12 @@ def test_source_rules_declare_recommendations_and_cms_content_synthetic(mariadb_
     assert run.counts["cms_block"]["changed"] >= 1
 
 
-def test_an_unknown_store_code_fails_the_run_naming_the_known_ones(mariadb_store):
-    run = sync_run(store_code="fr", media=mariadb_store.media)
-    assert run.status == SyncRun.Status.FAILED
-    assert "fr" in run.error and "default" in run.error and "de" in run.error
+def test_an_unknown_store_code_is_refused_naming_the_known_ones_without_a_run(mariadb_store):
+    from magento_bridge.reader import UnknownStoreError
+
+    with pytest.raises(UnknownStoreError, match=r"unknown store code\(s\): fr \(known: de, default\)"):
+        sync_run(store_code="fr", media=mariadb_store.media)
+    assert not SyncRun.objects.exists()
     assert not ContentItem.objects.exists()
 
 
