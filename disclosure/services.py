@@ -26,7 +26,8 @@ from disclosure.models import (
 )
 from disclosure.selectors import PAUSE_CACHE_KEY, state_cache_key, store_state_forget
 from provenance.log import log_append
-from provenance.models import ContentItem, Surface
+from provenance.models import Surface
+from provenance.services import registry_store_codes
 
 
 class DisclosureError(ValueError):
@@ -60,7 +61,7 @@ def disclosure_changed(*, store_code: str = "") -> None:
 
 def _store_codes() -> list[str]:
     codes = set(StorefrontSettings.objects.values_list("store_code", flat=True))
-    codes.update(ContentItem.objects.values_list("store_code", flat=True).distinct())
+    codes.update(registry_store_codes())
     return sorted(codes)
 
 
