@@ -123,8 +123,11 @@ def test_the_command_refuses_a_store_code_the_registry_does_not_know(signed_log,
     from django.core.management import call_command
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError, match="unknown store code 'nosuch': the registry knows default"):
+    with pytest.raises(
+        CommandError, match="unknown store code 'nosuch': the registry knows default"
+    ) as caught:
         call_command("audit_package", "--out", str(tmp_path / "p.zip"), "--store", "nosuch", "--quiet")
+    assert caught.value.returncode == 2
     assert not AuditPackage.objects.exists()
     assert not (tmp_path / "p.zip").exists()
 

@@ -49,7 +49,7 @@ class Command(BaseCommand):
         try:
             store_code = package_store_code(options["store"])
         except AuditPackageError as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(str(exc), returncode=2) from None
         package = AuditPackage.objects.create(
             requested_via="command", store_code=store_code, since=options["since"]
         )
