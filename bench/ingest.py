@@ -1,6 +1,6 @@
 """Benchmark the ingest API: generation records per second from one client on loopback.
 
-    python bench/ingest.py [--records 2000] [--database sqlite|mariadb|both]
+    python bench/ingest.py [--records 2000] [--batch-records 10000] [--database sqlite|mariadb|both]
 
 Starts the app under gunicorn (one worker process, threaded, keep-alive) on 127.0.0.1 over a
 throwaway database (a SQLite file in a temporary directory, and/or a fresh MariaDB database on
@@ -11,10 +11,14 @@ client, sequentially, over one keep-alive connection:
       checkpoint) - the cost of a request through the same stack;
   (b) ``POST /api/v1/provenance/records``: N distinct generation records, each validated, stored,
       appended to the transparency log and matched against the registry;
-  (c) a replay of the same N records (idempotent answers).
+  (c) a replay of the same N records (idempotent answers);
+  (d) ``POST /api/v1/provenance/records/batch``: M further records, 1,000 per request;
 
-Target: (b) at least 300 records/s. Ratios are against (a) measured in the same run; the machine
-is shared, so read the ratios, not the seconds.
+and measures the database's own limit in the same run: (e) single-row INSERT + COMMIT
+transactions per second, sequential, on a scratch table of the same database.
+
+Targets: (b) at least 300 records/s, (d) at least 5,000 records/s. Ratios are against (a) and (e)
+measured in the same run; the machine is shared, so read the ratios, not the seconds.
 """
 
 from __future__ import annotations
@@ -38,7 +42,10 @@ sys.path.insert(0, str(ROOT))
 from _mariadb import SERVER, scratch_database  # noqa: E402
 
 TARGET = 300.0
+BATCH_TARGET = 5000.0
+BATCH_SIZE = 1000
 WARM_UP = 50
+COMMITS = 1000
 
 SETUP = """
 import json, django
@@ -61,6 +68,24 @@ django.setup()
 from provenance.log import log_size
 from provenance.models import GenerationRecord
 print(GenerationRecord.objects.count(), log_size())
+"""
+
+
+COMMIT_RATE = f"""
+import json, time, django
+django.setup()
+from django.db import connection
+with connection.cursor() as cur:
+    cur.execute("CREATE TABLE bench_commit (id INTEGER PRIMARY KEY, value VARCHAR(64))")
+connection.set_autocommit(True)
+started = time.perf_counter()
+for n in range({COMMITS}):
+    with connection.cursor() as cur:
+        cur.execute("INSERT INTO bench_commit (id, value) VALUES (%s, %s)", [n, "x" * 64])
+elapsed = time.perf_counter() - started
+with connection.cursor() as cur:
+    cur.execute("DROP TABLE bench_commit")
+print(json.dumps({COMMITS} / elapsed))
 """
 
 
@@ -151,9 +176,10 @@ def _timed(label: str, count: int, send, expected: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def bench(database: str, database_url: str, records: int) -> dict[str, float]:
+def bench(database: str, database_url: str, records: int, batch_records: int) -> dict[str, float]:
     env = _env(database_url)
     token = json.loads(_python(SETUP, env))
+    commits = json.loads(_python(COMMIT_RATE, env))
     server, port = _start_server(env)
     client = Client(port, token)
     try:
@@ -166,30 +192,45 @@ def bench(database: str, database_url: str, records: int) -> dict[str, float]:
         baseline = _timed("baseline", records, lambda n: client.request("GET", one), 200)
         ingest = _timed("ingest", records, lambda n: client.request("POST", post, _record(n, run)), 201)
         replay = _timed("replay", records, lambda n: client.request("POST", post, _record(n, run)), 200)
+
+        def send_batch(n: int) -> int:
+            first = n * BATCH_SIZE
+            batch = [_record(i, run + "b") for i in range(first, min(first + BATCH_SIZE, batch_records))]
+            status = client.request("POST", post + "/batch", {"records": batch})
+            if status == 200 and json.loads(client.last_body)["created"] != len(batch):
+                raise SystemExit(f"batch {n}: {client.last_body[:300]!r}")
+            return status
+
+        batches = -(-batch_records // BATCH_SIZE)
+        started = time.perf_counter()
+        _timed("batch", batches, send_batch, 200)
+        batch = batch_records / (time.perf_counter() - started)
     finally:
         client.close()
         server.terminate()
         server.wait(timeout=30)
     stored, logged = (int(v) for v in _python(COUNT, env).split())
-    if stored != WARM_UP + records or logged != stored:
-        raise SystemExit(
-            f"{database}: {stored} records stored and {logged} log entries, expected {WARM_UP + records}"
-        )
-    return {"baseline": baseline, "ingest": ingest, "replay": replay}
+    expected = WARM_UP + records + batch_records
+    if stored != expected or logged != stored:
+        raise SystemExit(f"{database}: {stored} records stored and {logged} log entries, expected {expected}")
+    return {"baseline": baseline, "ingest": ingest, "replay": replay, "batch": batch, "commits": commits}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--records", type=int, default=2000)
+    parser.add_argument("--records", type=int, default=2000, help="records sent one per request")
+    parser.add_argument("--batch-records", type=int, default=10000, help="records sent 1,000 per request")
     parser.add_argument("--database", choices=("sqlite", "mariadb", "both"), default="both")
     args = parser.parse_args()
 
     results: dict[str, dict[str, float]] = {}
     if args.database in ("sqlite", "both"):
         with tempfile.TemporaryDirectory(prefix="provenant-bench-") as tmp:
-            results["sqlite"] = bench("sqlite", f"sqlite:///{tmp}/provenant.sqlite3", args.records)
+            results["sqlite"] = bench(
+                "sqlite", f"sqlite:///{tmp}/provenant.sqlite3", args.records, args.batch_records
+            )
     if args.database in ("mariadb", "both"):
         try:
             url, drop = scratch_database()
@@ -197,19 +238,26 @@ def main() -> None:
             print(f"MariaDB at {SERVER} is not reachable ({exc}); skipped")
         else:
             try:
-                results["mariadb"] = bench("mariadb", url, args.records)
+                results["mariadb"] = bench("mariadb", url, args.records, args.batch_records)
             finally:
                 drop()
 
-    print(f"ingest API, one client, keep-alive, {args.records} requests per phase (after {WARM_UP} warm-up)")
     print(
-        f"{'database':<9} {'(a) GET req/s':>14} {'(b) POST rec/s':>15} {'(b)/(a)':>8} {'(c) replay/s':>13}  target"
+        f"ingest API, one client, keep-alive, {args.records} requests per phase (after {WARM_UP} warm-up), "
+        f"{args.batch_records} records in batches of {BATCH_SIZE}; (e) = {COMMITS} single-row commits"
+    )
+    print(
+        f"{'database':<9} {'(a) GET/s':>10} {'(b) rec/s':>10} {'(b)/(a)':>8} {'(c) replay/s':>13} "
+        f"{'(d) batch rec/s':>16} {'(e) commits/s':>14} {'(b)/(e)':>8} {'(d)/(e)':>8}  targets"
     )
     for database, r in results.items():
-        verdict = "ok" if r["ingest"] >= TARGET else "MISSED"
+        single = "ok" if r["ingest"] >= TARGET else "MISSED"
+        batched = "ok" if r["batch"] >= BATCH_TARGET else "MISSED"
         print(
-            f"{database:<9} {r['baseline']:>14.0f} {r['ingest']:>15.0f} {r['ingest'] / r['baseline']:>8.2f} "
-            f"{r['replay']:>13.0f}  >= {TARGET:.0f} rec/s: {verdict}"
+            f"{database:<9} {r['baseline']:>10.0f} {r['ingest']:>10.0f} {r['ingest'] / r['baseline']:>8.2f} "
+            f"{r['replay']:>13.0f} {r['batch']:>16.0f} {r['commits']:>14.0f} "
+            f"{r['ingest'] / r['commits']:>8.2f} {r['batch'] / r['commits']:>8.2f}  "
+            f"(b) >= {TARGET:.0f}: {single}; (d) >= {BATCH_TARGET:.0f}: {batched}"
         )
 
 

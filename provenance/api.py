@@ -1,6 +1,7 @@
 """The ingest API: generation pipelines submit generation records and read them back with their proofs.
 
     POST /api/v1/provenance/records        (scope records:write)
+    POST /api/v1/provenance/records/batch  (scope records:write; up to 1,000 records, one transaction)
     GET  /api/v1/provenance/records/<id>   (scope records:write or records:read; own records only)
     POST /api/v1/provenance/images         (scope images:mark; multipart: marks the image, returns it)
 
@@ -30,7 +31,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from provenance.auth import ApiTokenAuthentication, HasScope
-from provenance.errors import Conflict, ErrorResponseSerializer, PayloadTooLarge
+from provenance.errors import (
+    Conflict,
+    ErrorResponseSerializer,
+    PayloadTooLarge,
+    error_body,
+    exception_error_body,
+)
 from provenance.images import ImageMarkError, ImageRejected, image_mark
 from provenance.ingest_gate import IngestOpen
 from provenance.models import ApiScope, GenerationRecord, Generator
@@ -40,6 +47,7 @@ from provenance.records import (
     generation_record_get,
     generation_record_proof,
     generation_record_submit,
+    generation_records_submit_many,
 )
 from provenance.standards.canonical import CanonicalJsonError, canonical_json
 from provenance.standards.hashing import cms_content_sha256
@@ -62,9 +70,10 @@ class BoundedJSONParser(BaseParser):
     duplicate member names, no nesting deep enough to exhaust the parser."""
 
     media_type = "application/json"
+    limit_setting = "API_MAX_BODY_BYTES"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.API_MAX_BODY_BYTES
+        limit = getattr(settings, self.limit_setting)
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
         if declared and declared.isdigit() and int(declared) > limit:
@@ -227,7 +236,11 @@ class RecordSubmitSerializer(serializers.Serializer):
         return value
 
     def validate_generator(self, value: str) -> Generator:
-        generator = Generator.objects.only("id", "name").filter(name=value).first()
+        # A batch validates many records against a few generators: look each name up once.
+        known = self.context.setdefault("generators", {})
+        if value not in known:
+            known[value] = Generator.objects.only("id", "name").filter(name=value).first()
+        generator = known[value]
         if generator is None:
             raise serializers.ValidationError(f"Unknown generator {value!r}; register it in the admin first.")
         return generator
@@ -280,7 +293,12 @@ class RecordSubmitSerializer(serializers.Serializer):
 
     def service_arguments(self) -> dict:
         """The validated submission as keyword arguments of :func:`generation_record_submit`."""
-        data = dict(self.validated_data)
+        return self.arguments(self.validated_data)
+
+    @staticmethod
+    def arguments(validated: dict) -> dict:
+        """Validated values (``run_validation``'s result) as the service's keyword arguments."""
+        data = dict(validated)
         data["input_sha256s"] = data.pop("inputs")
         return data
 
@@ -444,6 +462,139 @@ class RecordDetailView(_ApiView):
         if record is None:
             raise NotFound("No such record for this client.")
         return Response(RecordSerializer(record).data)
+
+
+class BatchJSONParser(BoundedJSONParser):
+    """The batch endpoint's JSON, limited by ``PROVENANT_API_BATCH_MAX_BODY_BYTES``."""
+
+    limit_setting = "API_BATCH_MAX_BODY_BYTES"
+
+
+class RecordBatchSerializer(serializers.Serializer):
+    records = serializers.ListField(
+        child=RecordSubmitSerializer(),
+        help_text="Generation records as `POST /api/v1/provenance/records` takes them, "
+        "at most `PROVENANT_API_BATCH_MAX_RECORDS` (1,000 by default).",
+    )
+
+
+class RecordBatchResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the record in the request's `records`.")
+    external_id = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(
+        choices=["created", "replayed", "invalid", "conflict"],
+        help_text="`created`: stored and logged now; `replayed`: the same record was stored before (or "
+        "earlier in this batch); `invalid`: see `error`, nothing stored; `conflict`: the external id "
+        "names a different record (`id`), nothing stored.",
+    )
+    id = serializers.IntegerField(allow_null=True, help_text="The stored record's id.")
+    log_index = serializers.IntegerField(allow_null=True)
+    items_matched = serializers.IntegerField(help_text="Registry items this record made synthetic now.")
+    error = ErrorResponseSerializer(
+        allow_null=True, help_text="The API's error shape, for `invalid` and `conflict`."
+    )
+
+
+class RecordBatchResponseSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    replayed = serializers.IntegerField()
+    invalid = serializers.IntegerField()
+    conflict = serializers.IntegerField()
+    results = RecordBatchResultSerializer(many=True)
+
+
+def _batch_records(data: object) -> list:
+    if not isinstance(data, dict) or set(data) != {"records"} or not isinstance(data["records"], list):
+        raise ParseError('The body must be an object with one member, "records": a list of records.')
+    records = data["records"]
+    if not records:
+        raise serializers.ValidationError({"records": ["Send at least one record."]})
+    limit = settings.API_BATCH_MAX_RECORDS
+    if len(records) > limit:
+        raise PayloadTooLarge(f"A batch holds at most {limit} records; this one has {len(records)}.")
+    return records
+
+
+def _batch_result(index: int, external_id: object, status_: str, **values) -> dict:
+    return {
+        "index": index,
+        "external_id": external_id if isinstance(external_id, str) else None,
+        "status": status_,
+        "id": values.get("id"),
+        "log_index": values.get("log_index"),
+        "items_matched": values.get("items_matched", 0),
+        "error": values.get("error"),
+    }
+
+
+class RecordBatchView(_ApiView):
+    permission_classes = [HasScope, IngestOpen]
+    parser_classes = [BatchJSONParser]
+    required_scopes = {"POST": (ApiScope.RECORDS_WRITE,)}
+
+    @extend_schema(
+        operation_id="provenance_records_batch",
+        tags=["provenance"],
+        summary="Submit up to 1,000 generation records in one request",
+        description=(
+            "Each record is validated like `POST /api/v1/provenance/records` and answered on its own, "
+            "in order: an invalid record or a conflicting external id is reported in its result and "
+            "the others still land. The new records are stored and logged in one transaction; a replay "
+            "(same `external_id`, same values, stored before or earlier in the batch) answers its "
+            "stored record. Results carry ids and log indexes; read a record's inclusion proof with "
+            "`GET /api/v1/provenance/records/<id>` once a checkpoint covers it."
+        ),
+        request=RecordBatchSerializer,
+        responses={
+            200: OpenApiResponse(RecordBatchResponseSerializer, description="Every record's outcome."),
+            **_errors(400, 401, 403, 413, 415, 503),
+        },
+    )
+    def post(self, request):
+        records = _batch_records(request.data)
+        # One serializer validates every record: building its fields costs more than validating.
+        validator = RecordSubmitSerializer(context={"generators": {}})
+        results: list[dict | None] = [None] * len(records)
+        valid: list[tuple[int, dict]] = []
+        for index, data in enumerate(records):
+            try:
+                attrs = validator.run_validation(data)
+            except serializers.ValidationError as exc:
+                external_id = data.get("external_id") if isinstance(data, dict) else None
+                error = exception_error_body(serializers.ValidationError(exc.detail))
+                results[index] = _batch_result(index, external_id, "invalid", error=error)
+                continue
+            valid.append((index, RecordSubmitSerializer.arguments(attrs)))
+        outcomes = generation_records_submit_many(
+            submissions=[values for _, values in valid], actor=request.user
+        )
+        for (index, values), outcome in zip(valid, outcomes, strict=True):
+            if isinstance(outcome, RecordConflict):
+                message = (
+                    f"external_id {values['external_id']!r} was already used for a different record "
+                    f"(id {outcome.record.pk})."
+                )
+                results[index] = _batch_result(
+                    index,
+                    values["external_id"],
+                    "conflict",
+                    id=outcome.record.pk,
+                    error=error_body("conflict", message),
+                )
+                continue
+            record = outcome.record
+            results[index] = _batch_result(
+                index,
+                record.external_id,
+                "created" if outcome.created else "replayed",
+                id=record.pk,
+                log_index=record.log_index,
+                items_matched=outcome.items_matched,
+            )
+        counts = {name: 0 for name in ("created", "replayed", "invalid", "conflict")}
+        for result in results:
+            counts[result["status"]] += 1
+        return Response({**counts, "results": results}, status=status.HTTP_200_OK)
 
 
 # --- Marking generated images ---------------------------------------------------------------------

@@ -19,7 +19,15 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
-__all__ = ["Conflict", "ErrorResponseSerializer", "LogBusy", "PayloadTooLarge", "api_exception_handler"]
+__all__ = [
+    "Conflict",
+    "ErrorResponseSerializer",
+    "LogBusy",
+    "PayloadTooLarge",
+    "api_exception_handler",
+    "error_body",
+    "exception_error_body",
+]
 
 
 class Conflict(exceptions.APIException):
@@ -73,6 +81,11 @@ class ErrorResponseSerializer(serializers.Serializer):
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def exception_error_body(exc: exceptions.APIException) -> dict:
+    """The error shape of ``exc`` as a body, for answers that report several errors (a batch)."""
+    return error_body(*_describe(exc))
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:

@@ -47,6 +47,7 @@ __all__ = [
     "generation_record_payload",
     "generation_record_proof",
     "generation_record_submit",
+    "generation_records_submit_many",
     "item_origin_payload",  # built in provenance.item_log with the other item payloads
     "origin_from_records",
     "parameters_sha256",
@@ -61,6 +62,9 @@ _SUPERSEDED_EVIDENCE = frozenset({EVIDENCE_KIND, "source_rule"})
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # Bounds the query text of one lookup; a sync batch fits in one.
 _LOOKUP_CHUNK = 5000
+_INSERT_BATCH = 500
+# A batch re-reads what is stored and tries again this often when concurrent submissions collide.
+_BATCH_ATTEMPTS = 3
 
 
 class RecordConflict(Exception):
@@ -216,6 +220,94 @@ def generation_record_submit(
     synthetic with the record as evidence, each change logged as ``item.origin``.
     Hashes are lower-case hex SHA-256; ``generated_at`` must be aware.
     """
+    record = _prepared_record(
+        generator=generator,
+        generator_version=generator_version,
+        prompt_sha256=prompt_sha256,
+        input_sha256s=input_sha256s,
+        parameters=parameters,
+        output_sha256=output_sha256,
+        output_media_type=output_media_type,
+        generated_at=generated_at,
+        pipeline_run_id=pipeline_run_id,
+        external_id=external_id,
+        actor=actor,
+    )
+    existing = _record_by_external_id(actor, external_id)
+    if existing is not None:
+        return _replayed(existing, record.submission_sha256)
+    try:
+        with transaction.atomic():
+            (matched,) = _log_save_and_match([record])
+    except IntegrityError:
+        # A concurrent submission of the same external id committed first: a replay or a conflict.
+        existing = _record_by_external_id(actor, external_id)
+        if existing is None:
+            raise
+        return _replayed(existing, record.submission_sha256)
+    return RecordSubmission(record=record, created=True, items_matched=matched)
+
+
+def generation_records_submit_many(
+    *, submissions: Sequence[dict], actor: ApiClient
+) -> list[RecordSubmission | RecordConflict]:
+    """Submit many records at once: :func:`generation_record_submit`'s rules, one transaction.
+
+    ``submissions`` are keyword arguments of :func:`generation_record_submit` (without ``actor``).
+    Returns one outcome per submission, in order: a :class:`RecordSubmission` (``created`` or a
+    replay of a record stored before or earlier in the same batch) or a :class:`RecordConflict`
+    (the external id names a different record). All new records are logged under one hold of the
+    log's writer lock and commit together; a concurrent submission of one of their external ids
+    makes the batch re-read what is stored and try again, so nothing is stored twice.
+    """
+    prepared = [_prepared_record(**values, actor=actor) for values in submissions]
+    for attempt in range(_BATCH_ATTEMPTS):
+        stored = _records_by_external_ids(actor, {record.external_id for record in prepared})
+        earlier: dict[str, GenerationRecord] = dict(stored)
+        fresh: list[tuple[int, GenerationRecord]] = []
+        for position, record in enumerate(prepared):
+            if record.external_id not in earlier:
+                earlier[record.external_id] = record
+                fresh.append((position, record))
+        try:
+            with transaction.atomic():
+                matched = _log_save_and_match([record for _, record in fresh])
+        except IntegrityError:
+            if attempt == _BATCH_ATTEMPTS - 1:
+                raise
+            continue
+        created = {position: count for (position, _), count in zip(fresh, matched, strict=True)}
+        outcomes: list[RecordSubmission | RecordConflict] = []
+        for position, record in enumerate(prepared):
+            if position in created:
+                outcomes.append(
+                    RecordSubmission(record=record, created=True, items_matched=created[position])
+                )
+                continue
+            first = earlier[record.external_id]
+            try:
+                outcomes.append(_replayed(first, record.submission_sha256))
+            except RecordConflict as conflict:
+                outcomes.append(conflict)
+        return outcomes
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _prepared_record(
+    *,
+    generator: Generator,
+    generator_version: str,
+    prompt_sha256: str,
+    input_sha256s: Sequence[str],
+    parameters: dict,
+    output_sha256: str,
+    output_media_type: str,
+    generated_at: datetime,
+    pipeline_run_id: str = "",
+    external_id: str,
+    actor: ApiClient,
+) -> GenerationRecord:
+    """The unsaved record of a submission, with its fingerprint (``submission_sha256``)."""
     for name, value in (("prompt_sha256", prompt_sha256), ("output_sha256", output_sha256)):
         if not _SHA256.fullmatch(value):
             raise ValueError(f"{name} must be 64 lower-case hex digits")
@@ -239,9 +331,7 @@ def generation_record_submit(
             pipeline_run_id=pipeline_run_id,
         )
     )
-    if GenerationRecord.objects.filter(client=actor, external_id=external_id).exists():
-        return _replayed(_record_by_external_id(actor, external_id), fingerprint)
-    record = GenerationRecord(
+    return GenerationRecord(
         generator=generator,
         generator_version=generator_version,
         prompt_sha256=prompt_sha256,
@@ -256,16 +346,6 @@ def generation_record_submit(
         external_id=external_id,
         submission_sha256=fingerprint,
     )
-    try:
-        with transaction.atomic():
-            matched = _log_save_and_match(record)
-    except IntegrityError:
-        # A concurrent submission of the same external id committed first: a replay or a conflict.
-        existing = _record_by_external_id(actor, external_id)
-        if existing is None:
-            raise
-        return _replayed(existing, fingerprint)
-    return RecordSubmission(record=record, created=True, items_matched=matched)
 
 
 def _records_with_names():
@@ -280,33 +360,62 @@ def _record_by_external_id(client: ApiClient, external_id: str) -> GenerationRec
     return _records_with_names().filter(client=client, external_id=external_id).first()
 
 
+def _records_by_external_ids(client: ApiClient, external_ids: set[str]) -> dict[str, GenerationRecord]:
+    wanted = sorted(external_ids)
+    found: dict[str, GenerationRecord] = {}
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        chunk = wanted[start : start + _LOOKUP_CHUNK]
+        records = _records_with_names().filter(client=client, external_id__in=chunk)
+        found.update((record.external_id, record) for record in records)
+    return found
+
+
 def _replayed(record: GenerationRecord, fingerprint: str) -> RecordSubmission:
     if record.submission_sha256 != fingerprint:
         raise RecordConflict(record)
     return RecordSubmission(record=record, created=False)
 
 
-def _log_save_and_match(record: GenerationRecord) -> int:
-    """Log and save ``record``, then mark the registry items it generated; returns how many changed.
+def _log_save_and_match(records: Sequence[GenerationRecord]) -> list[int]:
+    """Log and save ``records``, then mark the registry items they generated.
 
-    The log's writer lock comes first and the items' row locks second, the order the sync takes
-    them in, so the two never wait on each other in a cycle. The record is saved with its log
-    index: the row never exists without its entry.
+    Returns, per record, how many items it changed (an item whose content several of the records
+    produced is credited to the first). The log's writer lock comes first and the items' row locks
+    second, the order the sync takes them in, so the two never wait on each other in a cycle. The
+    records are saved with their log indexes: a row never exists without its entry.
     """
-    (entry,) = log_append_many(entries=[(GENERATION_RECORD_KIND, generation_record_payload(record))])
-    record.log_index = entry.index
-    record.save(force_insert=True)
-    items = list(
-        ContentItem.objects.select_for_update()
-        .filter(content_sha256=record.output_sha256)
-        .exclude(origin_source=OriginSource.MANUAL)
-        .order_by("id")
+    if not records:
+        return []
+    entries = log_append_many(
+        entries=[(GENERATION_RECORD_KIND, generation_record_payload(record)) for record in records]
     )
+    for record, entry in zip(records, entries, strict=True):
+        record.log_index = entry.index
+    if len(records) == 1:
+        records[0].save(force_insert=True)
+    else:
+        GenerationRecord.objects.bulk_create(records, batch_size=_INSERT_BATCH)
+        _fill_primary_keys(records)
+    first_by_output: dict[str, GenerationRecord] = {}
+    for record in records:
+        first_by_output.setdefault(record.output_sha256, record)
+    outputs = sorted(first_by_output)
+    items: list[ContentItem] = []
+    for start in range(0, len(outputs), _LOOKUP_CHUNK):
+        items.extend(
+            ContentItem.objects.select_for_update()
+            .filter(content_sha256__in=outputs[start : start + _LOOKUP_CHUNK])
+            .exclude(origin_source=OriginSource.MANUAL)
+            .order_by("id")
+        )
     changed = [item for item in items if not _proven_by_record(item)]
+    counts = {record.pk: 0 for record in records}
     if not changed:
-        return 0
+        return [counts[record.pk] for record in records]
     now = timezone.now()
     for item in changed:
+        record = first_by_output[item.content_sha256]
+        counts[record.pk] += 1
         for name, value in record_origin(record, previous_evidence=item.origin_evidence or []).items():
             setattr(item, name, value)
         item.state_sha256 = item_row_state(item)  # the sync's marker: the next sync sees no change
@@ -317,7 +426,21 @@ def _log_save_and_match(record: GenerationRecord) -> int:
     ContentItem.objects.bulk_update(
         changed, [*ORIGIN_FIELDS, "state_sha256", "changed_at", "latest_log_index"], batch_size=200
     )
-    return len(changed)
+    return [counts[record.pk] for record in records]
+
+
+def _fill_primary_keys(records: Sequence[GenerationRecord]) -> None:
+    # Backends that cannot return ids from a multi-row INSERT leave them unset: read them back.
+    missing = [record for record in records if record.pk is None]
+    if not missing:
+        return
+    ids = dict(
+        GenerationRecord.objects.filter(log_index__in=[record.log_index for record in missing]).values_list(
+            "log_index", "id"
+        )
+    )
+    for record in missing:
+        record.pk = ids[record.log_index]
 
 
 # --- Selectors ------------------------------------------------------------------------------------
