@@ -10,11 +10,15 @@ the phase's own:
   (b) a full sync into an empty registry (media not read: image hashing is measured on its own);
   (c) a re-sync with nothing changed: incremental (the scheduled default) and full;
   (d) an incremental sync after 1% of the products changed;
-  (h) image hashing: inspecting and hashing every gallery file once, cold.
+  (h) image hashing: inspecting and hashing every gallery file once, cold;
+  (i) ingest during a full sync: one client posts generation records, one after another, to the
+      API (gunicorn) on a second empty registry while a full sync fills it; failed posts, p50/p99
+      and the longest time a sync batch held the log's writer lock.
 
 Ratios are against numbers measured in the same run; the machine is shared, so read them, not
-the seconds. Targets: (b) >= 0.5x the baseline's rows/s; (c) <= 0.2x of (b)'s time; (d) <= 0.05x
-of (b)'s time; peak RSS under 300 MB and flat between the two sizes.
+the seconds. Targets: (b) >= 0.5x the baseline's rows/s (0.3x the floor); (c) <= 0.2x of (b)'s
+time; (d) <= 0.05x of (b)'s time; peak RSS under 300 MB and flat between the two sizes; (i) 0 failed
+posts and p99 < 2 s.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,6 +126,7 @@ def phase_sync(registry_url: str, magento_url: str, media_root: str, mode: str) 
         "seconds": seconds,
         "counts": run.counts,
         "queries": run.media.get("queries"),
+        "longest_batch_seconds": run.media.get("longest_batch_seconds"),
         "rss_mb": maxrss_mb(),
     }
 
@@ -171,6 +178,51 @@ def _child(args: list[str]) -> dict:
     return run_child(__file__, *args)
 
 
+def ingest_during_sync(registry_url: str, magento_url: str, media_root: str) -> dict:
+    """(i): post records one after another while a full sync fills the same empty registry."""
+    import ingest  # bench/ingest.py: the API server and client it measures with
+
+    env = {**ingest._env(registry_url), "MAGENTO_DATABASE_URL": magento_url}
+    token = json.loads(ingest._python(ingest.SETUP, env))  # the schema, a generator and a token
+    server, port = ingest._start_server(env)
+    client = ingest.Client(port, token)
+    sync = subprocess.Popen(
+        [sys.executable, __file__, "--child", "sync", registry_url, magento_url, media_root, "full"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    latencies: list[float] = []
+    failures: dict[int, int] = {}
+    run = uuid.uuid4().hex[:8]
+    try:
+        n = 0
+        while sync.poll() is None:
+            started = time.perf_counter()
+            status = client.request("POST", "/api/v1/provenance/records", ingest._record(n, run))
+            latencies.append(time.perf_counter() - started)
+            if status != 201:
+                failures[status] = failures.get(status, 0) + 1
+            n += 1
+        out, err = sync.communicate()
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(timeout=30)
+    if sync.returncode != 0:
+        raise SystemExit(f"the sync failed:\n{out}\n{err}")
+    latencies.sort()
+    return {
+        "sync": json.loads(out.strip().splitlines()[-1]),
+        "posts": len(latencies),
+        "failures": failures,
+        "p50": latencies[len(latencies) // 2] if latencies else 0.0,
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0,
+        "max": latencies[-1] if latencies else 0.0,
+    }
+
+
 # -- orchestration --------------------------------------------------------------------------
 
 
@@ -206,8 +258,18 @@ def run_size(products: int, workdir: Path, keep: bool) -> dict:
     results["touch"] = _child(["touch", magento_url, "0.01"])
     results["incremental_1pct"] = _child(["sync", *common, "incremental"])
     results["hash"] = _child(["hash", *common])
+    concurrent_db = f"{registry_db}_ingest"
+    admin_sql(
+        f"DROP DATABASE IF EXISTS `{concurrent_db}`",
+        f"CREATE DATABASE `{concurrent_db}` CHARACTER SET utf8mb4",
+    )
+    results["ingest_during_sync"] = ingest_during_sync(db_url(concurrent_db), magento_url, str(media_root))
     if not keep:
-        admin_sql(f"DROP DATABASE IF EXISTS `{magento_db}`", f"DROP DATABASE IF EXISTS `{registry_db}`")
+        admin_sql(
+            f"DROP DATABASE IF EXISTS `{magento_db}`",
+            f"DROP DATABASE IF EXISTS `{registry_db}`",
+            f"DROP DATABASE IF EXISTS `{concurrent_db}`",
+        )
     return results
 
 
@@ -221,8 +283,9 @@ def report(r: dict) -> None:
     )
     print(
         f"(b) full sync, empty registry: {full['seconds']:.2f}s = {full_rate:,.0f} source rows/s, "
-        f"{items:,} items written, {full['queries']:,} queries "
-        f"-> {full_rate / base_rate:.2f}x baseline rows/s (target >= 0.5)"
+        f"{items:,} items written, {full['queries']:,} queries, longest batch transaction "
+        f"{full['longest_batch_seconds']:.2f}s -> {full_rate / base_rate:.2f}x baseline rows/s "
+        "(target >= 0.5, floor 0.3)"
     )
     inc = r["resync_incremental"]
     print(
@@ -242,6 +305,14 @@ def report(r: dict) -> None:
     print(
         f"(h) image hashing, cold: {h['files']:,} files, {h['bytes'] / 1e6:,.1f} MB in {h['seconds']:.2f}s "
         f"= {h['files'] / h['seconds']:,.0f} files/s"
+    )
+    i = r["ingest_during_sync"]
+    failed = sum(i["failures"].values())
+    print(
+        f"(i) ingest during a full sync ({i['sync']['seconds']:.1f}s, longest batch transaction "
+        f"{i['sync']['longest_batch_seconds']:.2f}s): {i['posts']:,} posts, {failed} failed {i['failures'] or ''}, "
+        f"p50 {i['p50'] * 1000:.0f} ms, p99 {i['p99'] * 1000:.0f} ms, max {i['max'] * 1000:.0f} ms "
+        f"(target 0 failed, p99 < 2000 ms)"
     )
     rss = {k: v["rss_mb"] for k, v in r.items() if isinstance(v, dict) and "rss_mb" in v}
     print("peak RSS (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in rss.items()))

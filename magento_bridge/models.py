@@ -33,6 +33,11 @@ class SyncRun(models.Model):
     media = models.JSONField(default=dict, blank=True)
     cursors = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
+    batches = models.PositiveIntegerField(
+        default=0,
+        help_text="Batches whose registry writes committed: each commits with its log entries and "
+        "these counts, so a run that stopped part-way shows what landed.",
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]

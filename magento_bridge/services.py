@@ -3,8 +3,14 @@
 An incremental sync reads what changed since the per-store, per-surface cursors (``updated_at`` for
 products, ``update_time`` for CMS content); a full sync reads everything and reconciles by content
 hash, because Magento's timestamps miss mass updates, ``saveAttribute()`` calls and SQL imports.
-Both detect removals by comparing Magento's live ids with the registry. All registry writes of a
-run happen in one transaction: a run that fails leaves the registry as it was.
+Both detect removals by comparing Magento's live ids with the registry.
+
+Each batch the source reads is applied in its own transaction, together with its log entries and
+the run's counts, so the log's writer lock is held for one batch at a time and ingest waits
+briefly instead of failing. Removals and the cursors are written only after the last batch, in a
+final transaction. A run that stops part-way (Magento gone, the worker killed) leaves whole batches
+only, its cursors unmoved: the next run reads those rows again, and applying an observation twice
+changes nothing but ``last_seen_at``, so nothing is duplicated or lost.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from magento_bridge.connection import DatabaseUrl, parse_database_url
@@ -336,8 +342,33 @@ def media_inspect_files(
 
 @dataclass
 class _RunState:
+    run: SyncRun
     counts: dict[str, ApplyCounts] = field(default_factory=lambda: {s: ApplyCounts() for s in SURFACES})
     cursors: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    longest_batch_seconds: float = 0.0
+
+    def counts_with(self, extra: dict[str, ApplyCounts]) -> dict[str, dict]:
+        """The run's counts as stored, had ``extra`` been added."""
+        result = {}
+        for surface, counts in self.counts.items():
+            total = ApplyCounts()
+            total.add(counts)
+            if surface in extra:
+                total.add(extra[surface])
+            result[surface] = total.as_dict()
+        return result
+
+    def commit_batch(self, counts: dict[str, ApplyCounts]) -> None:
+        """Inside the batch's transaction: record on the run that this batch landed."""
+        SyncRun.objects.filter(pk=self.run.pk).update(
+            counts=self.counts_with(counts), batches=models.F("batches") + 1
+        )
+
+    def add(self, counts: dict[str, ApplyCounts]) -> None:
+        """After the batch's transaction committed."""
+        for surface, surface_counts in counts.items():
+            self.counts[surface].add(surface_counts)
+        self.run.batches += 1
 
 
 def _cursor_map(stores: Sequence[StoreView]) -> dict[tuple[str, str], SyncCursor]:
@@ -415,17 +446,38 @@ def _apply_batch(
     seen_at: datetime,
     rules: list,
 ) -> None:
-    """Hand one batch's observations to the registry and add up the counts."""
-    counts = content_items_apply_batch(
-        store_codes=[s.code for s in stores],
-        surfaces=surfaces,
-        observed=observed,
-        covered_ids=covered_ids,
-        seen_at=seen_at,
-        rules=rules,
-    )
-    for surface, surface_counts in counts.items():
-        state.counts[surface].add(surface_counts)
+    """Hand one batch's observations to the registry in one transaction and add up the counts."""
+    started = time.perf_counter()
+    with transaction.atomic():
+        counts = content_items_apply_batch(
+            store_codes=[s.code for s in stores],
+            surfaces=surfaces,
+            observed=observed,
+            covered_ids=covered_ids,
+            seen_at=seen_at,
+            rules=rules,
+        )
+        state.commit_batch(counts)
+    # How long the transaction (and so the log's writer lock) was held: what ingest may wait.
+    state.longest_batch_seconds = max(state.longest_batch_seconds, time.perf_counter() - started)
+    state.add(counts)
+
+
+def _write_batches(
+    entity_ids: Sequence[int], observed: list[ObservedItem]
+) -> Iterator[tuple[Sequence[int], list[ObservedItem]]]:
+    """A read batch split into write batches of ``MAGENTO_WRITE_BATCH_SIZE`` products, each with
+    its observations: each commits on its own, so the log's writer lock is held for a short time."""
+    size = settings.MAGENTO_WRITE_BATCH_SIZE
+    if len(entity_ids) <= size:
+        yield entity_ids, observed
+        return
+    by_product: dict[int, list[ObservedItem]] = {}
+    for obs in observed:
+        by_product.setdefault(obs.magento_id, []).append(obs)
+    for start in range(0, len(entity_ids), size):
+        chunk = entity_ids[start : start + size]
+        yield chunk, [obs for entity_id in chunk for obs in by_product.get(entity_id, ())]
 
 
 def _finish_surfaces(
@@ -438,14 +490,22 @@ def _finish_surfaces(
     full: bool,
     seen_at: datetime,
 ) -> None:
-    """After the last batch: mark removed what Magento no longer has, and move the cursors on."""
+    """After the last batch, in one transaction: mark removed what Magento no longer has, and move
+    the cursors on (a run that stops before this point leaves them where they were)."""
+    removed = {surface: ApplyCounts() for surface in surfaces}
+    with transaction.atomic():
+        for store in stores:
+            for surface in surfaces:
+                removed[surface].removed += content_items_remove_missing(
+                    store_code=store.code, surface=surface, live_ids=live_ids, removed_at=seen_at
+                )
+        _save_cursors(stores, surfaces, newest, full=full, at=seen_at)
+        SyncRun.objects.filter(pk=state.run.pk).update(counts=state.counts_with(removed))
+    for surface, counts in removed.items():
+        state.counts[surface].add(counts)
     for store in stores:
         for surface in surfaces:
-            state.counts[surface].removed += content_items_remove_missing(
-                store_code=store.code, surface=surface, live_ids=live_ids, removed_at=seen_at
-            )
             state.cursors.setdefault(store.code, {})[surface] = newest.isoformat() if newest else None
-    _save_cursors(stores, surfaces, newest, full=full, at=seen_at)
 
 
 def _sync_products(
@@ -470,15 +530,11 @@ def _sync_products(
         progress("products", 0, total)
     for batch in reader.product_batches(stores, updated_since=since):
         media_results = _batch_media([e.file for e in batch.gallery if e.file], media, media_stats, full=full)
-        _apply_batch(
-            state,
-            stores,
-            surfaces,
-            observed=_observed_products(batch, media_results),
-            covered_ids=batch.entity_ids,
-            seen_at=seen_at,
-            rules=rules,
-        )
+        observed = _observed_products(batch, media_results)
+        for covered_ids, part in _write_batches(batch.entity_ids, observed):
+            _apply_batch(
+                state, stores, surfaces, observed=part, covered_ids=covered_ids, seen_at=seen_at, rules=rules
+            )
         newest = _newer(newest, batch.max_updated_at)
         done += len(batch.entity_ids)
         if progress:
@@ -533,8 +589,9 @@ def sync_run(
 ) -> SyncRun:
     """Sync one store view (``store_code``) or all of them, and return the recorded run.
 
-    The run is recorded whatever happens: on success with its counts, on failure with the reason,
-    in which case no registry row was written. Raises
+    The run is recorded whatever happens: on success with its counts, on failure with the reason
+    and the counts of the batches that committed before it (``batches``; see the module's
+    docstring for what a stopped run leaves). Raises
     :class:`~magento_bridge.locks.SyncAlreadyRunning` without recording a run when another sync holds
     the lock, and :class:`~magento_bridge.reader.UnknownStoreError` without recording a run for a
     store code Magento does not have. ``media=True`` uses the configured media
@@ -582,7 +639,7 @@ def _sync_run_holding_lock(
     )
     media_source = configured_media_source() if media is True else (media or None)
     media_stats = MediaStats(configured=media_source is not None)
-    state = _RunState()
+    state = _RunState(run=run)
     reader: MagentoReader | MagentoRestReader | None = None
     try:
         with magento_reader(db) as reader:
@@ -595,40 +652,41 @@ def _sync_run_holding_lock(
                 media_stats.configured = media_source is not None
             seen_at = timezone.now()
             rules = source_rules_active()
-            with transaction.atomic():
-                _sync_products(
+            _sync_products(
+                reader,
+                stores,
+                state,
+                full=full,
+                seen_at=seen_at,
+                rules=rules,
+                media=media_source,
+                media_stats=media_stats,
+                progress=progress,
+            )
+            for surface in (SURFACE_CMS_BLOCK, SURFACE_CMS_PAGE):
+                _sync_cms(
                     reader,
+                    surface,
                     stores,
                     state,
                     full=full,
                     seen_at=seen_at,
                     rules=rules,
-                    media=media_source,
-                    media_stats=media_stats,
                     progress=progress,
                 )
-                for surface in (SURFACE_CMS_BLOCK, SURFACE_CMS_PAGE):
-                    _sync_cms(
-                        reader,
-                        surface,
-                        stores,
-                        state,
-                        full=full,
-                        seen_at=seen_at,
-                        rules=rules,
-                        progress=progress,
-                    )
             run.status = SyncRun.Status.SUCCEEDED
-            run.media = {**media_stats.as_dict(), **reader.source_stats()}
+            run.media = {
+                **media_stats.as_dict(),
+                **reader.source_stats(),
+                "longest_batch_seconds": round(state.longest_batch_seconds, 3),
+            }
     except MagentoError as exc:
         run.status = SyncRun.Status.FAILED
         run.error = str(exc)
-        state = _RunState()  # the transaction rolled back: nothing was written
-        logger.error("Magento sync failed: %s", exc)
+        logger.error("Magento sync failed after %d committed batch(es): %s", run.batches, exc)
     except Exception as exc:
         run.status = SyncRun.Status.FAILED
         run.error = f"{type(exc).__name__}: {exc}"
-        state = _RunState()
         logger.exception("Magento sync failed unexpectedly")
         raise
     finally:
@@ -639,5 +697,5 @@ def _sync_run_holding_lock(
             run.media = media_stats.as_dict() if run.status == SyncRun.Status.SUCCEEDED else {}
             if reader is not None:  # what the source did before failing (requests, retries)
                 run.media.update(reader.source_stats())
-        run.save(update_fields=["status", "error", "finished_at", "counts", "cursors", "media"])
+        run.save(update_fields=["status", "error", "finished_at", "counts", "cursors", "media", "batches"])
     return run

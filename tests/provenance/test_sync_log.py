@@ -8,6 +8,7 @@ import pytest
 
 from magento_bridge.models import SyncRun
 from magento_bridge.services import sync_run
+from provenance.integrity import integrity_check
 from provenance.log import log_size
 from provenance.models import ContentItem, LogEntry, Origin, SourceRule
 
@@ -96,7 +97,7 @@ def test_removals_and_origin_decisions_are_logged(mariadb_store):
         assert data["evidence_sha256"]
 
 
-def test_a_failed_sync_leaves_no_log_entries(mariadb_store, settings):
+def test_a_failed_sync_leaves_the_log_entries_of_its_committed_batches_only(mariadb_store, settings):
     full_sync(mariadb_store)
     size = log_size()
     mariadb_store.sql(
@@ -112,5 +113,10 @@ def test_a_failed_sync_leaves_no_log_entries(mariadb_store, settings):
     run = sync_run(full=True, media=mariadb_store.media, progress=progress)
     assert dropped and run.status == SyncRun.Status.FAILED
     assert "cms_page_store" in run.error
-    assert log_size() == size
-    assert not ContentItem.objects.filter(label="new").exists()
+    # The product batches committed before the failure, each with its entries; nothing else did.
+    relabelled = ContentItem.objects.filter(label="new")
+    assert run.batches > 0 and relabelled.count() == run.counts["product_image"]["changed"] > 0
+    assert log_size() > size
+    assert all(item.latest_log_index >= size for item in relabelled)
+    assert ContentItem.objects.filter(latest_log_index__gte=size).count() == relabelled.count()
+    assert integrity_check().ok
