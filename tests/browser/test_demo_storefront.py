@@ -65,7 +65,7 @@ def test_a_demo_product_page_badges_exactly_its_ai_generated_images(browser, liv
     )
     assert {"/" + "/".join(src.split("/")[-3:]) for src in badged} == synthetic
     label = page.locator("[data-provenant-badge='product_image'] .provenant-badge__label").first.inner_text()
-    assert label == "KI-generiertes Bild"
+    assert label == "KI-generiert"
     assert errors == []
     context.close()
 

@@ -170,9 +170,9 @@ def test_the_badge_has_an_accessible_name_and_description(page, storefront, live
     assert described.get_attribute("role") == "tooltip"
     from playwright.sync_api import expect
 
-    expect(button).to_have_accessible_name("AI-generated image")
+    expect(button).to_have_accessible_name("AI-generated")
     expect(button).to_have_accessible_description(re.compile("made with artificial intelligence"))
-    assert page.get_by_role("button", name="AI-generated image").count() >= 1
+    assert page.get_by_role("button", name="AI-generated").count() >= 1
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
