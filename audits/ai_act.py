@@ -10,9 +10,94 @@ compliance staff, not legal advice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
 
-__all__ = ["QUESTIONS", "SECTIONS", "Question", "RiskClass", "Outcome", "classify"]
+__all__ = [
+    "MILESTONES",
+    "QUESTIONS",
+    "SECTIONS",
+    "Milestone",
+    "Outcome",
+    "Question",
+    "RiskClass",
+    "classify",
+    "milestones_with",
+]
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_OMNIBUS = (
+    "Digital Omnibus on AI amending Regulation (EU) 2024/1689 (proposed 19 Nov 2025, provisional "
+    "agreement 7 May 2026, adopted by the Council 29 Jun 2026; confirm the Official Journal reference "
+    "before quoting)"
+)
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A date from which a group of AI Act obligations applies, and where that date comes from."""
+
+    key: str
+    provision: str
+    applies_from: date
+    source: str
+
+    def label(self) -> str:
+        """``2 Aug 2026``: the date as the Act and the Omnibus write it."""
+        month = _MONTHS[self.applies_from.month - 1]
+        return f"{self.applies_from.day} {month} {self.applies_from.year}"
+
+
+# The application dates as amended by the Digital Omnibus (Regulation (EU) 2024/1689, Art. 113 as
+# amended). Each can be overridden in settings (PROVENANT_AI_ACT_*), e.g. once the Official Journal
+# publication differs; see :func:`milestones_with`.
+MILESTONES: tuple[Milestone, ...] = (
+    Milestone(
+        "art50",
+        "Art. 50 transparency obligations (providers and deployers)",
+        date(2026, 8, 2),
+        "Regulation (EU) 2024/1689, Art. 113(a), unchanged by the " + _OMNIBUS,
+    ),
+    Milestone(
+        "art50_2_existing",
+        "Art. 50(2) marking, for generative systems placed on the market before 2 Aug 2026",
+        date(2026, 12, 2),
+        _OMNIBUS + ": transitional period for systems already on the market",
+    ),
+    Milestone(
+        "annex_iii",
+        "High-risk obligations for Annex III systems (Art. 6(2))",
+        date(2027, 12, 2),
+        _OMNIBUS + ": moved from 2 Aug 2026",
+    ),
+    Milestone(
+        "annex_i",
+        "High-risk obligations for Annex I products (Art. 6(1), e.g. MDR/IVDR devices)",
+        date(2028, 8, 2),
+        _OMNIBUS + ": moved from 2 Aug 2027",
+    ),
+)
+
+
+def milestones_with(overrides: Mapping[str, date | None] | None = None) -> dict[str, Milestone]:
+    """The milestones by key, with the dates in ``overrides`` (key → date; ``None`` keeps the
+    built-in date) in place of the built-in ones; an overridden date names the setting as its source."""
+    known = {m.key: m for m in MILESTONES}
+    unknown = set(overrides or {}) - set(known)
+    if unknown:
+        raise ValueError(f"unknown AI Act milestones: {sorted(unknown)}")
+    for key, when in (overrides or {}).items():
+        if when is not None and when != known[key].applies_from:
+            known[key] = replace(
+                known[key],
+                applies_from=when,
+                source=(
+                    f"set in this installation's settings (built-in: {known[key].label()}, "
+                    f"{known[key].source})"
+                ),
+            )
+    return known
 
 
 class RiskClass:
@@ -204,11 +289,14 @@ class _Findings:
         self.rationale.append(line)
 
 
-def classify(answers: dict) -> Outcome:
+def classify(answers: dict, *, milestones: Mapping[str, Milestone] | None = None) -> Outcome:
     """The risk class, obligations (``{"article", "text"}``) and rationale lines for ``answers``.
 
-    ``answers`` maps question keys to ``True``/``False``; missing keys count as "no".
+    ``answers`` maps question keys to ``True``/``False``; missing keys count as "no". The dates the
+    obligations cite come from ``milestones`` (by key, see :func:`milestones_with`), else the
+    built-in :data:`MILESTONES`.
     """
+    dates = dict(milestones or milestones_with())
     unknown = set(answers) - set(QUESTION_KEYS)
     if unknown:
         raise ValueError(f"unknown questions: {sorted(unknown)}")
@@ -216,12 +304,12 @@ def classify(answers: dict) -> Outcome:
     found = _Findings()
     risk = _article_6_risk(a, found)
     if risk in (RiskClass.HIGH_ANNEX_I, RiskClass.HIGH_ANNEX_III):
-        _high_risk_duties(a, found)
-    if _article_50_duties(a, found):
+        _high_risk_duties(a, found, dates["annex_i" if risk == RiskClass.HIGH_ANNEX_I else "annex_iii"])
+    if _article_50_duties(a, found, dates):
         found.oblige(
             "Art. 50(5)",
             "Clear, distinguishable, accessible information at the latest at first "
-            "exposure (applies from 2 Aug 2026; fines up to €15M or 3%, Art. 99(4)).",
+            f"exposure (applies from {dates['art50'].label()}; fines up to €15M or 3%, Art. 99(4)).",
         )
         if risk == RiskClass.MINIMAL:
             risk = RiskClass.TRANSPARENCY
@@ -267,7 +355,7 @@ def _article_6_risk(a: dict[str, bool], found: _Findings) -> str:
     return RiskClass.MINIMAL
 
 
-def _high_risk_duties(a: dict[str, bool], found: _Findings) -> None:
+def _high_risk_duties(a: dict[str, bool], found: _Findings, applies: Milestone) -> None:
     """Chapter III duties of a high-risk system (Art. 9-15, 43-48, 72-73; Art. 26 for deployers)."""
     for article, text in _HIGH_RISK_DUTIES:
         found.oblige(article, text)
@@ -276,12 +364,11 @@ def _high_risk_duties(a: dict[str, bool], found: _Findings) -> None:
             "Art. 26", "Deployer duties: use per instructions, oversight, monitoring, log retention."
         )
     found.note(
-        "Applies from 2 Aug 2027 (Annex I: reported to move to 2 Aug 2028; Annex III to "
-        "2 Dec 2027 under the 2026 digital omnibus — check the Official Journal)."
+        f"These obligations apply from {applies.label()} ({applies.provision}; source: {applies.source})."
     )
 
 
-def _article_50_duties(a: dict[str, bool], found: _Findings) -> bool:
+def _article_50_duties(a: dict[str, bool], found: _Findings, dates: Mapping[str, Milestone]) -> bool:
     """Art. 50(1), (2) and (4) transparency duties of providers and deployers; True when any applies."""
     transparency = False
     if a["interacts"] and a["provider"]:
@@ -295,7 +382,9 @@ def _article_50_duties(a: dict[str, bool], found: _Findings) -> bool:
             found.oblige(
                 "Art. 50(2)",
                 "Mark outputs in a machine-readable format, detectable as AI-generated "
-                "(C2PA manifest, IPTC digital source type).",
+                "(C2PA manifest, IPTC digital source type); applies from "
+                f"{dates['art50'].label()}, for systems on the market before then from "
+                f"{dates['art50_2_existing'].label()}.",
             )
     if a["deployer"] and a["deep_fake"]:
         transparency = True

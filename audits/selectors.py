@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
-from audits.ai_act import RiskClass
+from audits.ai_act import Milestone, RiskClass, milestones_with
 from audits.models import (
     OPEN_REVIEW_STATUSES,
     Classification,
@@ -178,3 +179,18 @@ def latest_checks(failures: int = 5) -> tuple:
         .first()
     )
     return run, failed, scan
+
+
+def ai_act_milestones() -> dict[str, Milestone]:
+    """The AI Act application dates in force here: the built-in ones, with ``PROVENANT_AI_ACT_*``."""
+    return milestones_with(settings.AI_ACT_DATES)
+
+
+def ai_act_calendar(today: date | None = None) -> list[dict]:
+    """The milestones in date order, each with ``applies`` (already in force) and ``days`` to go."""
+    today = today or timezone.localdate()
+    rows = []
+    for milestone in sorted(ai_act_milestones().values(), key=lambda m: m.applies_from):
+        days = (milestone.applies_from - today).days
+        rows.append({"milestone": milestone, "applies": days <= 0, "days": max(days, 0)})
+    return rows

@@ -34,6 +34,7 @@ from audits.models import (
     ReviewStatus,
 )
 from audits.roles import ROLE_PERMISSIONS
+from audits.selectors import ai_act_milestones
 from provenance.log import log_append
 from provenance.models import ContentItem, Generator, Origin, Surface
 from provenance.standards.canonical import canonical_json
@@ -449,7 +450,7 @@ def classification_propose(
     if not use_case:
         raise WorkspaceError("Name the use case.")
     answers = {k: bool(answers.get(k)) for k in QUESTION_KEYS}
-    outcome = classify(answers)
+    outcome = classify(answers, milestones=ai_act_milestones())
     rationale = "\n".join(outcome.rationale)
     with _atomic():
         # Lock the generator row: two proposals at once get consecutive versions, not a clash.

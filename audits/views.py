@@ -123,6 +123,7 @@ def dashboard(request):
         "overdue": overdue,
         "attention": attention,
         "due_soon": selectors.classifications_due_soon(),
+        "ai_act_calendar": selectors.ai_act_calendar(),
         "incidents": incidents,
         "incidents_overdue": incidents_overdue,
         "health": health,

@@ -1,6 +1,7 @@
 """The public disclosure API, read by the storefront script of ``magento-module/``.
 
     GET /api/v1/disclosures/<store_code>?products=SKU,…&blocks=ID,…&pages=ID,…
+    GET /api/v1/disclosures/<store_code>/images     synthetic product images, for derivative marking
 
 No authentication: it exposes only what the storefront shows anyway. CORS is allowed for the
 store view's configured origins only. Answers carry ``Cache-Control: public, max-age=<TTL>``, a
@@ -24,7 +25,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from disclosure.selectors import StoreState, disclosures_resolve, store_state
+from disclosure.selectors import StoreState, disclosures_resolve, store_state, synthetic_images_body
 from provenance.errors import ErrorResponseSerializer
 
 MAX_REFS = 100
@@ -189,6 +190,57 @@ class DisclosureView(APIView):
             f"disclosure:answer:{store_code}:{state.token}:{hashlib.sha256(query.encode()).hexdigest()[:32]}"
         )
         body, etag = _answer(key, state, refs)
+        if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+            response = HttpResponse(status=304)
+        else:
+            response = HttpResponse(body, content_type="application/json")
+        response["ETag"] = etag
+        return _headers(response, request, state)
+
+
+class SyntheticImagesSerializer(serializers.Serializer):
+    """The synthetic product images of a store view (documentation only)."""
+
+    store = serializers.CharField()
+    images = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Gallery path such as /a/b/x.jpg → IPTC NewsCodes digital source type URI.",
+    )
+
+
+class SyntheticImagesView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+    http_method_names = ["get", "head"]
+
+    @extend_schema(
+        operation_id="disclosures_images_retrieve",
+        tags=["disclosure"],
+        summary="Synthetic product images of a store view, for marking their resized copies",
+        description=(
+            "Public and cacheable. Every product image the registry holds as synthetic (shown or "
+            "suppressed), by gallery path, with its IPTC digital source type. The Magento module reads "
+            "it to write `Iptc4xmpExt:DigitalSourceType` XMP into the derivatives Magento renders into "
+            "`pub/media/catalog/product/cache/`. `If-None-Match` with the `ETag` answers 304."
+        ),
+        responses={
+            200: SyntheticImagesSerializer,
+            304: OpenApiResponse(description="Not modified: the ETag matches."),
+            404: OpenApiResponse(ErrorResponseSerializer, description="Unknown store view."),
+        },
+    )
+    def get(self, request, store_code: str):
+        state = store_state(store_code)
+        if not state.known:
+            raise NotFound(f"Unknown store view {store_code!r}.")
+        key = f"disclosure:images:{store_code}:{state.token}"
+        cached = cache.get(key)
+        if cached is None:
+            body = synthetic_images_body(store_code)
+            cached = (body, '"' + hashlib.sha256(body).hexdigest()[:40] + '"')
+            cache.set(key, cached, settings.DISCLOSURE_CACHE_SECONDS or 1)
+        body, etag = cached
         if _etag_matches(request.headers.get("If-None-Match", ""), etag):
             response = HttpResponse(status=304)
         else:

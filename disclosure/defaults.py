@@ -2,6 +2,12 @@
 
 Used when a store view has no policy version of its own, and written as version 1 of every policy
 by ``manage.py disclosure_defaults`` so staff can edit it. Keys: language, surface, kind.
+
+Images and CMS content carry the label texts of the EU Code of Practice on marking and labelling
+AI-generated content (June 2026, Section 2): "AI-generated" for content made by AI (IPTC
+``trainedAlgorithmicMedia``) and "AI-modified" for real content changed with AI (IPTC
+``compositeWithTrainedAlgorithmicMedia`` and the other edit terms); in German "KI-generiert" and
+"KI-verändert". Labels stay short so that they fit, as visible text, on a thumbnail.
 """
 
 from __future__ import annotations
@@ -10,12 +16,12 @@ LEARN_MORE_URL = ""
 
 _EN = {
     ("product_image", "generated"): (
-        "AI-generated image",
+        "AI-generated",
         "This picture was made with artificial intelligence (AI) to illustrate the product. It may not "
         "show the real product exactly. Check the product details and the package leaflet before use.",
     ),
     ("product_image", "edited"): (
-        "Edited with AI",
+        "AI-modified",
         "This photo was changed with artificial intelligence (AI), for example to adjust the background. "
         "The product itself is shown as it is. Check the product details before use.",
     ),
@@ -30,7 +36,7 @@ _EN = {
         "It is general information, not medical advice. Ask your doctor or pharmacist about your health.",
     ),
     ("cms_block", "edited"): (
-        "Edited with AI",
+        "AI-modified",
         "This text was edited with the help of artificial intelligence (AI). It is general information, "
         "not medical advice. Ask your doctor or pharmacist about your health.",
     ),
@@ -45,7 +51,7 @@ _EN = {
         "It is general information, not medical advice. Ask your doctor or pharmacist about your health.",
     ),
     ("cms_page", "edited"): (
-        "Edited with AI",
+        "AI-modified",
         "This page was edited with the help of artificial intelligence (AI). It is general information, "
         "not medical advice.",
     ),
@@ -72,13 +78,13 @@ _EN = {
 
 _DE = {
     ("product_image", "generated"): (
-        "KI-generiertes Bild",
+        "KI-generiert",
         "Dieses Bild wurde mit künstlicher Intelligenz (KI) erstellt, um das Produkt zu veranschaulichen. "
         "Es zeigt das echte Produkt vielleicht nicht genau. Lesen Sie vor der Anwendung die "
         "Produktangaben und die Packungsbeilage.",
     ),
     ("product_image", "edited"): (
-        "Mit KI bearbeitet",
+        "KI-verändert",
         "Dieses Foto wurde mit künstlicher Intelligenz (KI) verändert, zum Beispiel der Hintergrund. "
         "Das Produkt selbst ist so gezeigt, wie es ist. Lesen Sie vor der Anwendung die Produktangaben.",
     ),
@@ -93,7 +99,7 @@ _DE = {
         "geprüft. Er ist eine allgemeine Information und ersetzt keine ärztliche Beratung.",
     ),
     ("cms_block", "edited"): (
-        "Mit KI bearbeitet",
+        "KI-verändert",
         "Dieser Text wurde mit Hilfe künstlicher Intelligenz (KI) bearbeitet. Er ersetzt keine ärztliche "
         "Beratung.",
     ),
@@ -108,7 +114,7 @@ _DE = {
         "geprüft. Sie ist eine allgemeine Information und ersetzt keine ärztliche Beratung.",
     ),
     ("cms_page", "edited"): (
-        "Mit KI bearbeitet",
+        "KI-verändert",
         "Diese Seite wurde mit Hilfe künstlicher Intelligenz (KI) bearbeitet. Sie ersetzt keine "
         "ärztliche Beratung.",
     ),

@@ -4,6 +4,7 @@ Any static server or CDN can serve them, so storefront traffic need not reach th
 
     <PROVENANT_DISCLOSURE_PUBLISH_DIR>/<store>/current.json           small pointer, short cache
     <PROVENANT_DISCLOSURE_PUBLISH_DIR>/<store>/<version>/<shard>.json  immutable, cache forever
+    <PROVENANT_DISCLOSURE_PUBLISH_DIR>/<store>/<version>/images.json   synthetic product images
 
 ``version`` is the SHA-256 of the release's contents (content-addressed: same content, same
 name). A ref (``products:SKU``, ``blocks:ID``, ``pages:ID``) lives in the shard named by the first
@@ -26,12 +27,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from disclosure.models import ManifestRelease
-from disclosure.selectors import disclosures_for_store, store_state_load
+from disclosure.selectors import disclosures_for_store, store_state_load, synthetic_images_body
 from disclosure.sharding import fnv1a_32, shard_of
 
-__all__ = ["POINTER", "Publication", "fnv1a_32", "manifest_publish", "shard_of"]
+__all__ = ["IMAGES", "POINTER", "Publication", "fnv1a_32", "manifest_publish", "shard_of"]
 
 POINTER = "current.json"
+IMAGES = "images.json"
 TARGET_REFS_PER_SHARD = 64
 MAX_PREFIX = 3
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -70,6 +72,8 @@ def manifest_publish(*, store_code: str, directory: str | os.PathLike | None = N
     for group, ref, entry in entries:
         shards[shard_of(group, ref, prefix)][group][ref] = entry
     files = {f"{name}.json": _ENCODER.encode(content).encode() for name, content in shards.items()}
+    # The same bytes as GET /api/v1/disclosures/<store>/images: what the Magento module marks.
+    files[IMAGES] = synthetic_images_body(store_code)
     digest = hashlib.sha256()
     digest.update(_ENCODER.encode({"modes": state.modes, "prefix": prefix}).encode())
     for name in sorted(files):
@@ -96,6 +100,7 @@ def manifest_publish(*, store_code: str, directory: str | os.PathLike | None = N
             "store": store_code,
             "version": version,
             "path": f"{version}/",
+            "images": f"{version}/{IMAGES}",
             "prefix": prefix,
             "hash": "fnv1a32",
             "modes": state.modes,
@@ -103,10 +108,10 @@ def manifest_publish(*, store_code: str, directory: str | os.PathLike | None = N
         }
         _write_atomically(pointer_path, _ENCODER.encode(pointer).encode())
         ManifestRelease.objects.create(
-            store_code=store_code, version=version, shard_count=len(files), refs=len(entries), bytes=total
+            store_code=store_code, version=version, shard_count=len(shards), refs=len(entries), bytes=total
         )
         _prune(store_dir, keep=settings.DISCLOSURE_PUBLISH_KEEP, current=version)
-    return Publication(store_code, version, len(files), len(entries), total, changed)
+    return Publication(store_code, version, len(shards), len(entries), total, changed)
 
 
 def _is_store_code(code: str) -> bool:

@@ -8,6 +8,7 @@ needs: per product SKU, CMS block and CMS page the badges to show (or, under the
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Iterable, Sequence
@@ -268,6 +269,35 @@ def disclosures_for_store(*, state: StoreState) -> Iterable[tuple[str, str, dict
         yield "products", sku, entry
     for (group, ref), entry in cms.items():
         yield group, ref, entry
+
+
+def synthetic_images(store_code: str) -> dict[str, str]:
+    """``{"/a/b/file.jpg": digital source type URI}`` for every synthetic product image of the store
+    view that is still in the catalog, whatever the audit switch shows: the Magento module keeps the
+    IPTC ``DigitalSourceType`` XMP in the resized copies of these files (Art. 50(2) marking applies to
+    every copy served, hidden or not). Sorted by path, so equal content gives equal bytes."""
+    rows = (
+        ContentItem.objects.filter(
+            store_code=store_code,
+            surface=Surface.PRODUCT_IMAGE,
+            origin=Origin.SYNTHETIC,
+            removed_at__isnull=True,
+        )
+        .exclude(file_path="")
+        .values_list("file_path", "digital_source_type")
+        .order_by("file_path", "id")
+    )
+    images: dict[str, str] = {}
+    for path, source_type in rows:
+        images.setdefault(path, source_type or TRAINED_ALGORITHMIC_MEDIA)
+    return images
+
+
+def synthetic_images_body(store_code: str) -> bytes:
+    """The answer of ``GET /api/v1/disclosures/<store>/images`` as bytes (also published as
+    ``images.json``): ``{"store": …, "images": {path: digital source type}}``, keys sorted."""
+    document = {"store": store_code, "images": synthetic_images(store_code)}
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
 def generation_pause() -> AuditSwitch | None:

@@ -34,7 +34,11 @@ from provenance.models import (
     OriginSource,
 )
 from provenance.standards.canonical import canonical_json
-from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA
+from provenance.standards.media_marks import (
+    TRAINED_ALGORITHMIC_MEDIA,
+    is_generative,
+    normalise_digital_source_type,
+)
 
 __all__ = [
     "GENERATION_RECORD_KIND",
@@ -161,10 +165,14 @@ def generation_record_payload(record: GenerationRecord) -> dict[str, object]:
     }
 
 
-def record_origin(record: GenerationRecord, *, previous_evidence: Iterable[dict] = ()) -> dict[str, object]:
+def record_origin(
+    record: GenerationRecord, *, previous_evidence: Iterable[dict] = (), declared_source_type: str = ""
+) -> dict[str, object]:
     """The origin fields (``origin``, ``origin_source``, ``origin_evidence``, ``digital_source_type``)
     of content that ``record`` generated. Evidence other than a rule's or an earlier record's is kept
-    after the record's."""
+    after the record's. The digital source type is the generative IPTC term the content's own marks
+    declare (``declared_source_type``, e.g. ``compositeWithTrainedAlgorithmicMedia`` for an AI edit,
+    disclosed as "AI-modified"), else ``trainedAlgorithmicMedia``."""
     evidence = {
         "kind": EVIDENCE_KIND,
         "strength": "conclusive",
@@ -182,7 +190,11 @@ def record_origin(record: GenerationRecord, *, previous_evidence: Iterable[dict]
         "origin": Origin.SYNTHETIC,
         "origin_source": OriginSource.DETECTOR,
         "origin_evidence": [evidence, *kept],
-        "digital_source_type": TRAINED_ALGORITHMIC_MEDIA,
+        "digital_source_type": (
+            normalise_digital_source_type(declared_source_type)
+            if declared_source_type and is_generative(declared_source_type)
+            else TRAINED_ALGORITHMIC_MEDIA
+        ),
     }
 
 
@@ -416,7 +428,12 @@ def _log_save_and_match(records: Sequence[GenerationRecord]) -> list[int]:
     for item in changed:
         record = first_by_output[item.content_sha256]
         counts[record.pk] += 1
-        for name, value in record_origin(record, previous_evidence=item.origin_evidence or []).items():
+        origin = record_origin(
+            record,
+            previous_evidence=item.origin_evidence or [],
+            declared_source_type=item.digital_source_type,
+        )
+        for name, value in origin.items():
             setattr(item, name, value)
         item.state_sha256 = item_row_state(item)  # the sync's marker: the next sync sees no change
         item.changed_at = now

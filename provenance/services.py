@@ -15,6 +15,7 @@ from provenance.item_log import OBSERVED_FIELDS, ORIGIN_FIELDS, item_log_payload
 from provenance.log import log_append_many
 from provenance.models import ContentItem, Origin, OriginSource, SourceRule
 from provenance.records import origin_from_records, record_origin
+from provenance.standards.media_marks import is_generative, normalise_digital_source_type
 
 _LOADED_FIELDS = (
     "id",
@@ -171,9 +172,14 @@ def _resolve_origin(
         and row.content_sha256 == obs.content_sha256
     ):
         return {name: getattr(row, name) for name in ORIGIN_FIELDS}
-    if obs.content_sha256 and obs.content_sha256 in records:
-        return dict(records[obs.content_sha256])
     marked = evidence_origin(obs.media_evidence) if obs.content_sha256 else None
+    if obs.content_sha256 and obs.content_sha256 in records:
+        origin = dict(records[obs.content_sha256])
+        # The record proves that AI made it; the content's own marks say how (generated or modified).
+        declared = str(marked.get("digital_source_type") or "") if marked else ""
+        if declared and is_generative(declared):
+            origin["digital_source_type"] = normalise_digital_source_type(declared)
+        return origin
     if marked is not None:
         return marked
     return _origin_from_rules(rules, obs)

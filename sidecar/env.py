@@ -8,6 +8,7 @@ whose content, stripped of one trailing newline, is the value), which wins over 
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -93,3 +94,14 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...] = ("http",
     if parts.scheme not in schemes or not parts.netloc:
         raise ImproperlyConfigured(f"{name}={value!r} is not a URL with scheme {'/'.join(schemes)}")
     return value
+
+
+def env_date(name: str, default: date | None = None) -> date | None:
+    """An ISO 8601 calendar date (``2026-08-02``), or ``default`` when unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a date (YYYY-MM-DD)") from None

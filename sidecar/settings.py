@@ -21,6 +21,7 @@ from sidecar.client_ip import trusted_proxies_parse
 from sidecar.env import (
     env_bool,
     env_choice,
+    env_date,
     env_float,
     env_int,
     env_list,
@@ -206,6 +207,15 @@ DISCLOSURE_PUBLISH_DIR = env_str("PROVENANT_DISCLOSURE_PUBLISH_DIR")
 DISCLOSURE_PUBLISH_KEEP = env_int("PROVENANT_DISCLOSURE_PUBLISH_KEEP", 3, minimum=1, maximum=100)
 DEMO_STOREFRONT = env_bool("PROVENANT_DEMO_STOREFRONT", DEBUG)
 DISCLOSURE_RETRY_AFTER_SECONDS = env_int("PROVENANT_DISCLOSURE_RETRY_AFTER", 300, minimum=1, maximum=86_400)
+
+# EU AI Act application dates (audits.ai_act.MILESTONES, as amended by the Digital Omnibus): unset
+# keeps the built-in date; set one (YYYY-MM-DD) when the Official Journal says otherwise.
+AI_ACT_DATES = {
+    "art50": env_date("PROVENANT_AI_ACT_ART50_FROM"),
+    "art50_2_existing": env_date("PROVENANT_AI_ACT_ART50_2_EXISTING_FROM"),
+    "annex_iii": env_date("PROVENANT_AI_ACT_ANNEX_III_FROM"),
+    "annex_i": env_date("PROVENANT_AI_ACT_ANNEX_I_FROM"),
+}
 
 # Disclosure-coverage simulation: headless Chromium opens the storefront pages of synthetic items
 # (quarterly by default) and checks every badge; screenshots go under SIMULATION_DIR.

@@ -6,7 +6,11 @@
 declare(strict_types=1);
 
 spl_autoload_register(static function (string $class): void {
-    $roots = ['Provenant\\Disclosure\\' => dirname(__DIR__) . '/', 'Magento\\' => __DIR__ . '/Stub/Magento/'];
+    $roots = [
+        'Provenant\\Disclosure\\' => dirname(__DIR__) . '/',
+        'Magento\\' => __DIR__ . '/Stub/Magento/',
+        'Psr\\' => __DIR__ . '/Stub/Psr/',
+    ];
     foreach ($roots as $prefix => $directory) {
         if (strncmp($class, $prefix, strlen($prefix)) === 0) {
             $file = $directory . str_replace('\\', '/', substr($class, strlen($prefix))) . '.php';

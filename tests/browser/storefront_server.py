@@ -101,7 +101,8 @@ class StorefrontHandler(BaseHTTPRequestHandler):
             return self._send(404, b"not found", "text/plain")
         try:
             resolved = file.resolve()
-            if not any(resolved.is_relative_to(r) for r in (MODULE_WEB, PAGES, NODE_MODULES)):
+            # node_modules may be a symlink to a shared install: compare against where it points.
+            if not any(resolved.is_relative_to(r.resolve()) for r in (MODULE_WEB, PAGES, NODE_MODULES)):
                 raise FileNotFoundError
             body = resolved.read_bytes()
         except OSError:

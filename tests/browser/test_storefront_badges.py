@@ -170,9 +170,9 @@ def test_the_badge_has_an_accessible_name_and_description(page, storefront, live
     assert described.get_attribute("role") == "tooltip"
     from playwright.sync_api import expect
 
-    expect(button).to_have_accessible_name("AI-generated image")
+    expect(button).to_have_accessible_name("AI-generated")
     expect(button).to_have_accessible_description(re.compile("made with artificial intelligence"))
-    assert page.get_by_role("button", name="AI-generated image").count() >= 1
+    assert page.get_by_role("button", name="AI-generated").count() >= 1
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
@@ -330,3 +330,71 @@ def test_a_cms_page_gets_its_badge_at_the_top_of_its_content_even_when_suppresse
     )
     assert badge.locator("button").inner_text().strip().endswith("AI-assisted page")
     assert page.locator(".column.main").is_visible()
+
+
+VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_every_badge_shows_its_label_as_text_even_on_thumbnails(
+    browser, storefront, live_server, registry, flavour, viewport, tmp_path
+):
+    context = browser.new_context(has_touch=viewport == "phone", viewport=VIEWPORTS[viewport])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    open_product(page, storefront, flavour, apiBase=live_server.url)
+    wait_ready(page)
+    # For every badge: its label's box, whether the text fits it, and the image it labels.
+    boxes = page.eval_on_selector_all(
+        "[data-provenant-badge='product_image']",
+        """bs => bs.map(b => {
+            const label = b.querySelector('.provenant-badge__label');
+            const r = label.getBoundingClientRect();
+            const p = b.previousElementSibling;
+            const img = (p.tagName === 'IMG' ? p : p.querySelector('img')).getBoundingClientRect();
+            const style = getComputedStyle(label);
+            return {text: label.textContent, width: r.width, height: r.height,
+                    left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+                    imgLeft: img.left, imgRight: img.right, imgTop: img.top, imgBottom: img.bottom,
+                    imgWidth: img.width, clipped: label.scrollWidth > label.clientWidth + 1,
+                    hidden: style.visibility !== 'visible' || style.clip !== 'auto' && style.clip !== '',
+                    fontSize: parseFloat(style.fontSize),
+                    compact: b.classList.contains('provenant-badge--compact')};
+        })""",
+    )
+    assert len(boxes) == 2
+    assert [b["compact"] for b in boxes] == [False, True], "the main image and its 80 px thumbnail"
+    for box in boxes:
+        assert box["text"] == "AI-generated"
+        assert box["width"] > 20 and box["height"] >= 8 and not box["hidden"] and not box["clipped"], box
+        assert box["fontSize"] >= 10
+        # The label sits on the image it labels, inside its edges.
+        assert box["imgLeft"] - 1 <= box["left"] and box["right"] <= box["imgRight"] + 1, box
+        assert box["imgTop"] - 1 <= box["top"] and box["bottom"] <= box["imgBottom"] + 1, box
+    expect_text = page.locator(".gallery-thumbs [data-provenant-badge] .provenant-badge__label")
+    assert expect_text.is_visible()
+
+    # The explanation of the thumbnail's badge is one tap (or one key press) away.
+    thumb_badge = page.locator(".gallery-thumbs [data-provenant-badge]")
+    button = thumb_badge.locator("button")
+    if viewport == "phone":
+        button.tap()
+    else:
+        button.focus()
+    assert thumb_badge.locator("[role=tooltip]").is_visible()
+    assert "artificial intelligence" in thumb_badge.locator("[role=tooltip]").inner_text()
+
+    page.add_script_tag(url=f"{storefront.url}/lib/axe.min.js")
+    results = page.evaluate(
+        "() => axe.run(document, {runOnly: {type: 'tag', "
+        "values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"
+    )
+    bad = [(v["id"], [n["html"][:120] for n in v["nodes"]]) for v in results["violations"]]
+    assert bad == []
+    folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"badges-{flavour}-{viewport}.png"), full_page=True)
+    assert errors == []
+    context.close()

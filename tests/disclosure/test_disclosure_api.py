@@ -29,10 +29,10 @@ def test_it_badges_the_synthetic_images_of_a_product_with_their_files_and_positi
         ("/a/i/ai-pen.jpg", 2, "generated"),
         ("/e/d/edited.jpg", 3, "edited"),
     ]
-    assert images[0]["label"] == "AI-generated image"
+    assert images[0]["label"] == "AI-generated"
     assert "artificial intelligence" in images[0]["explanation"]
     assert images[0]["digital_source_type"].endswith("/trainedAlgorithmicMedia")
-    assert images[1]["label"] == "Edited with AI"
+    assert images[1]["label"] == "AI-modified"
     assert [b["link_type"] for b in badges if b["surface"] == "recommendation"] == ["up_sell"]
 
 
@@ -119,7 +119,7 @@ def test_the_german_store_view_speaks_german_once_its_policies_exist(client, cat
 
     policy_defaults_install(locales={"de": "de_DE"})
     badge = get(client, store="de", products="MED-1").json()["products"]["MED-1"]["badges"][0]
-    assert badge["label"] == "KI-generiertes Bild"
+    assert badge["label"] == "KI-generiert"
     assert badge["locale"] == "de_DE"
     assert get(client, products="MED-1").json()["products"]["MED-1"]["badges"][0]["locale"] == "en_US"
 
@@ -179,3 +179,28 @@ def test_with_per_process_memos_a_page_costs_no_query_and_changes_still_show(cli
     audit_switch_set(store_code="default", surface="cms_block", mode="suppress")
     after = get(client, products="MED-1", blocks="insulin-storage").json()
     assert after["blocks"]["insulin-storage"]["badges"][0]["hidden"] is True
+
+
+def test_ai_modified_images_say_so_in_the_badge_and_in_json_ld(client, catalog):
+    entry = get(client, products="MED-1").json()["products"]["MED-1"]
+    edited = next(b for b in entry["badges"] if b.get("file") == "/e/d/edited.jpg")
+    assert (edited["kind"], edited["label"]) == ("edited", "AI-modified")
+    assert edited["digital_source_type"].endswith("/compositeWithTrainedAlgorithmicMedia")
+    jsonld = next(d for d in entry["jsonld"] if d["identifier"] == "/e/d/edited.jpg")
+    assert jsonld["digitalSourceType"].endswith("/compositeWithTrainedAlgorithmicMedia")
+
+
+def test_every_locale_has_the_codes_generated_and_modified_labels():
+    from disclosure.defaults import TEXTS, default_text
+
+    assert set(TEXTS) == {"en", "de"}
+    assert [default_text("en_US", "product_image", k)[0] for k in ("generated", "edited")] == [
+        "AI-generated",
+        "AI-modified",
+    ]
+    assert [default_text("de_DE", "product_image", k)[0] for k in ("generated", "edited")] == [
+        "KI-generiert",
+        "KI-verändert",
+    ]
+    for texts in TEXTS.values():
+        assert set(texts) == set(TEXTS["en"])

@@ -22,7 +22,7 @@ def test_defaults_are_written_once_in_english_and_in_the_second_store_views_lang
     call_command("disclosure_defaults", "--locale", "de=de_DE")
     assert DisclosurePolicy.objects.count() == first
     de = policies_in_force("de")[("product_image", "generated")]
-    assert (de["label"], de["locale"]) == ("KI-generiertes Bild", "de_DE")
+    assert (de["label"], de["locale"]) == ("KI-generiert", "de_DE")
     assert policies_in_force("default")[("product_image", "generated")]["locale"] == "en_US"
 
 

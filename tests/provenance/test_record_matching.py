@@ -308,3 +308,61 @@ def test_a_new_item_takes_the_records_origin_and_log_payload(submit):
     payload = item_origin_payload(item)
     assert payload["record_id"] == record.pk and payload["evidence_kind"] == "generation_record"
     assert GenerationRecord.objects.count() == 1
+
+
+COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
+COMPOSITE_MARK = {
+    "kind": "iptc_digital_source_type",
+    "strength": "conclusive",
+    "detail": f"XMP Iptc4xmpExt:DigitalSourceType = {COMPOSITE}",
+    "digital_source_type": COMPOSITE,
+}
+
+
+def test_an_ai_edit_keeps_the_modified_source_type_its_marks_declare_when_its_record_arrives(submit):
+    item = make_item(
+        origin=Origin.SYNTHETIC,
+        origin_source=OriginSource.DETECTOR,
+        origin_evidence=[COMPOSITE_MARK],
+        digital_source_type=COMPOSITE,
+    )
+
+    submit()
+
+    item.refresh_from_db()
+    assert item.origin_evidence[0]["kind"] == "generation_record"
+    assert item.digital_source_type == COMPOSITE
+
+
+def test_the_sync_keeps_the_modified_source_type_of_an_ai_edit_with_a_record(submit):
+    submit()
+    observed = ObservedItem(
+        store_code="de",
+        surface="product_image",
+        magento_id=8,
+        part_key="40",
+        content_sha256=IMAGE_SHA,
+        media_evidence=[COMPOSITE_MARK],
+    )
+
+    with transaction.atomic():
+        content_items_apply(
+            store_code="de",
+            surface="product_image",
+            observed=[observed],
+            covered_ids=[8],
+            seen_at=timezone.now(),
+            rules=[],
+        )
+
+    item = ContentItem.objects.get()
+    assert item.origin_evidence[0]["kind"] == "generation_record"
+    assert item.digital_source_type == COMPOSITE
+
+
+def test_a_declared_source_type_that_is_not_generative_gives_way_to_the_record(submit):
+    record = submit().record
+    origin = record_origin(
+        record, declared_source_type="http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+    )
+    assert origin["digital_source_type"] == TRAINED_ALGORITHMIC_MEDIA

@@ -250,13 +250,17 @@
         }
     }
 
-    /** A badge: a button whose accessible name is the label, described by the explanation (tooltip). */
+    /**
+     * A badge: a button showing the label as visible text (its accessible name), described by the
+     * explanation, which opens on hover, keyboard focus and a tap.
+     */
     function makeBadge(badge)
     {
         counter += 1;
         var id = 'provenant-tip-' + counter;
         var wrap = document.createElement('span');
-        wrap.className = 'provenant-badge provenant-badge--' + String(badge.surface).replace(/[^a-z_]/g, '');
+        wrap.className = 'provenant-badge provenant-badge--' + String(badge.surface).replace(/[^a-z_]/g, '') +
+            ' provenant-badge--' + String(badge.kind || 'generated').replace(/[^a-z]/g, '');
         wrap.setAttribute('data-provenant-badge', String(badge.surface));
         var button = document.createElement('button');
         button.type = 'button';
@@ -466,7 +470,10 @@
                     var node = makeBadge(badge);
                     var width = image.getBoundingClientRect ? image.getBoundingClientRect().width : 0;
                     if (width && width < COMPACT_WIDTH) {
+                        // Thumbnails keep the label as visible text (Art. 50(5): clear at first
+                        // exposure), smaller and wrapped within the image instead of an icon alone.
                         node.classList.add('provenant-badge--compact');
+                        node.style.maxWidth = Math.max(Math.floor(width) - 4, 32) + 'px';
                     }
                     state.badges.set(image, node);
                     parent.insertBefore(node, after.nextSibling);
