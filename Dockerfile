@@ -2,7 +2,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 # Debian's Chromium for the disclosure-coverage simulation (Playwright never downloads a browser).
-RUN apt-get update && apt-get install -y --no-install-recommends chromium && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends chromium libmariadb-dev pkg-config gcc && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY sidecar sidecar
 COPY magento_bridge magento_bridge
@@ -12,6 +12,6 @@ COPY audits audits
 COPY templates templates
 COPY static static
 COPY manage.py ./
-RUN pip install --no-cache-dir -e . && useradd --system --home /app provenant && mkdir -p /app/var/packages && chown -R provenant /app/var
+RUN pip install --no-cache-dir -e ".[mysql]" && useradd --system --home /app provenant && mkdir -p /app/var/packages && chown -R provenant /app/var
 USER provenant
 EXPOSE 8000

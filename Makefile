@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Optional extras: `make install EXTRAS=dev,mysql` adds mysqlclient (needs libmariadb-dev, pkg-config, gcc).
+EXTRAS ?= dev
+STAMP := $(VENV)/.installed-$(EXTRAS)
 DEMO_PRODUCTS ?= 120
 DEMO_ENV := PROVENANT_DEBUG=1 \
 	PROVENANT_LOG_ORIGIN=demo.provenant.localhost/log \
@@ -20,7 +22,7 @@ DEMO_ENV := PROVENANT_DEBUG=1 \
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 install: $(STAMP)

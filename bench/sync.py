@@ -115,6 +115,8 @@ def phase_migrate(registry_url: str, magento_url: str, media_root: str) -> dict:
 
 def phase_sync(registry_url: str, magento_url: str, media_root: str, mode: str) -> dict:
     _django(registry_url, magento_url, media_root)
+    from django.conf import settings
+
     from magento_bridge.services import sync_run
 
     started = time.perf_counter()
@@ -127,6 +129,7 @@ def phase_sync(registry_url: str, magento_url: str, media_root: str, mode: str) 
         "counts": run.counts,
         "queries": run.media.get("queries"),
         "longest_batch_seconds": run.media.get("longest_batch_seconds"),
+        "driver": settings.MYSQL_DRIVER,
         "rss_mb": maxrss_mb(),
     }
 
@@ -253,6 +256,19 @@ def run_size(products: int, workdir: Path, keep: bool) -> dict:
     results["baseline"] = _child(["baseline", magento_url])
     _child(["migrate", *common])
     results["full"] = _child(["sync", *common, "full"])
+    # The same full sync with the pure-Python driver, into a second empty registry.
+    fallback_db = f"{registry_db}_pymysql"
+    admin_sql(
+        f"DROP DATABASE IF EXISTS `{fallback_db}`", f"CREATE DATABASE `{fallback_db}` CHARACTER SET utf8mb4"
+    )
+    fallback = [db_url(fallback_db), magento_url, str(media_root)]
+    os.environ["PROVENANT_MYSQL_DRIVER"] = "pymysql"
+    try:
+        _child(["migrate", *fallback])
+        results["full_pymysql"] = _child(["sync", *fallback, "full"])
+    finally:
+        del os.environ["PROVENANT_MYSQL_DRIVER"]
+    admin_sql(f"DROP DATABASE IF EXISTS `{fallback_db}`")
     results["resync_incremental"] = _child(["sync", *common, "incremental"])
     results["resync_full"] = _child(["sync", *common, "full"])
     results["touch"] = _child(["touch", magento_url, "0.01"])
@@ -286,6 +302,11 @@ def report(r: dict) -> None:
         f"{items:,} items written, {full['queries']:,} queries, longest batch transaction "
         f"{full['longest_batch_seconds']:.2f}s -> {full_rate / base_rate:.2f}x baseline rows/s "
         "(target >= 0.5, floor 0.3)"
+    )
+    fb = r["full_pymysql"]
+    print(
+        f"    the same with {fb['driver']} instead of {full['driver']}: {fb['seconds']:.2f}s "
+        f"-> {base['rows'] / fb['seconds'] / base_rate:.2f}x baseline rows/s"
     )
     inc = r["resync_incremental"]
     print(

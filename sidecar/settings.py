@@ -29,14 +29,35 @@ from sidecar.env import (
     env_url,
 )
 
-# MariaDB/MySQL through PyMySQL (pure Python): Django's mysql backend imports it as MySQLdb.
-pymysql.install_as_MySQLdb()
-# The backend also imports MySQLdb.constants / .converters / .err: register PyMySQL's own modules
-# under those names, or they are imported a second time and replace ``pymysql.err``'s exception
-# classes, so ``except pymysql.err.OperationalError`` elsewhere stops matching what PyMySQL raises.
-for _name in ("constants", "constants.CLIENT", "constants.FIELD_TYPE", "constants.ER", "err", "converters"):
-    sys.modules.setdefault(f"MySQLdb.{_name}", importlib.import_module(f"pymysql.{_name}"))
-del _name
+# Provenant's own MariaDB/MySQL database: through mysqlclient (the C driver Django recommends;
+# `pip install provenant[mysql]`) when it is installed, otherwise through PyMySQL (pure Python),
+# which Django's mysql backend then imports as MySQLdb. The store's database is always read with
+# PyMySQL (magento_bridge.connection). PROVENANT_MYSQL_DRIVER=pymysql forces the fallback.
+_driver_choice = env_choice("PROVENANT_MYSQL_DRIVER", "auto", ("auto", "mysqlclient", "pymysql"))
+_native_driver = False
+if _driver_choice != "pymysql":
+    if "MySQLdb" in sys.modules:
+        _native_driver = not getattr(sys.modules["MySQLdb"], "_provenant_pymysql", False)
+    else:
+        try:
+            importlib.import_module("MySQLdb")
+            _native_driver = True
+        except ImportError:
+            if _driver_choice == "mysqlclient":
+                raise ImproperlyConfigured(
+                    "PROVENANT_MYSQL_DRIVER=mysqlclient but mysqlclient is not installed "
+                    "(pip install 'provenant[mysql]'; it builds against libmariadb-dev)"
+                ) from None
+MYSQL_DRIVER = "mysqlclient" if _native_driver else "pymysql"
+if not _native_driver:
+    pymysql.install_as_MySQLdb()
+    sys.modules["MySQLdb"]._provenant_pymysql = True
+    # The backend also imports MySQLdb.constants / .converters / .err: register PyMySQL's own
+    # modules under those names, or they are imported a second time and replace ``pymysql.err``'s
+    # exception classes, so ``except pymysql.err.OperationalError`` stops matching what it raises.
+    for _name in ("constants", "constants.CLIENT", "constants.FIELD_TYPE", "constants.ER", "err", "converters"):  # noqa: E501
+        sys.modules.setdefault(f"MySQLdb.{_name}", importlib.import_module(f"pymysql.{_name}"))
+    del _name
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PROVENANT_VAR_DIR", str(BASE_DIR / "var")))
