@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from provenance.api import ImageMarkView, RecordCollectionView, RecordDetailView
+from provenance.api import ImageInspectView, ImageMarkView, RecordCollectionView, RecordDetailView
 
 app_name = "provenance_api"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("records", RecordCollectionView.as_view(), name="records"),
     path("records/<int:record_id>", RecordDetailView.as_view(), name="record"),
     path("images", ImageMarkView.as_view(), name="images"),
+    path("inspect", ImageInspectView.as_view(), name="inspect"),
 ]

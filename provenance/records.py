@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -206,8 +206,12 @@ def generation_record_submit(
     pipeline_run_id: str = "",
     external_id: str,
     actor: ApiClient,
+    image_marks: Mapping[str, str] | None = None,
 ) -> RecordSubmission:
     """Record what ``generator`` produced, as submitted by the client ``actor``, and log it.
+
+    ``image_marks`` (from image marking: the watermark's short id and the ISCC Image-Code) enters
+    the record's log entry as ``image_marks``; entries without it are unchanged.
 
     Idempotent on ``(actor, external_id)``: submitting the same values again returns the existing
     record with ``created=False``; different values under a used external id raise
@@ -258,7 +262,7 @@ def generation_record_submit(
     )
     try:
         with transaction.atomic():
-            matched = _log_save_and_match(record)
+            matched = _log_save_and_match(record, image_marks)
     except IntegrityError:
         # A concurrent submission of the same external id committed first: a replay or a conflict.
         existing = _record_by_external_id(actor, external_id)
@@ -286,14 +290,17 @@ def _replayed(record: GenerationRecord, fingerprint: str) -> RecordSubmission:
     return RecordSubmission(record=record, created=False)
 
 
-def _log_save_and_match(record: GenerationRecord) -> int:
+def _log_save_and_match(record: GenerationRecord, image_marks: Mapping[str, str] | None = None) -> int:
     """Log and save ``record``, then mark the registry items it generated; returns how many changed.
 
     The log's writer lock comes first and the items' row locks second, the order the sync takes
     them in, so the two never wait on each other in a cycle. The record is saved with its log
     index: the row never exists without its entry.
     """
-    (entry,) = log_append_many(entries=[(GENERATION_RECORD_KIND, generation_record_payload(record))])
+    payload = generation_record_payload(record)
+    if image_marks:
+        payload["image_marks"] = dict(image_marks)
+    (entry,) = log_append_many(entries=[(GENERATION_RECORD_KIND, payload)])
     record.log_index = entry.index
     record.save(force_insert=True)
     items = list(
