@@ -67,13 +67,15 @@ def _new_short_id() -> int:
             return candidate
 
 
-def _skip_reason(image: Image.Image) -> str:
+def _skip_reason(image: Image.Image, data: bytes) -> str:
     if min(image.size) < wm.MIN_SIDE:
         return f"too small for the watermark ({image.width}x{image.height}, below {wm.MIN_SIDE} px)"
     if image.mode == "CMYK":
         return "CMYK image: the watermark works in RGB and would change the file's colour model"
-    if image.mode.startswith("I") or image.mode == "F":
-        return f"{image.mode} image: more than 8 bits per channel, which the watermark does not carry"
+    # Pillow opens a 16-bit RGB PNG as 8-bit RGB: the IHDR's bit depth (byte 24) tells.
+    sixteen_bit_png = image.format == "PNG" and len(data) > 24 and data[24] == 16
+    if image.mode.startswith("I") or image.mode == "F" or sixteen_bit_png:
+        return "16-bit image: the watermark would reduce it to 8 bits per channel"
     return ""
 
 
@@ -109,7 +111,7 @@ def marks_embed(data: bytes) -> EmbeddedMarks:
 
     with Image.open(io.BytesIO(data)) as source:
         source.load()
-        reason = _skip_reason(source)
+        reason = _skip_reason(source, data)
         if reason:
             return EmbeddedMarks(data, None, reason, fp.image_code(source), *source.size)
         alpha = None

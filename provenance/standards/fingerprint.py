@@ -80,10 +80,16 @@ def image_code(image) -> ImageCode:
     """The 256-bit ISCC Image-Code of a Pillow image."""
     import iscc_core
 
-    pixels = _normalised_pixels(image)
-    iscc = iscc_core.gen_image_code_v0(pixels, bits=CODE_BITS)["iscc"]
-    body = iscc_core.soft_hash_image_v0(pixels, bits=CODE_BITS)
-    return ImageCode(iscc=iscc, body=body)
+    body = iscc_core.soft_hash_image_v0(_normalised_pixels(image), bits=CODE_BITS)
+    # The unit's header and body, as iscc_core.gen_image_code_v0 builds it around the same digest.
+    unit = iscc_core.encode_component(
+        mtype=iscc_core.MT.CONTENT,
+        stype=iscc_core.ST_CC.IMAGE,
+        version=iscc_core.VS.V0,
+        bit_length=CODE_BITS,
+        digest=body,
+    )
+    return ImageCode(iscc=f"ISCC:{unit}", body=body)
 
 
 def hamming(a: bytes, b: bytes) -> int:

@@ -177,6 +177,20 @@ def test_a_cmyk_jpeg_keeps_its_colour_model_and_is_marked_with_metadata_only(mar
     assert "CMYK" in ImageMark.objects.get().watermark_note
 
 
+def test_a_16_bit_png_keeps_its_depth_and_is_marked_with_metadata_only(mark):
+    import numpy as np
+
+    deep = Image.fromarray(np.asarray(Image.fromarray(photo(1)).convert("L"), dtype=np.uint16) * 257)
+    buffer = io.BytesIO()
+    deep.save(buffer, "PNG")
+    assert buffer.getvalue()[24] == 16
+
+    response = mark(buffer.getvalue(), name="deep.png")
+
+    assert response.content[24] == 16
+    assert "16-bit" in ImageMark.objects.get().watermark_note
+
+
 def test_greyscale_and_transparent_images_keep_their_mode_and_carry_the_watermark(mark, inspect):
     grey = Image.fromarray(photo(3)).convert("L")
     marked_grey = mark(jpeg(grey), name="grey.jpg", external_id="grey").content
