@@ -228,6 +228,10 @@ def _decoded(data: bytes) -> Image.Image:
                     f"The image is {width}x{height} pixels; "
                     f"at most {settings.MEDIA_MAX_PIXELS} pixels can be inspected.",
                 )
+            if image.format == "JPEG":
+                # Both pixel layers work at 192 px or less: let the JPEG decoder scale by 1/2 to 1/8
+                # (in the DCT domain) while it still leaves at least twice that.
+                image.draft("RGB", (2 * wm.CANONICAL, 2 * wm.CANONICAL))
             image.load()
     except ImageInspectError:
         raise
