@@ -576,11 +576,15 @@ class ImageMarkView(_ApiView):
         tags=["provenance"],
         summary="Mark a generated image (IPTC XMP + signed C2PA manifest) and register its record",
         description=(
-            "Validates the image (JPEG, PNG or WebP; byte and pixel limits; fully decoded), writes the IPTC "
-            "`DigitalSourceType` into its XMP, signs a C2PA manifest whose `c2pa.created` action carries the "
-            "same source type and names the generator, registers a generation record with the SHA-256 of the "
+            "Validates the image (JPEG, PNG or WebP; byte and pixel limits; fully decoded), embeds an "
+            "imperceptible watermark carrying a short id the registry resolves, takes its ISCC Image-Code, "
+            "writes the IPTC `DigitalSourceType` into its XMP, signs a C2PA manifest whose `c2pa.created` "
+            "action carries the same source type and names the generator (with the Image-Code as a "
+            "`c2pa.soft-binding` assertion), registers a generation record with the SHA-256 of the "
             "marked file and returns that file. The record's id is in `Provenant-Record-Id` and `Location`, "
-            "the file's hash in `Provenant-Output-SHA256`. Signatures differ on every run, so an "
+            "the file's hash in `Provenant-Output-SHA256`, the watermark in `Provenant-Watermark` "
+            "(`embedded; id=<hex>`, or `none; metadata only: <reason>` for images below 256 px, CMYK or "
+            "16-bit), the Image-Code in `Provenant-Fingerprint`. Signatures differ on every run, so an "
             "`external_id` can be marked once: a second request answers 409 naming the existing record."
         ),
         request={"multipart/form-data": ImageMarkSerializer},
