@@ -440,7 +440,10 @@ def service_rss(inputs: Path) -> int:
             for width in (140, 240, 265, 700) * 2 + (1024, 1024):
                 resized = image.resize((width, round(image.height * width / image.width)))
                 inspect_image(encode(resized, "JPEG", quality=80))
-    print(json.dumps({"rss_mb": maxrss_mb()}))
+    # VmHWM is this process's own peak: getrusage's ru_maxrss keeps the parent's peak across exec.
+    status = Path("/proc/self/status").read_text() if Path("/proc/self/status").exists() else ""
+    peaks = [int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")]
+    print(json.dumps({"rss_mb": peaks[0] if peaks else maxrss_mb()}))
     return 0
 
 
@@ -484,6 +487,10 @@ def main() -> int:
         square_jpeg = [encode(im, "JPEG", quality=92) for im in square]
         marks_embed(square_jpeg[0])  # imports and caches
         started = time.perf_counter()
+        for data in square_jpeg:  # baseline: what any image pipeline does, decode and re-encode
+            encode(Image.open(io.BytesIO(data)).convert("RGB"), "JPEG", quality=95)
+        recode_rate = len(square_jpeg) / (time.perf_counter() - started)
+        started = time.perf_counter()
         for data in square_jpeg:
             marks_embed(data)
         pixel_rate = len(square_jpeg) / (time.perf_counter() - started)
@@ -512,6 +519,11 @@ def main() -> int:
         derivatives = derive_all(directory, marked)
         per: dict[str, dict[str, int]] = {}
         kinds: dict[str, bool] = {}
+        started = time.perf_counter()
+        for _name, _role, _record_id, data in derivatives:  # baseline: decode and hash each derivative
+            Image.open(io.BytesIO(data)).load()
+            hashlib.sha256(data).hexdigest()
+        decode_rate = len(derivatives) / (time.perf_counter() - started)
         started = time.perf_counter()
         near_distances = []
         for name, role, record_id, data in derivatives:
@@ -581,13 +593,15 @@ def main() -> int:
         f"(goal >= 38); SSIM min {min(ssim_values):.4f}, mean {statistics.mean(ssim_values):.4f} (goal >= 0.98)"
     )
     print(
-        f"Marking at 1024x1024, pixel layers (watermark + fingerprint, decode and re-encode): {pixel_rate:.1f} images/s (goal >= 5)"
+        f"Marking at 1024x1024, pixel layers (watermark + fingerprint, decode and re-encode): {pixel_rate:.1f} images/s (goal >= 5); "
+        f"{pixel_rate / recode_rate:.2f}x a plain decode and re-encode ({recode_rate:.1f}/s in this run)"
     )
     print(
         f"Marking at 1024x768, everything (pixel layers, XMP, C2PA ES256 signature, record, log): {full_rate:.1f} images/s"
     )
     print(
-        f"Derivative checks (inspect_image: C2PA, XMP, watermark, fingerprint lookup): {check_rate:.1f} /s (goal >= 50)"
+        f"Derivative checks (inspect_image: C2PA, XMP, watermark, fingerprint lookup): {check_rate:.1f} /s (goal >= 50); "
+        f"{check_rate / decode_rate:.2f}x decoding and hashing them ({decode_rate:.1f}/s in this run)"
     )
     print()
     header = f"{'transform':32} {'n':>4} {'watermark':>10} {'fingerprint':>12} {'XMP':>6} {'C2PA':>6} {'recovered':>10}"

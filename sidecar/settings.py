@@ -194,7 +194,7 @@ IMAGE_MARK_MAX_PIXELS = env_int("PROVENANT_IMAGE_MARK_MAX_PIXELS", 40_000_000, m
 # Pixel layers of marked images: the fingerprint distance (of 256 bits) up to which a derivative
 # matches a marked original (the index finds every code within 31), and the smallest short side
 # in which inspection looks for a watermark.
-FINGERPRINT_MAX_DISTANCE = env_int("PROVENANT_FINGERPRINT_MAX_DISTANCE", 28, minimum=0, maximum=31)
+FINGERPRINT_MAX_DISTANCE = env_int("PROVENANT_FINGERPRINT_MAX_DISTANCE", 31, minimum=0, maximum=31)
 WATERMARK_MIN_READ_SIDE = env_int("PROVENANT_WATERMARK_MIN_READ_SIDE", 64, minimum=32)
 
 # Storefront disclosure: how long badge answers may be cached (an audit switch reaches shoppers
