@@ -6,39 +6,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('provenance', '0005_api_token_expiry'),
+        ("provenance", "0005_api_token_expiry"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ImageMark',
+            name="ImageMark",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('watermark_id', models.PositiveBigIntegerField(blank=True, null=True, unique=True)),
-                ('watermark_note', models.CharField(blank=True, default='', max_length=200)),
-                ('iscc', models.CharField(max_length=80, verbose_name='ISCC Image-Code')),
-                ('fingerprint', models.CharField(help_text="The Image-Code's 256-bit body, hex.", max_length=64)),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('record', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='image_mark', to='provenance.generationrecord')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("watermark_id", models.PositiveBigIntegerField(blank=True, null=True, unique=True)),
+                ("watermark_note", models.CharField(blank=True, default="", max_length=200)),
+                ("iscc", models.CharField(max_length=80, verbose_name="ISCC Image-Code")),
+                (
+                    "fingerprint",
+                    models.CharField(help_text="The Image-Code's 256-bit body, hex.", max_length=64),
+                ),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "record",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="image_mark",
+                        to="provenance.generationrecord",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='FingerprintBand',
+            name="FingerprintBand",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.PositiveIntegerField()),
-                ('mark', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bands', to='provenance.imagemark')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.PositiveIntegerField()),
+                (
+                    "mark",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="bands",
+                        to="provenance.imagemark",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['key', 'mark'], name='fingerprint_band_key')],
-                'constraints': [models.UniqueConstraint(fields=('mark', 'key'), name='fingerprint_band_unique')],
+                "indexes": [models.Index(fields=["key", "mark"], name="fingerprint_band_key")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("mark", "key"), name="fingerprint_band_unique")
+                ],
             },
         ),
     ]
