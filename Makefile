@@ -65,6 +65,7 @@ bench: install
 	$(BIN)/python bench/log.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/media.py
+	$(BIN)/python bench/marks.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/disclosure.py
 	$(BIN)/python bench/package.py
