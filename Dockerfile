@@ -12,6 +12,6 @@ COPY audits audits
 COPY templates templates
 COPY static static
 COPY manage.py ./
-RUN pip install --no-cache-dir -e ".[mysql]" && useradd --system --home /app provenant && mkdir -p /app/var/packages && chown -R provenant /app/var
+RUN pip install --no-cache-dir -e ".[mysql]" && pip install --no-cache-dir --no-deps invisible-watermark==0.2.0 && useradd --system --home /app provenant && mkdir -p /app/var/packages && chown -R provenant /app/var
 USER provenant
 EXPOSE 8000

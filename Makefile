@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet --no-deps invisible-watermark==0.2.0
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -66,6 +67,7 @@ bench: install
 	$(BIN)/python bench/log.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/media.py
+	$(BIN)/python bench/marks.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/disclosure.py
 	$(BIN)/python bench/package.py

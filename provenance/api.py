@@ -4,6 +4,7 @@
     POST /api/v1/provenance/records/batch  (scope records:write; up to 1,000 records, one transaction)
     GET  /api/v1/provenance/records/<id>   (scope records:write or records:read; own records only)
     POST /api/v1/provenance/images         (scope images:mark; multipart: marks the image, returns it)
+    POST /api/v1/provenance/inspect        (scope images:inspect; multipart: every layer an image carries)
 
 Token authentication (``Authorization: Bearer pvt_…``); errors in the one shape of
 :mod:`provenance.errors`.
@@ -40,6 +41,7 @@ from provenance.errors import (
 )
 from provenance.images import ImageMarkError, ImageRejected, image_mark
 from provenance.ingest_gate import IngestOpen
+from provenance.marks import ImageInspectError, inspect_image
 from provenance.models import ApiScope, GenerationRecord, Generator
 from provenance.records import (
     RecordConflict,
@@ -725,11 +727,15 @@ class ImageMarkView(_ApiView):
         tags=["provenance"],
         summary="Mark a generated image (IPTC XMP + signed C2PA manifest) and register its record",
         description=(
-            "Validates the image (JPEG, PNG or WebP; byte and pixel limits; fully decoded), writes the IPTC "
-            "`DigitalSourceType` into its XMP, signs a C2PA manifest whose `c2pa.created` action carries the "
-            "same source type and names the generator, registers a generation record with the SHA-256 of the "
+            "Validates the image (JPEG, PNG or WebP; byte and pixel limits; fully decoded), embeds an "
+            "imperceptible watermark carrying a short id the registry resolves, takes its ISCC Image-Code, "
+            "writes the IPTC `DigitalSourceType` into its XMP, signs a C2PA manifest whose `c2pa.created` "
+            "action carries the same source type and names the generator (with the Image-Code as a "
+            "`c2pa.soft-binding` assertion), registers a generation record with the SHA-256 of the "
             "marked file and returns that file. The record's id is in `Provenant-Record-Id` and `Location`, "
-            "the file's hash in `Provenant-Output-SHA256`. Signatures differ on every run, so an "
+            "the file's hash in `Provenant-Output-SHA256`, the watermark in `Provenant-Watermark` "
+            "(`embedded; id=<hex>`, or `none; metadata only: <reason>` for images below 256 px, CMYK or "
+            "16-bit), the Image-Code in `Provenant-Fingerprint`. Signatures differ on every run, so an "
             "`external_id` can be marked once: a second request answers 409 naming the existing record."
         ),
         request={"multipart/form-data": ImageMarkSerializer},
@@ -764,4 +770,108 @@ class ImageMarkView(_ApiView):
         response["Location"] = reverse("provenance_api:record", args=[marked.record.pk])
         response["Provenant-Record-Id"] = str(marked.record.pk)
         response["Provenant-Output-SHA256"] = marked.sha256
+        if marked.marks.watermark_id is not None:
+            response["Provenant-Watermark"] = f"embedded; id={marked.marks.watermark_id:012x}"
+        else:
+            response["Provenant-Watermark"] = f"none; metadata only: {marked.marks.watermark_note}"
+        response["Provenant-Fingerprint"] = marked.marks.code.iscc
         return response
+
+
+# --- Inspecting any image -------------------------------------------------------------------------
+
+
+class ImageInspectFailed(APIException):
+    def __init__(self, exc: ImageInspectError) -> None:
+        self.status_code = exc.status
+        super().__init__(detail=str(exc), code=exc.code)
+
+
+class ImageInspectSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="Any image: JPEG, PNG, WebP, GIF, TIFF or AVIF.")
+
+
+class InspectRecordSerializer(serializers.Serializer):
+    record_id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    generator = serializers.CharField()
+    generator_version = serializers.CharField()
+    client = serializers.CharField()
+    output_sha256 = serializers.CharField()
+    log_index = serializers.IntegerField(allow_null=True)
+
+
+class InspectWatermarkSerializer(serializers.Serializer):
+    found = serializers.BooleanField()
+    short_id = serializers.CharField(help_text="The 48-bit short id, 12 hex digits; empty when none.")
+    geometry = serializers.CharField(help_text="`whole`, or `trimmed` when read inside a frame's padding.")
+    record = InspectRecordSerializer(allow_null=True)
+    note = serializers.CharField()
+
+
+class InspectFingerprintMatchSerializer(serializers.Serializer):
+    record = InspectRecordSerializer()
+    distance = serializers.IntegerField(help_text="Hamming distance of the 256-bit Image-Codes.")
+    threshold = serializers.IntegerField()
+
+
+class InspectFingerprintSerializer(serializers.Serializer):
+    iscc = serializers.CharField(help_text="The file's ISCC Image-Code (ISO 24138), 256 bits.")
+    match = InspectFingerprintMatchSerializer(allow_null=True)
+
+
+class InspectC2paSerializer(serializers.Serializer):
+    state = serializers.CharField(help_text="`trusted`, `valid`, `invalid` or `unreadable`.")
+    summary = serializers.DictField(allow_null=True, help_text="The active manifest's summary.")
+
+
+class InspectProvenanceSerializer(InspectRecordSerializer):
+    via = serializers.CharField(help_text="`watermark` or `fingerprint`.")
+
+
+class ImageInspectionSerializer(serializers.Serializer):
+    sha256 = serializers.CharField()
+    format = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    frames = serializers.IntegerField()
+    c2pa = InspectC2paSerializer(allow_null=True)
+    xmp_digital_source_type = serializers.CharField()
+    evidence = serializers.ListField(child=serializers.DictField())
+    watermark = InspectWatermarkSerializer()
+    fingerprint = InspectFingerprintSerializer()
+    provenance = InspectProvenanceSerializer(allow_null=True)
+
+
+class ImageInspectView(_ApiView):
+    required_scopes = {"POST": (ApiScope.IMAGES_INSPECT,)}
+    parser_classes = [BoundedMultiPartParser]
+
+    @extend_schema(
+        operation_id="provenance_images_inspect",
+        tags=["provenance"],
+        summary="Report every provenance layer an image carries",
+        description=(
+            "For any image (a storefront derivative, a re-upload, a CDN copy): the C2PA validation state and "
+            "manifest summary, the IPTC `DigitalSourceType` in XMP and every other metadata finding, the "
+            "watermark's short id and the generation record it resolves to, and the nearest registered "
+            "ISCC Image-Code within the distance threshold. Nothing is stored."
+        ),
+        request={"multipart/form-data": ImageInspectSerializer},
+        responses={200: ImageInspectionSerializer, **_errors(400, 401, 403, 413, 415)},
+    )
+    def post(self, request):
+        upload = request.data.get("image")
+        if upload is None or not hasattr(upload, "read"):
+            raise serializers.ValidationError({"image": ["Send the image as a file field named `image`."]})
+        limit = settings.IMAGE_MARK_MAX_BYTES
+        if upload.size is not None and upload.size > limit:
+            raise PayloadTooLarge(f"The image is larger than {limit} bytes.")
+        data = upload.read(limit + 1)
+        if len(data) > limit:
+            raise PayloadTooLarge(f"The image is larger than {limit} bytes.")
+        try:
+            report = inspect_image(data)
+        except ImageInspectError as exc:
+            raise ImageInspectFailed(exc) from None
+        return Response({"sha256": hashlib.sha256(data).hexdigest(), **report})

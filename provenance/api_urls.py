@@ -2,7 +2,13 @@
 
 from django.urls import path
 
-from provenance.api import ImageMarkView, RecordBatchView, RecordCollectionView, RecordDetailView
+from provenance.api import (
+    ImageInspectView,
+    ImageMarkView,
+    RecordBatchView,
+    RecordCollectionView,
+    RecordDetailView,
+)
 
 app_name = "provenance_api"
 
@@ -11,4 +17,5 @@ urlpatterns = [
     path("records/batch", RecordBatchView.as_view(), name="records_batch"),
     path("records/<int:record_id>", RecordDetailView.as_view(), name="record"),
     path("images", ImageMarkView.as_view(), name="images"),
+    path("inspect", ImageInspectView.as_view(), name="inspect"),
 ]

@@ -22,8 +22,10 @@ from datetime import datetime
 from importlib import metadata
 
 from django.conf import settings
+from django.db import transaction
 from PIL import Image, UnidentifiedImageError
 
+from provenance.marks import EmbeddedMarks, image_mark_save, marks_embed, marks_log_fields
 from provenance.models import ApiClient, GenerationRecord, Generator, Origin, OriginSource
 from provenance.records import RecordConflict, generation_record_submit
 from provenance.standards.content_credentials import (
@@ -36,6 +38,7 @@ from provenance.standards.content_credentials import (
     manifest_read,
     manifest_sign,
 )
+from provenance.standards.fingerprint import soft_binding_assertion
 from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA, detect_ai_marks, strength_rank
 from provenance.standards.xmp import XmpError, XmpTextError, xml_forbidden_character, xmp_embed, xmp_packet
 
@@ -232,6 +235,7 @@ class MarkedImage:
     sha256: str
     media_type: str
     record: GenerationRecord
+    marks: EmbeddedMarks
 
 
 def image_validate(data: bytes) -> ValidImage:
@@ -308,9 +312,14 @@ def image_mark(
 ) -> MarkedImage:
     """Mark a generated image and register its generation record; return the marked file.
 
-    The IPTC ``DigitalSourceType`` goes into the XMP packet first, then a C2PA manifest
+    An imperceptible watermark carrying a fresh short id goes into the pixels first and the
+    image's ISCC Image-Code is taken (:func:`provenance.marks.marks_embed`; images too small or of
+    a kind the watermark cannot carry keep their pixels, and ``marks.watermark_note`` says why).
+    The IPTC ``DigitalSourceType`` goes into the XMP packet next, then a C2PA manifest
     (``c2pa.created`` with the same source type, the generator as software agent) is signed over
-    the result, and the record is registered with the SHA-256 of the returned bytes. Raises an
+    the result (with the Image-Code as a ``c2pa.soft-binding`` assertion), and the record is
+    registered with the SHA-256 of the returned bytes, the short id and the Image-Code in its log
+    entry, and the marks stored for lookup. Raises an
     :class:`ImageMarkError` (one row of :data:`IMAGE_MARK_ERRORS`): :class:`ImageRejected` for an
     image that cannot be marked, :class:`SigningUnavailable` without usable credentials, and
     :class:`ExternalIdUsed` when ``external_id`` was used before (signatures differ on every run,
@@ -329,9 +338,10 @@ def image_mark(
         if (char := xml_forbidden_character(text)) is not None:
             raise ImageRejected("xml_forbidden", field=field, char=char)
     agent = f"{generator.name} {generator_version}".strip()
+    marks = marks_embed(data)
     try:
         with_xmp = xmp_embed(
-            data, xmp_packet(digital_source_type=digital_source_type, creator_tool=agent, title=title)
+            marks.data, xmp_packet(digital_source_type=digital_source_type, creator_tool=agent, title=title)
         )
     except XmpTextError as exc:
         raise ImageRejected("xml_forbidden", field=exc.field, char=exc.char) from None
@@ -344,6 +354,7 @@ def image_mark(
         generator_version=generator_version,
         claim_generator="Provenant",
         claim_generator_version=_version(),
+        soft_bindings=(soft_binding_assertion(marks.code),),
     )
     try:
         signed = manifest_sign(with_xmp, image.media_type, manifest=manifest, credentials=credentials)
@@ -351,19 +362,33 @@ def image_mark(
         raise SigningUnavailable("signing_failed", cause=exc) from None
     digest = hashlib.sha256(signed).hexdigest()
     try:
-        submission = generation_record_submit(
-            generator=generator,
-            generator_version=generator_version,
-            prompt_sha256=prompt_sha256,
-            input_sha256s=input_sha256s,
-            parameters=parameters,
-            output_sha256=digest,
-            output_media_type=image.media_type,
-            generated_at=generated_at,
-            pipeline_run_id=pipeline_run_id,
-            external_id=external_id,
-            actor=actor,
-        )
+        with transaction.atomic():
+            submission = _submit_with_marks(
+                generator=generator,
+                generator_version=generator_version,
+                prompt_sha256=prompt_sha256,
+                input_sha256s=input_sha256s,
+                parameters=parameters,
+                output_sha256=digest,
+                output_media_type=image.media_type,
+                generated_at=generated_at,
+                pipeline_run_id=pipeline_run_id,
+                external_id=external_id,
+                actor=actor,
+                marks=marks,
+            )
     except RecordConflict as exc:  # a concurrent request with the same external id came first
         raise ExternalIdUsed(exc.record) from None
-    return MarkedImage(data=signed, sha256=digest, media_type=image.media_type, record=submission.record)
+    return MarkedImage(
+        data=signed, sha256=digest, media_type=image.media_type, record=submission.record, marks=marks
+    )
+
+
+def _submit_with_marks(*, marks: EmbeddedMarks, **values):
+    """Submit the record and store its marks in the caller's transaction; a replay (an existing
+    record) is a conflict here, since every marking embeds a new short id."""
+    submission = generation_record_submit(**values, image_marks=marks_log_fields(marks))
+    if not submission.created:
+        raise RecordConflict(submission.record)
+    image_mark_save(record=submission.record, marks=marks)
+    return submission

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -222,8 +222,12 @@ def generation_record_submit(
     pipeline_run_id: str = "",
     external_id: str,
     actor: ApiClient,
+    image_marks: Mapping[str, str] | None = None,
 ) -> RecordSubmission:
     """Record what ``generator`` produced, as submitted by the client ``actor``, and log it.
+
+    ``image_marks`` (from image marking: the watermark's short id and the ISCC Image-Code) enters
+    the record's log entry as ``image_marks``; entries without it are unchanged.
 
     Idempotent on ``(actor, external_id)``: submitting the same values again returns the existing
     record with ``created=False``; different values under a used external id raise
@@ -250,7 +254,7 @@ def generation_record_submit(
         return _replayed(existing, record.submission_sha256)
     try:
         with transaction.atomic():
-            (matched,) = _log_save_and_match([record])
+            (matched,) = _log_save_and_match([record], [image_marks])
     except IntegrityError:
         # A concurrent submission of the same external id committed first: a replay or a conflict.
         existing = _record_by_external_id(actor, external_id)
@@ -388,7 +392,9 @@ def _replayed(record: GenerationRecord, fingerprint: str) -> RecordSubmission:
     return RecordSubmission(record=record, created=False)
 
 
-def _log_save_and_match(records: Sequence[GenerationRecord]) -> list[int]:
+def _log_save_and_match(
+    records: Sequence[GenerationRecord], image_marks: Sequence[Mapping[str, str] | None] | None = None
+) -> list[int]:
     """Log and save ``records``, then mark the registry items they generated.
 
     Returns, per record, how many items it changed (an item whose content several of the records
@@ -398,9 +404,11 @@ def _log_save_and_match(records: Sequence[GenerationRecord]) -> list[int]:
     """
     if not records:
         return []
-    entries = log_append_many(
-        entries=[(GENERATION_RECORD_KIND, generation_record_payload(record)) for record in records]
-    )
+    payloads = [generation_record_payload(record) for record in records]
+    for payload, marks in zip(payloads, image_marks or [None] * len(records), strict=True):
+        if marks:  # from image marking: the watermark's short id and the ISCC Image-Code
+            payload["image_marks"] = dict(marks)
+    entries = log_append_many(entries=[(GENERATION_RECORD_KIND, payload) for payload in payloads])
     for record, entry in zip(records, entries, strict=True):
         record.log_index = entry.index
     if len(records) == 1:

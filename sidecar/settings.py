@@ -219,6 +219,11 @@ C2PA_TSA_URL = env_url("PROVENANT_C2PA_TSA_URL")
 C2PA_TRUST_ANCHORS = env_str("PROVENANT_C2PA_TRUST_ANCHORS")
 IMAGE_MARK_MAX_BYTES = env_int("PROVENANT_IMAGE_MARK_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
 IMAGE_MARK_MAX_PIXELS = env_int("PROVENANT_IMAGE_MARK_MAX_PIXELS", 40_000_000, minimum=1024)
+# Pixel layers of marked images: the fingerprint distance (of 256 bits) up to which a derivative
+# matches a marked original (the index finds every code within 31), and the smallest short side
+# in which inspection looks for a watermark.
+FINGERPRINT_MAX_DISTANCE = env_int("PROVENANT_FINGERPRINT_MAX_DISTANCE", 31, minimum=0, maximum=31)
+WATERMARK_MIN_READ_SIDE = env_int("PROVENANT_WATERMARK_MIN_READ_SIDE", 64, minimum=32)
 
 # Storefront disclosure: how long badge answers may be cached (an audit switch reaches shoppers
 # within this), where published manifests go (empty: not published) and how long paused ingest waits.

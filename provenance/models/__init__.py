@@ -1,6 +1,8 @@
-"""Provenance models: the registry, the transparency log, generators and generation records."""
+"""Provenance models: the registry, the transparency log, generators and generation records, and
+the marks inside marked images."""
 
 from provenance.models.log import Checkpoint, LogEntry, LogHash, LogHead, LogKey
+from provenance.models.marks import FingerprintBand, ImageMark
 from provenance.models.records import ApiClient, ApiScope, ApiToken, GenerationRecord, Generator
 from provenance.models.registry import C2paState, ContentItem, Origin, OriginSource, SourceRule, Surface
 
@@ -12,7 +14,9 @@ __all__ = [
     "Checkpoint",
     "ContentItem",
     "GenerationRecord",
+    "FingerprintBand",
     "Generator",
+    "ImageMark",
     "LogEntry",
     "LogHash",
     "LogHead",

@@ -73,6 +73,7 @@ class ApiScope(models.TextChoices):
     RECORDS_WRITE = "records:write", "Submit generation records and read them back"
     RECORDS_READ = "records:read", "Read the client's own generation records"
     IMAGES_MARK = "images:mark", "Mark generated images (C2PA + IPTC) and register their records"
+    IMAGES_INSPECT = "images:inspect", "Inspect any image for every provenance layer it carries"
 
 
 class ApiClient(models.Model):

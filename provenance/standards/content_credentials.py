@@ -341,9 +341,11 @@ def created_manifest(
     generator_version: str,
     claim_generator: str,
     claim_generator_version: str,
+    soft_bindings: tuple[dict, ...] = (),
 ) -> dict:
     """A manifest definition for a newly generated image: one ``c2pa.created`` action carrying the
-    IPTC digital source type, with the generator as its software agent."""
+    IPTC digital source type, with the generator as its software agent, followed by any
+    ``c2pa.soft-binding`` assertions (watermarks or fingerprints that find a stripped copy)."""
     return {
         "claim_generator_info": [{"name": claim_generator, "version": claim_generator_version}],
         "title": title,
@@ -359,7 +361,8 @@ def created_manifest(
                         }
                     ]
                 },
-            }
+            },
+            *soft_bindings,
         ],
     }
 

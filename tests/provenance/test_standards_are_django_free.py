@@ -19,11 +19,13 @@ def test_every_standard_is_listed():
     assert set(MODULES) == {
         "canonical",
         "content_credentials",
+        "fingerprint",
         "hashing",
         "media_marks",
         "merkle",
         "model_cards",
         "notes",
+        "watermark",
         "xmp",
     }
 

@@ -22,9 +22,11 @@ CLI_CLIENT = "provenance-cli"
 
 class Command(BaseCommand):
     help = (
-        "Mark a generated image the way POST /api/v1/provenance/images does: write the IPTC "
+        "Mark a generated image the way POST /api/v1/provenance/images does: embed an imperceptible "
+        "watermark (a short id the registry resolves) and take its ISCC Image-Code, write the IPTC "
         "DigitalSourceType into its XMP, sign a C2PA manifest (c2pa.created, the generator as software "
-        "agent) with PROVENANT_C2PA_CERT_FILE / PROVENANT_C2PA_KEY_FILE, register a generation record "
+        "agent, the Image-Code as c2pa.soft-binding) with PROVENANT_C2PA_CERT_FILE / "
+        "PROVENANT_C2PA_KEY_FILE, register a generation record "
         "with the SHA-256 of the marked file, and write that file to OUT. JPEG, PNG and WebP."
     )
 
@@ -112,6 +114,11 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"SHA-256: {marked.sha256}")
         self.stdout.write(f"Generation record {marked.record.pk}, log entry #{marked.record.log_index}.")
+        if marked.marks.watermark_id is not None:
+            self.stdout.write(f"Watermark: short id {marked.marks.watermark_id:012x}.")
+        else:
+            self.stdout.write(f"Watermark: none, marked with metadata only ({marked.marks.watermark_note}).")
+        self.stdout.write(f"Fingerprint: {marked.marks.code.iscc}")
 
     @staticmethod
     def _sha256(value: str, option: str) -> str:

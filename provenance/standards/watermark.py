@@ -1,0 +1,244 @@
+"""An imperceptible watermark that carries a registry short id through resizing and re-encoding.
+
+The signal processing is invisible-watermark's DWT-DCT-SVD embedder (``imwatermark.dwtDctSvd``,
+MIT): a one-level Haar DWT, 4x4 blocks of the LL band, each block's DCT, and the largest singular
+value of that DCT quantised so that its remainder modulo ``scale`` says 0 or 1. The payload bits
+repeat over every block, and decoding takes the majority per bit.
+
+What this module adds is the geometry and the code:
+
+* **Luma only, at a canonical size.** The luma plane is resized to ``CANONICAL`` x ``CANONICAL``,
+  the bits are embedded there, and only the *difference* is scaled back to the image's own size and
+  added to its luma. Chroma is untouched. Decoding resizes whatever arrives (a 265 px JPEG from
+  Magento's image cache, a WebP from a CDN) back to the same canonical size, so every uniform
+  resize lands on the same block grid, and the cost of embedding and decoding is the same for a
+  4000 px original and a 140 px thumbnail.
+* **A payload that cannot be mistaken.** 48 bits of short id and a CRC-32 over them (80 bits) are
+  Reed-Solomon encoded (RS(16, 10) over GF(2^8), ``reedsolo``: up to 3 byte errors corrected) into
+  128 bits, XORed with a fixed whitening mask so a flat or all-zero image does not decode to a
+  codeword. A random 128-bit word passes RS decoding with probability below 2^-14.9 and the CRC
+  with 2^-32: below 10^-14 per decoding attempt before the registry is even asked (the short id
+  must then also be one the registry issued: at most N in 2^48).
+* **Frames.** Magento's "frame" pads an image to the role's aspect ratio with a uniform colour;
+  :func:`watermark_read` also tries the image with such uniform borders trimmed (nine candidate
+  boxes, so up to ten decoding attempts per image).
+
+Images whose short side is below ``MIN_SIDE`` are not watermarked (the block grid would be finer
+than the pixels); callers mark them with metadata only and say so.
+
+This module does not import Django.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import zlib
+from dataclasses import dataclass
+
+__all__ = [
+    "CANONICAL",
+    "MIN_SIDE",
+    "PAYLOAD_BITS",
+    "WATERMARK_NAME",
+    "WatermarkTooSmall",
+    "payload_decode",
+    "payload_encode",
+    "watermark_embed",
+    "watermark_read",
+]
+
+WATERMARK_NAME = "imwatermark dwtDctSvd, luma at 192 px, RS(16,10)+CRC-32, 48-bit id"
+CANONICAL = 192  # the side of the square working plane
+MIN_SIDE = 256  # below this short side an image is marked with metadata only
+SCALE = 36  # quantisation step of the singular value: the embedding strength
+BLOCK = 4
+ID_BITS = 48
+_DATA_BYTES = 10  # 6 bytes of id + 4 bytes of CRC-32
+_ECC_BYTES = 6
+PAYLOAD_BITS = (_DATA_BYTES + _ECC_BYTES) * 8
+_CRC_DOMAIN = b"provenant-watermark-1"
+# JPEG rings and resampling blurs a row or two of the picture into the padding, on either side.
+_INSETS = ((0, 0), (1, 0), (0, 1), (1, 1), (2, 0), (0, 2), (2, 1), (1, 2), (2, 2))
+_TRIM_TOLERANCE = 12  # grey levels a padded border may vary by after JPEG
+
+
+class WatermarkTooSmall(ValueError):
+    """The image's short side is below :data:`MIN_SIDE`."""
+
+
+# --- Payload ------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _codec():
+    import reedsolo
+
+    return reedsolo.RSCodec(_ECC_BYTES, nsize=_DATA_BYTES + _ECC_BYTES)
+
+
+@functools.cache
+def _mask():
+    import numpy as np
+
+    digest = hashlib.sha256(b"provenant watermark whitening mask 1").digest()[: PAYLOAD_BITS // 8]
+    return np.unpackbits(np.frombuffer(digest, dtype=np.uint8))
+
+
+def payload_encode(short_id: int):
+    """The 128 payload bits (a numpy uint8 array of 0/1) for a 48-bit ``short_id``."""
+    import numpy as np
+
+    if not 0 < short_id < 1 << ID_BITS:
+        raise ValueError(f"short_id must be a positive integer below 2**{ID_BITS}")
+    data = short_id.to_bytes(ID_BITS // 8, "big")
+    data += zlib.crc32(_CRC_DOMAIN + data).to_bytes(4, "big")
+    codeword = bytes(_codec().encode(data))
+    return np.unpackbits(np.frombuffer(codeword, dtype=np.uint8)) ^ _mask()
+
+
+def payload_decode(bits) -> int | None:
+    """The short id the 128 ``bits`` carry, or ``None`` when they are no valid payload."""
+    import numpy as np
+    import reedsolo
+
+    word = np.packbits(np.asarray(bits, dtype=np.uint8) ^ _mask()).tobytes()
+    try:
+        data = bytes(_codec().decode(word)[0])
+    except reedsolo.ReedSolomonError:
+        return None
+    short_id, crc = data[: ID_BITS // 8], data[ID_BITS // 8 :]
+    if zlib.crc32(_CRC_DOMAIN + short_id).to_bytes(4, "big") != crc:
+        return None
+    value = int.from_bytes(short_id, "big")
+    return value or None
+
+
+# --- Embedding and reading ----------------------------------------------------------------------
+
+
+@functools.cache
+def _embedder_class():
+    """``imwatermark.dwtDctSvd.EmbedDwtDctSvd``, loaded without the package's ``__init__``, which
+    imports the RivaGAN model and with it torch (not needed for DWT-DCT-SVD)."""
+    spec = importlib.util.find_spec("imwatermark")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("invisible-watermark is not installed")
+    path = f"{list(spec.submodule_search_locations)[0]}/dwtDctSvd.py"
+    module_spec = importlib.util.spec_from_file_location("imwatermark_dwtdctsvd", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module.EmbedDwtDctSvd
+
+
+def _luma(rgb):
+    """The BT.601 luma plane of an RGB uint8 array, as float32."""
+    import cv2
+    import numpy as np
+
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def watermark_embed(rgb, short_id: int):
+    """Return a copy of the RGB uint8 array ``rgb`` (height x width x 3) carrying ``short_id``.
+
+    Raises :class:`WatermarkTooSmall` when the short side is below :data:`MIN_SIDE`.
+    """
+    import cv2
+    import numpy as np
+    import pywt
+
+    height, width = rgb.shape[:2]
+    if min(height, width) < MIN_SIDE:
+        raise WatermarkTooSmall(f"{width}x{height} is below the watermark's {MIN_SIDE} px minimum")
+    bits = payload_encode(short_id)
+    luma = _luma(rgb)
+    plane = cv2.resize(luma, (CANONICAL, CANONICAL), interpolation=cv2.INTER_AREA)
+    ll, (h1, v1, d1) = pywt.dwt2(plane, "haar")
+    embedder = _embedder_class()(watermarks=list(bits), wmLen=len(bits), scales=[SCALE, 0, 0], block=BLOCK)
+    embedder.encode_frame(ll, SCALE)
+    marked = pywt.idwt2((ll, (h1, v1, d1)), "haar")
+    delta = cv2.resize((marked - plane).astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
+    # Adding the same amount to R, G and B changes luma by that amount and leaves chroma alone.
+    step = np.rint(delta).astype(np.int16)[..., None]
+    return np.clip(rgb.astype(np.int16) + step, 0, 255).astype(np.uint8)
+
+
+def block_scores(ll, scale: float):
+    """The bit each 4x4 block of the LL band holds, in the embedder's block order (row by row).
+
+    The same decision as ``EmbedDwtDctSvd.infer_dct_svd`` (``s[0] % scale > scale / 2`` for the
+    largest singular value ``s[0]`` of the block's DCT), for all blocks at once: the 2-D DCT is
+    orthonormal, so the block's largest singular value is that of its DCT, its spectral norm.
+    The tests check the two agree block for block.
+    """
+    import numpy as np
+
+    rows, cols = ll.shape[0] // BLOCK, ll.shape[1] // BLOCK
+    blocks = ll[: rows * BLOCK, : cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK).swapaxes(1, 2)
+    blocks = blocks.reshape(-1, BLOCK, BLOCK)
+    top = np.linalg.norm(blocks, ord=2, axis=(1, 2))
+    return (np.mod(top, scale) > scale * 0.5).astype(np.uint8)
+
+
+def _bits(luma):
+    import cv2
+    import numpy as np
+    import pywt
+
+    plane = cv2.resize(luma, (CANONICAL, CANONICAL), interpolation=cv2.INTER_AREA)
+    ll, _ = pywt.dwt2(plane, "haar")
+    scores = block_scores(ll, SCALE)
+    usable = len(scores) // PAYLOAD_BITS * PAYLOAD_BITS
+    votes = scores[:usable].reshape(-1, PAYLOAD_BITS).mean(axis=0)
+    return (votes > 0.5).astype(np.uint8)
+
+
+def _framed(luma):
+    """Candidate crops of ``luma`` without uniform borders (Magento's frame padding): the content
+    box found, and that box shrunk by up to two pixels on either padded side. Empty when the image
+    has no such border."""
+    import numpy as np
+
+    height, width = luma.shape
+    corner = float(np.median([luma[0, 0], luma[0, -1], luma[-1, 0], luma[-1, -1]]))
+    differs = np.abs(luma - corner) > _TRIM_TOLERANCE
+    rows = np.where(differs.any(axis=1))[0]
+    cols = np.where(differs.any(axis=0))[0]
+    if not len(rows) or not len(cols):
+        return []
+    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    if min(bottom - top, right - left) < 32 or (bottom - top) * (right - left) > 0.97 * height * width:
+        return []
+    pad_rows = top > 1 or bottom < height - 1
+    pad_cols = left > 1 or right < width - 1
+    crops = []
+    for near, far in _INSETS:
+        t, b = (top + near, bottom - far) if pad_rows else (top, bottom)
+        lft, rgt = (left + near, right - far) if pad_cols else (left, right)
+        crops.append(luma[t:b, lft:rgt])
+    return crops
+
+
+@dataclass(frozen=True)
+class WatermarkReading:
+    """A short id read from an image, and which candidate geometry gave it (``whole``, ``trimmed``)."""
+
+    short_id: int
+    geometry: str
+
+
+def watermark_read(rgb, *, min_side: int = 64) -> WatermarkReading | None:
+    """The short id an RGB uint8 array carries, or ``None``. Tries the whole image, then the image
+    with uniform borders trimmed. Images whose short side is below ``min_side`` are not read."""
+    if min(rgb.shape[:2]) < min_side:
+        return None
+    luma = _luma(rgb)
+    short_id = payload_decode(_bits(luma))
+    if short_id is not None:
+        return WatermarkReading(short_id, "whole")
+    for crop in _framed(luma):
+        if (short_id := payload_decode(_bits(crop))) is not None:
+            return WatermarkReading(short_id, "trimmed")
+    return None
