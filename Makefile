@@ -15,7 +15,7 @@ DEMO_ENV := PROVENANT_DEBUG=1 \
 	PROVENANT_DISCLOSURE_PUBLISH_DIR=var/demo/manifests \
 	DATABASE_URL=sqlite:///var/demo/provenant.sqlite3
 
-.PHONY: install demo demo-data test lint format bench clean
+.PHONY: install demo demo-data test lint format audit-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Known vulnerabilities in the installed dependencies (pip-audit); an unreachable vulnerability
+# service is reported loudly and does not fail (AUDIT_STRICT=1 makes it fail).
+audit-deps: install
+	$(BIN)/python .ci/audit_deps.py $(if $(AUDIT_STRICT),--strict)
 
 format: install
 	$(BIN)/ruff format .
