@@ -286,6 +286,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Provenance and disclosure of AI-generated content in Magento stores.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The public /log/* endpoints and /healthz are plain views: their paths are added by hand.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "provenance.log_schema.log_paths",
+    ],
 }
 
 # Which reverse proxies' X-Forwarded-For hops are believed (a count or networks): sidecar/client_ip.py.
