@@ -73,6 +73,8 @@ bench: install
 	$(BIN)/python bench/disclosure.py
 	$(BIN)/python bench/package.py
 	$(BIN)/python bench/separation.py
+	$(BIN)/python bench/faults.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf var/demo
