@@ -17,7 +17,7 @@ DEMO_ENV := PROVENANT_DEBUG=1 \
 	PROVENANT_DISCLOSURE_PUBLISH_DIR=var/demo/manifests \
 	DATABASE_URL=sqlite:///var/demo/provenant.sqlite3
 
-.PHONY: install demo demo-data test lint format bench clean
+.PHONY: install demo demo-data test lint format audit-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Known vulnerabilities in the installed dependencies (pip-audit); an unreachable vulnerability
+# service is reported loudly and does not fail (AUDIT_STRICT=1 makes it fail).
+audit-deps: install
+	$(BIN)/python .ci/audit_deps.py $(if $(AUDIT_STRICT),--strict)
+
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
@@ -72,6 +77,8 @@ bench: install
 	$(BIN)/python bench/disclosure.py
 	$(BIN)/python bench/package.py
 	$(BIN)/python bench/separation.py
+	$(BIN)/python bench/faults.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf var/demo

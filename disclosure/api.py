@@ -18,7 +18,6 @@ from collections import OrderedDict
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
@@ -145,9 +144,17 @@ def _answer(key: str, state: StoreState, refs: dict[str, list[str]]) -> tuple[by
     return cached
 
 
+_REF = rf"[^,\x00-\x1f\x7f]{{0,{MAX_REF_LENGTH}}}"
+
+
 def _list_parameter(name: str, what: str) -> OpenApiParameter:
+    # The schema states what parse_refs accepts: printable refs of at most 255 characters.
     return OpenApiParameter(
-        name, OpenApiTypes.STR, description=f"Comma-separated {what}.", required=False, explode=False
+        name,
+        {"type": "string", "pattern": rf"^{_REF}(,{_REF}){{0,{MAX_REFS - 1}}}$"},
+        description=f"Comma-separated {what}, each at most {MAX_REF_LENGTH} printable characters.",
+        required=False,
+        explode=False,
     )
 
 
@@ -178,6 +185,10 @@ class DisclosureView(APIView):
             304: OpenApiResponse(description="Not modified: the ETag matches."),
             400: OpenApiResponse(ErrorResponseSerializer, description="Bad refs or more than 100."),
             404: OpenApiResponse(ErrorResponseSerializer, description="Unknown store view."),
+            429: OpenApiResponse(
+                ErrorResponseSerializer,
+                description="Too many requests from this address (`rate_limited`); see `Retry-After`.",
+            ),
         },
     )
     def get(self, request, store_code: str):

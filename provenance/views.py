@@ -94,9 +94,9 @@ def public_log_view(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[Ht
 
 def _int_param(request: HttpRequest, name: str, default: int | None = None) -> int:
     raw = request.GET.get(name)
-    if raw is None or raw == "":
-        if default is not None:
-            return default
+    if raw is None and default is not None:
+        return default
+    if raw is None or (raw == "" and default is None):
         raise BadRequest(f"the query parameter {name!r} is required", {name: ["This parameter is required."]})
     if not _DECIMAL.fullmatch(raw) or int(raw) > _MAX_INT:
         raise BadRequest(

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +57,22 @@ def _magento() -> None:
         reader.ping()
 
 
-@require_GET
+@csrf_exempt  # nothing here changes state: a POST gets the JSON 405, not a CSRF failure page
 @never_cache
 def healthz(request):
+    if request.method not in ("GET", "HEAD"):
+        response = JsonResponse(
+            {
+                "error": {
+                    "code": "method_not_allowed",
+                    "message": f"{request.method} is not allowed here",
+                    "fields": {},
+                }
+            },
+            status=405,
+        )
+        response["Allow"] = "GET, HEAD"
+        return response
     checks = {"database": _timed("database", _database)}
     if settings.REDIS_URL:
         checks["redis"] = _timed("redis", _redis)

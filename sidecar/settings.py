@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "csp",
     "provenance",
     "magento_bridge",
     "disclosure",
@@ -93,6 +94,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "sidecar.rate_limit.PublicRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -329,6 +332,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Provenance and disclosure of AI-generated content in Magento stores.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The public /log/* endpoints and /healthz are plain views: their paths are added by hand.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "provenance.log_schema.log_paths",
+    ],
 }
 
 # Which reverse proxies' X-Forwarded-For hops are believed (a count or networks): sidecar/client_ip.py.
@@ -336,6 +344,13 @@ try:
     TRUSTED_PROXIES = trusted_proxies_parse(env_str("PROVENANT_TRUSTED_PROXIES"))
 except ValueError as exc:
     raise ImproperlyConfigured(str(exc)) from None
+
+# Rate limits of the public endpoints (sidecar/rate_limit.py): requests per client address and window,
+# counted in the cache (set REDIS_URL with several web processes); 0 turns a bucket's limit off.
+RATE_LIMIT_WINDOW_SECONDS = env_int("PROVENANT_RATE_LIMIT_WINDOW", 60, minimum=1, maximum=3600)
+RATE_LIMIT_BADGES = env_int("PROVENANT_RATE_LIMIT_BADGES", 6000, minimum=0)
+RATE_LIMIT_LOG = env_int("PROVENANT_RATE_LIMIT_LOG", 3000, minimum=0)
+RATE_LIMIT_HEALTHZ = env_int("PROVENANT_RATE_LIMIT_HEALTHZ", 600, minimum=0)
 
 # Security: HTTPS settings on unless debugging; a TLS-terminating proxy sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -350,6 +365,27 @@ SECURE_HSTS_PRELOAD = env_bool("PROVENANT_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content Security Policy (W3C CSP Level 3) on every answer, through django-csp: scripts only from
+# this origin (no inline script, no eval) so a label that slipped past escaping cannot run; styles
+# allow inline because the admin and dashboard set style attributes; nothing may frame the admin.
+# PROVENANT_CSP_REPORT_URI sends violation reports to a collector of your choice.
+_csp_report_uri = env_url("PROVENANT_CSP_REPORT_URI")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        **({"report-uri": [_csp_report_uri]} if _csp_report_uri else {}),
+    }
+}
 
 # Compliance workspace (audits): sign-in protection, sessions, audit trail, classifications.
 AUDITS_LOGIN_MAX_FAILURES = env_int("PROVENANT_LOGIN_MAX_FAILURES", 5, minimum=1)

@@ -2,12 +2,13 @@
 
 - :mod:`audits.admin.workspace`: the review queue, classifications, incidents.
 - :mod:`audits.admin.trail`: the audit trail (export, anchoring) and TOTP devices.
+- :mod:`audits.admin.schedules`: Celery beat's periodic tasks, their actions behind a permission.
 - :mod:`audits.checks.admin`: disclosure-coverage simulations and separation scans.
 - :mod:`audits.packages.admin`: audit packages (request, progress, download).
 """
 
-from audits.admin import trail, workspace
+from audits.admin import schedules, trail, workspace
 from audits.checks import admin as checks
 from audits.packages import admin as packages
 
-__all__ = ["checks", "packages", "trail", "workspace"]
+__all__ = ["checks", "packages", "schedules", "trail", "workspace"]

@@ -178,30 +178,40 @@ def _context(trust_anchors_pem: str):
     return c2pa.Context.from_dict(settings)
 
 
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _report(store: dict, state: str, results: dict) -> ManifestReport:
-    manifests = store.get("manifests") or {}
-    active = manifests.get(store.get("active_manifest") or "") or {}
+    # Assertion data is whatever the image's author put there: every level may have any JSON type.
+    manifests = _dict(_dict(store).get("manifests"))
+    active_label = _dict(store).get("active_manifest")
+    active = _dict(manifests.get(active_label)) if isinstance(active_label, str) else {}
     actions: list[ManifestAction] = []
-    for assertion in active.get("assertions") or []:
-        if not str(assertion.get("label", "")).startswith("c2pa.actions"):
+    for assertion in _list(active.get("assertions")):
+        if not isinstance(assertion, dict) or not str(assertion.get("label", "")).startswith("c2pa.actions"):
             continue
-        for entry in (assertion.get("data") or {}).get("actions") or []:
+        for entry in _list(_dict(assertion.get("data")).get("actions")):
             if not isinstance(entry, dict):
                 continue
             source = entry.get("digitalSourceType") or ""
             actions.append(
                 ManifestAction(
                     action=str(entry.get("action", ""))[:_SHOWN],
-                    digital_source_type=normalise_digital_source_type(source) if source else "",
+                    digital_source_type=normalise_digital_source_type(str(source)) if source else "",
                     software_agent=_agent(entry.get("softwareAgent"))[:_SHOWN],
                 )
             )
-    signature = active.get("signature_info") or {}
-    active_results = results.get("activeManifest") or {}
-    failed = active_results.get("failure") or []
+    signature = _dict(active.get("signature_info"))
+    active_results = _dict(_dict(results).get("activeManifest"))
+    failed = _list(active_results.get("failure"))
     failures = tuple(str(f.get("code", "")) for f in failed if isinstance(f, dict))
     return ManifestReport(
-        validation_state=state,
+        validation_state=state if isinstance(state, str) else "",
         failures=failures,
         signer=str(signature.get("common_name") or "")[:_SHOWN],
         issuer=str(signature.get("issuer") or "")[:_SHOWN],
@@ -222,7 +232,7 @@ def _agent(value: object) -> str:
 
 
 def _claim_generator(manifest: dict) -> str:
-    infos = manifest.get("claim_generator_info") or []
+    infos = _list(manifest.get("claim_generator_info"))
     if infos and isinstance(infos[0], dict):
         return _agent(infos[0])
     return str(manifest.get("claim_generator") or "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib.auth.models import User
 
@@ -194,3 +196,309 @@ def test_an_inactive_approver_is_refused(make_user, proposed_review):
     with pytest.raises(RoleRequired):
         review_approve(review=proposed_review, actor=approver, expected_version=proposed_review.version)
     assert AuditEvent.objects.filter(action="review.refused").exists()
+
+
+# -- Generated from the admin registry and the URLconf ---------------------------------------------
+# Every registered model's standard admin views and every action it offers are tried by every role
+# against Django's own permissions (a new model or action is covered without editing this file);
+# every other URL must be declared below with who may use it, or the first test fails.
+
+STANDARD_VIEWS = {
+    # admin view → the model permissions of which one is needed (Django's contract)
+    "changelist": ("view", "change"),
+    "add": ("add",),
+    "change": ("view", "change"),
+    "history": ("view", "change"),
+    "delete": ("delete",),
+}
+REFUSED = (401, 403, 404, 405)
+
+# Custom admin views (ModelAdmin.get_urls beyond the standard ones): method and the permission.
+CUSTOM_ADMIN_VIEWS = {
+    "auth/user/<id>/password/": ("GET", "auth.change_user"),
+    "magento_bridge/syncrun/sync-now/": ("POST", "magento_bridge.add_syncrun"),
+    "audits/auditevent/anchor/": ("POST", "audits.add_auditanchor"),
+    "audits/simulationrun/run/": ("POST", "audits.run_simulation"),
+    "audits/simulationcheck/<int:pk>/screenshot/": ("GET", "audits.view_simulationcheck"),
+    "audits/separationscan/run/": ("POST", "audits.run_separation_scan"),
+    "audits/auditpackage/<int:package_id>/download/": ("GET", "audits.download_auditpackage"),
+}
+
+PUBLIC = "public"
+STAFF = "staff"  # any signed-in staff member; the page itself checks finer permissions
+# Every other route of the URLconf: public, staff, or method → token scopes / staff permission.
+ROUTES = {
+    "": PUBLIC,  # redirect to the admin
+    "healthz": PUBLIC,
+    "api/schema/": PUBLIC,
+    "api/v1/disclosures/^(?P<store_code>[A-Za-z0-9_]{1,32})$": PUBLIC,
+    "demo/storefront/^module/(?P<path>(js|css)/[A-Za-z0-9_.-]+)$": PUBLIC,
+    "demo/storefront/^media/(?P<path>.*)$": PUBLIC,
+    "demo/storefront/^(?P<store_code>[A-Za-z0-9_]{1,32})/$": PUBLIC,
+    "demo/storefront/<str:store_code>/<path:sku>": PUBLIC,
+    "log/checkpoint": PUBLIC,
+    "log/checkpoint/timestamp": PUBLIC,
+    "log/key": PUBLIC,
+    "log/entries": PUBLIC,
+    "log/proof/inclusion": PUBLIC,
+    "log/proof/consistency": PUBLIC,
+    "admin/workspace/dashboard/": STAFF,
+    "admin/workspace/totp/setup/": STAFF,
+    "admin/workspace/totp/verify/": STAFF,
+    "staff/media/thumbnails/<int:item_id>.png": {"GET": "perm:provenance.view_contentitem"},
+    "api/v1/provenance/records": {"POST": "scope:records:write"},
+    "api/v1/provenance/records/<int:record_id>": {"GET": "scope:records:write|records:read"},
+    "api/v1/provenance/images": {"POST": "scope:images:mark"},
+    "api/v1/audits/reviews": {"GET": "perm:audits.view_review"},
+    "api/v1/audits/reviews/<int:review_id>/<str:decision>": {
+        "POST": "perm:audits.propose_review|audits.approve_review"
+    },
+}
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _routes():
+    from django.urls import URLResolver, get_resolver
+
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, prefix + str(p.pattern))
+            else:
+                yield prefix + str(p.pattern)
+
+    return list(walk(get_resolver().url_patterns))
+
+
+def _admin_models():
+    from django.contrib import admin
+
+    return sorted(admin.site._registry.items(), key=lambda pair: pair[0]._meta.label_lower)
+
+
+def _custom_admin_routes():
+    standard = {"", "add/", "<path:object_id>/", "<path:object_id>/history/", "<path:object_id>/delete/"}
+    standard |= {"<path:object_id>/change/"}
+    for model, model_admin in _admin_models():
+        for url in model_admin.get_urls():
+            route = str(url.pattern)
+            if route not in standard:
+                yield f"{model._meta.app_label}/{model._meta.model_name}/{route}"
+
+
+@pytest.fixture
+def populated(db, make_store, sqlite_url, proposed_review, make_user):
+    """At least one row for most admin models: a synced store, a review, trail, incident, clients."""
+    from audits.services import classification_propose, incident_open
+    from magento_bridge.models import SyncRun
+    from magento_bridge.services import sync_run
+    from provenance.auth import api_client_create
+    from provenance.models import Generator
+
+    store = make_store(sqlite_url, products=12)
+    assert sync_run(full=True, media=store.media).status == SyncRun.Status.SUCCEEDED
+    author = make_user(R, "author")
+    generator = Generator.objects.get_or_create(name="matrix-model")[0]
+    classification_propose(generator=generator, use_case="Matrix", answers={"deployer": True}, actor=author)
+    incident_open(title="Matrix incident", severity="serious", actor=author)
+    api_client_create(name="matrix-pipeline", scopes=["records:write"], actor="test")
+    audit_record(action="test.event", actor="system:test")
+    return proposed_review
+
+
+def test_every_route_of_the_urlconf_is_declared_in_the_matrix():
+    admin_prefix = "admin/"
+    undeclared = [
+        route
+        for route in _routes()
+        if route not in ROUTES and not (route.startswith(admin_prefix) and "workspace/" not in route)
+    ]
+    assert undeclared == [], "declare who may use these routes in ROUTES"
+    custom = set(_custom_admin_routes())
+    assert custom - set(CUSTOM_ADMIN_VIEWS) == set(), "declare these admin views in CUSTOM_ADMIN_VIEWS"
+
+
+def _templates(response) -> list[str]:
+    return [t.name for t in getattr(response, "templates", []) or [] if t.name]
+
+
+def _allowed(user, model, view: str) -> bool:
+    opts = model._meta
+    return any(user.has_perm(f"{opts.app_label}.{perm}_{opts.model_name}") for perm in STANDARD_VIEWS[view])
+
+
+@pytest.mark.parametrize("role", sorted(EVERYONE))
+def test_no_role_opens_a_standard_admin_view_without_its_permission(client, make_user, populated, role):
+    user = make_user(role)
+    client.force_login(user)
+    unauthorized, refused, checked = [], 0, 0
+    for model, _ in _admin_models():
+        opts = model._meta
+        base = f"/admin/{opts.app_label}/{opts.model_name}/"
+        obj = model._default_manager.order_by("pk").first()
+        views = {"changelist": base, "add": f"{base}add/"}
+        if obj is not None:
+            views |= {name: f"{base}{obj.pk}/{name}/" for name in ("change", "history", "delete")}
+        for view, url in views.items():
+            status = client.get(url).status_code
+            checked += 1
+            if _allowed(user, model, view):
+                continue
+            if status in REFUSED or (status == 302 and view != "changelist"):
+                refused += 1
+            else:
+                unauthorized.append(f"GET {url} → {status}")
+            if view in ("add", "delete") and obj is not None:
+                before = model._default_manager.count()
+                response = client.post(url, {"post": "yes"} if view == "delete" else {})
+                if model._default_manager.count() != before or response.status_code not in REFUSED:
+                    unauthorized.append(f"POST {url} → {response.status_code}")
+    assert unauthorized == [], f"{role}: {unauthorized}"
+    assert checked > 80 and refused > 0 or role == AD
+
+
+@pytest.mark.parametrize("role", sorted(EVERYONE))
+def test_no_role_runs_an_admin_action_it_lacks_the_permission_for(client, make_user, populated, role):
+    from django.contrib.messages import get_messages
+    from django.test import RequestFactory
+
+    user = make_user(role)
+    client.force_login(user)
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    unauthorized, tried = [], 0
+    for model, model_admin in _admin_models():
+        obj = model._default_manager.order_by("pk").first()
+        if obj is None:
+            continue
+        offered = set(model_admin.get_actions(request))
+        opts = model._meta
+        for func, name, _ in model_admin._get_base_actions():
+            declared = getattr(func, "allowed_permissions", None)
+            if declared is None:
+                unauthorized.append(f"{opts.label_lower}.{name} declares no allowed_permissions")
+                continue
+            may = all(getattr(model_admin, f"has_{perm}_permission")(request) for perm in declared)
+            if name in offered and not may:
+                unauthorized.append(f"{opts.label_lower}.{name} offered without {declared}")
+            if name in offered:
+                continue
+            tried += 1
+            url = f"/admin/{opts.app_label}/{opts.model_name}/"
+            response = client.post(url, {"action": name, "_selected_action": [obj.pk], "post": "yes"})
+            texts = [str(m) for m in get_messages(response.wsgi_request)]
+            # Refused: an error status, Django's "No action selected." (the action is not among the
+            # role's), or the plain list again (the role has no actions, so the POST only lists).
+            listed = response.status_code == 200 and "admin/change_list.html" in _templates(response)
+            refused = (
+                response.status_code in REFUSED or any("No action selected" in t for t in texts) or listed
+            )
+            if not refused or not model._default_manager.filter(pk=obj.pk).exists():
+                unauthorized.append(f"POST {url} action={name} → {response.status_code} {texts}")
+    assert unauthorized == [], f"{role}: {unauthorized}"
+    assert tried > 0 or role == AD
+
+
+@pytest.mark.parametrize("role", sorted(EVERYONE))
+def test_no_role_uses_a_custom_admin_view_without_its_permission(client, make_user, populated, role):
+    user = make_user(role)
+    client.force_login(user)
+    unauthorized = []
+    for route, (method, perm) in CUSTOM_ADMIN_VIEWS.items():
+        if user.has_perm(perm):
+            continue
+        url = "/admin/" + route.replace("<id>", str(user.pk)).replace("<int:pk>", "1")
+        url = url.replace("<int:package_id>", "1")
+        response = client.generic(method, url)
+        if response.status_code not in REFUSED:
+            unauthorized.append(f"{method} {url} → {response.status_code}")
+    assert unauthorized == [], f"{role}: {unauthorized}"
+
+
+def _url(route: str, review_pk: int, record_pk: int) -> str:
+    return "/" + (
+        route.replace("<int:record_id>", str(record_pk))
+        .replace("<int:review_id>", str(review_pk))
+        .replace("<str:decision>", "approve")
+        .replace("<int:item_id>", "1")
+    )
+
+
+@pytest.fixture
+def record_pk(client, populated):
+    import hashlib
+
+    from provenance.auth import api_client_create
+    from provenance.models import Generator
+
+    Generator.objects.get_or_create(name="writer")
+    issued = api_client_create(name="record-owner", scopes=["records:write"], actor="test")
+    sha = hashlib.sha256(b"x").hexdigest()
+    body = {
+        "generator": "writer",
+        "generator_version": "1",
+        "prompt_sha256": sha,
+        "output_sha256": sha,
+        "output_media_type": "image/png",
+        "generated_at": "2026-01-31T09:30:00Z",
+        "external_id": "matrix-1",
+    }
+    response = client.post(
+        "/api/v1/provenance/records",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {issued.token}",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+def test_no_caller_reaches_a_protected_endpoint_without_its_scope_or_permission(
+    client, make_user, populated, record_pk
+):
+    """Anonymous callers, staff of every role and tokens of every other scope, on every method."""
+    from django.test import Client
+
+    from provenance.auth import api_client_create
+    from provenance.models import ApiScope
+
+    tokens = {
+        scope: api_client_create(name=f"matrix-{scope.replace(':', '-')}", scopes=[scope], actor="test").token
+        for scope in ApiScope.values
+    }
+    users = {role: make_user(role) for role in sorted(EVERYONE)}
+    unauthorized, tried = [], 0
+    for route, rule in ROUTES.items():
+        if rule in (PUBLIC, STAFF):
+            continue
+        url = _url(route, populated.pk, record_pk)
+        # A valid body, so that only the caller's rights stand between it and success.
+        body = json.dumps({"version": populated.version, "comment": "matrix"} if "decision" in route else {})
+        for method in METHODS:
+            need = rule.get(method)
+            callers: list[tuple[str, Client, dict]] = [("anonymous", Client(), {})]
+            for scope, token in tokens.items():
+                if need and need.startswith("scope:") and scope in need[6:].split("|"):
+                    continue
+                callers.append((f"token {scope}", Client(), {"HTTP_AUTHORIZATION": f"Bearer {token}"}))
+            for role, user in users.items():
+                if need and need.startswith("perm:") and any(user.has_perm(p) for p in need[5:].split("|")):
+                    continue
+                staff = Client()
+                staff.force_login(user)
+                callers.append((role, staff, {}))
+            for who, caller, extra in callers:
+                response = caller.generic(method, url, body, content_type="application/json", **extra)
+                tried += 1
+                to_login = response.status_code == 302 and "/admin/login/" in response.get("Location", "")
+                if response.status_code not in REFUSED and not (to_login and not url.startswith("/api/")):
+                    unauthorized.append(f"{who}: {method} {url} → {response.status_code}")
+    assert unauthorized == [], unauthorized
+    assert tried > 100
+
+
+def test_staff_routes_refuse_anonymous_visitors(client):
+    for route, rule in ROUTES.items():
+        if rule == STAFF:
+            response = client.get("/" + route)
+            assert response.status_code == 302 and "/admin/login/" in response["Location"], route

@@ -40,6 +40,10 @@ def test_a_compliance_lead_builds_and_downloads_a_package_that_verifies(
 
     context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    # A Content Security Policy violation (an inline script, a foreign origin) is logged to the console.
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "lead")
     page.fill("#id_password", "a-long-test-password")
@@ -56,6 +60,7 @@ def test_a_compliance_lead_builds_and_downloads_a_package_that_verifies(
     path = tmp_path / "downloaded.zip"
     info.value.save_as(path)
     context.close()
+    assert errors == []
 
     folder = tmp_path / "unpacked"
     zipfile.ZipFile(path).extractall(folder)

@@ -55,6 +55,8 @@ def test_a_demo_product_page_badges_exactly_its_ai_generated_images(browser, liv
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # A Content Security Policy violation (an inline script, a foreign origin) is logged to the console.
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(f"{live_server.url}/demo/storefront/de/")
     page.click(f"a.name[href$='/{item.sku}']")
     page.wait_for_selector("html[data-provenant-ready]", timeout=10_000)

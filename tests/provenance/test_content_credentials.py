@@ -249,3 +249,20 @@ def test_system_checks_warn_about_unusable_or_development_credentials(settings, 
     settings.C2PA_CERT = settings.C2PA_KEY = ""
     settings.C2PA_TRUST_ANCHORS = "not pem"
     assert [w.id for w in c2pa_credentials_check(None)] == ["provenance.W004"]
+
+
+def test_a_manifest_whose_assertion_data_has_unexpected_types_is_summarised_not_raised():
+    from provenance.standards.content_credentials import _report
+
+    store = {
+        "active_manifest": "m",
+        "manifests": {
+            "m": {
+                "assertions": [{"label": "c2pa.actions", "data": ["not", "a", "dict"]}, "junk"],
+                "signature_info": "junk",
+                "claim_generator_info": "junk",
+            }
+        },
+    }
+    report = _report(store, "Valid", {"activeManifest": ["junk"]})
+    assert report.actions == () and report.manifests == 1 and report.failures == ()

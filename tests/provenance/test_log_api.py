@@ -124,6 +124,7 @@ def test_an_entry_page_reads_a_bounded_number_of_queries(client, db, django_asse
         ("/log/entries", {"start": "99999999999999999999999"}, "start"),
         ("/log/entries", {"start": "11"}, "start"),
         ("/log/entries", {"start": "5", "end": "4"}, "end"),
+        ("/log/entries", {"start": "0", "end": ""}, "end"),  # given but empty is not "absent"
         ("/log/proof/inclusion", {"size": "5"}, "index"),
         ("/log/proof/inclusion", {"index": "0"}, "size"),
         ("/log/proof/inclusion", {"index": "5", "size": "5"}, "index"),

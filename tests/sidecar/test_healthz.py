@@ -1,6 +1,7 @@
 """``GET /healthz`` reports each dependency and answers 503 when one is down."""
 
 import pytest
+from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -42,3 +43,10 @@ def test_it_says_when_magento_is_not_configured(client, settings):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"]["magento"]["error"] == "MAGENTO_DATABASE_URL is not set"
+
+
+def test_other_methods_get_a_json_405(client, db):
+    response = Client(enforce_csrf_checks=True).post("/healthz")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert response.json()["error"]["code"] == "method_not_allowed"
