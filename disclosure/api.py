@@ -16,7 +16,6 @@ import time
 from collections import OrderedDict
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -26,6 +25,7 @@ from rest_framework.views import APIView
 
 from disclosure.selectors import StoreState, disclosures_resolve, store_state, synthetic_images_body
 from provenance.errors import ErrorResponseSerializer
+from sidecar.shared_cache import cache_get, cache_set
 
 MAX_REFS = 100
 MAX_REF_LENGTH = 255
@@ -131,11 +131,11 @@ def _answer(key: str, state: StoreState, refs: dict[str, list[str]]) -> tuple[by
         held = _LOCAL_ANSWERS.get(key)
         if held is not None and held[0] > now:
             return held[1], held[2]
-    cached = cache.get(key)
+    cached = cache_get(key)
     if cached is None:
         body = _ENCODER.encode(disclosures_resolve(state=state, **refs)).encode()
         cached = (body, '"' + hashlib.sha256(body).hexdigest()[:40] + '"')
-        cache.set(key, cached, settings.DISCLOSURE_CACHE_SECONDS or 1)
+        cache_set(key, cached, settings.DISCLOSURE_CACHE_SECONDS or 1)
     if local:
         _LOCAL_ANSWERS[key] = (now + settings.DISCLOSURE_CACHE_SECONDS, *cached)
         _LOCAL_ANSWERS.move_to_end(key)
@@ -246,11 +246,11 @@ class SyntheticImagesView(APIView):
         if not state.known:
             raise NotFound(f"Unknown store view {store_code!r}.")
         key = f"disclosure:images:{store_code}:{state.token}"
-        cached = cache.get(key)
+        cached = cache_get(key)
         if cached is None:
             body = synthetic_images_body(store_code)
             cached = (body, '"' + hashlib.sha256(body).hexdigest()[:40] + '"')
-            cache.set(key, cached, settings.DISCLOSURE_CACHE_SECONDS or 1)
+            cache_set(key, cached, settings.DISCLOSURE_CACHE_SECONDS or 1)
         body, etag = cached
         if _etag_matches(request.headers.get("If-None-Match", ""), etag):
             response = HttpResponse(status=304)

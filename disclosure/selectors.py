@@ -15,12 +15,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache
 
 from disclosure.defaults import default_text
 from disclosure.models import AuditSwitch, DisclosureKind, DisclosurePolicy, StorefrontSettings, SwitchMode
 from provenance.models import ContentItem, Origin, Surface
 from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA
+from sidecar.shared_cache import cache_get, cache_set
 
 # IPTC terms for real media changed with AI: disclosed as "edited", the rest as "generated".
 _EDITED_TERMS = ("compositeWithTrainedAlgorithmicMedia", "compositeSynthetic", "algorithmicallyEnhanced")
@@ -74,10 +74,10 @@ def store_state(store_code: str) -> StoreState:
         if held is not None and held[0] > now:
             return held[1]
     key = state_cache_key(store_code)
-    state = cache.get(key)
+    state = cache_get(key)
     if state is None:
         state = store_state_load(store_code)
-        cache.set(key, state, settings.DISCLOSURE_CACHE_SECONDS or 1)
+        cache_set(key, state, settings.DISCLOSURE_CACHE_SECONDS or 1)
     if local_seconds:
         if len(_local_states) > 1000:
             _local_states.clear()

@@ -55,7 +55,14 @@ if not _native_driver:
     # The backend also imports MySQLdb.constants / .converters / .err: register PyMySQL's own
     # modules under those names, or they are imported a second time and replace ``pymysql.err``'s
     # exception classes, so ``except pymysql.err.OperationalError`` stops matching what it raises.
-    for _name in ("constants", "constants.CLIENT", "constants.FIELD_TYPE", "constants.ER", "err", "converters"):  # noqa: E501
+    for _name in (
+        "constants",
+        "constants.CLIENT",
+        "constants.FIELD_TYPE",
+        "constants.ER",
+        "err",
+        "converters",
+    ):  # noqa: E501
         sys.modules.setdefault(f"MySQLdb.{_name}", importlib.import_module(f"pymysql.{_name}"))
     del _name
 

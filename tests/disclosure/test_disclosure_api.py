@@ -204,3 +204,25 @@ def test_every_locale_has_the_codes_generated_and_modified_labels():
     ]
     for texts in TEXTS.values():
         assert set(texts) == set(TEXTS["en"])
+
+
+def test_badges_are_answered_from_the_database_while_the_shared_cache_is_down(
+    client, catalog, settings, caplog
+):
+    # Nothing listens on port 9: every cache call fails the way a stopped Redis does.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+        }
+    }
+    settings.DISCLOSURE_LOCAL_SECONDS = 0
+    settings.RATE_LIMIT_BADGES = 0
+    for _ in range(3):
+        response = get(client, products="MED-1")
+        assert response.status_code == 200
+        assert response.json()["products"]["MED-1"]["badges"][0]["label"] == "AI-generated"
+    images = client.get("/api/v1/disclosures/default/images")
+    assert images.status_code == 200 and "/a/i/ai-pen.jpg" in images.json()["images"]
+    warnings = [r for r in caplog.records if "Shared cache unreachable" in r.getMessage()]
+    assert len(warnings) <= 1  # once a minute, not once a request
