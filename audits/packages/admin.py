@@ -18,7 +18,7 @@ from django.utils.html import format_html
 
 from audits import events
 from audits.models import AuditPackage, AuditPackageStatus
-from audits.packages.build import AuditPackageError, package_store_code
+from audits.packages.build import AuditPackageError, package_scope_check, package_store_code
 from audits.packages.request import audit_package_request
 from provenance.services import registry_store_codes
 
@@ -34,7 +34,8 @@ class AuditPackageForm(forms.ModelForm):
 
     class Meta:
         model = AuditPackage
-        fields = ("store_code", "since")
+        fields = ("store_code", "since", "allow_empty")
+        labels = {"allow_empty": "Allow an empty package"}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -48,6 +49,21 @@ class AuditPackageForm(forms.ModelForm):
             return package_store_code(self.cleaned_data.get("store_code", ""))
         except AuditPackageError as exc:
             raise forms.ValidationError(str(exc)) from None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if "store_code" in data and not self.errors:
+            try:
+                package_scope_check(
+                    store_code=data["store_code"],
+                    since=data.get("since"),
+                    allow_empty=bool(data.get("allow_empty")),
+                )
+            except AuditPackageError as exc:
+                raise forms.ValidationError(
+                    str(exc).replace("--allow-empty", "“Allow an empty package”")
+                ) from None
+        return data
 
 
 @admin.register(AuditPackage)
@@ -66,7 +82,7 @@ class AuditPackageAdmin(admin.ModelAdmin):
     form = AuditPackageForm
     change_list_template = "admin/audits/auditpackage/change_list.html"
     change_form_template = "admin/audits/auditpackage/change_form.html"
-    add_fields = ("store_code", "since")
+    add_fields = ("store_code", "since", "allow_empty")
     detail_fields = (
         "status",
         "progress",
@@ -74,6 +90,7 @@ class AuditPackageAdmin(admin.ModelAdmin):
         "error",
         "store_code",
         "since",
+        "allow_empty",
         "requested_by",
         "requested_via",
         "created_at",
@@ -109,7 +126,9 @@ class AuditPackageAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         try:
-            package = audit_package_request(actor=request.user, store_code=obj.store_code, since=obj.since)
+            package = audit_package_request(
+                actor=request.user, store_code=obj.store_code, since=obj.since, allow_empty=obj.allow_empty
+            )
         except AuditPackageError as exc:
             raise PermissionDenied(str(exc)) from exc
         obj.pk = package.pk

@@ -140,6 +140,7 @@ def audit_package_run(
             out=out,
             store_code=package.store_code,
             since=package.since,
+            allow_empty=package.allow_empty,
             previous_note=previous.checkpoint_note if previous else "",
             package_id=package.pk,
             progress=report,
@@ -216,6 +217,26 @@ def package_store_code(store_code: str) -> str:
     return store_code
 
 
+def package_scope_check(*, store_code: str, since: date | None, allow_empty: bool = False) -> int:
+    """The number of registry items in the scope; raises :class:`AuditPackageError` when there are none
+    and ``allow_empty`` is not set, so a typo in the scope cannot yield a clean-looking empty audit."""
+    since_at = datetime.combine(since, time.min, tzinfo=UTC) if since else None
+    scope = _Scope(store_code=package_store_code(store_code), since=since, since_at=since_at, package_id=None)
+    count = _items(scope).count()
+    if count == 0 and not allow_empty:
+        raise AuditPackageError(f"{EMPTY_REFUSAL}: {_scope_text(scope)}")
+    return count
+
+
+EMPTY_REFUSAL = "no registry item is in the package's scope, so it would be empty"
+
+
+def _scope_text(scope: _Scope) -> str:
+    where = f"store view {scope.store_code!r}" if scope.store_code else "every store view"
+    when = f", changed on or after {scope.since.isoformat()}" if scope.since else ""
+    return f"{where}{when}; build it anyway only with --allow-empty (the package is then stamped EMPTY)"
+
+
 # --- The builder ------------------------------------------------------------------------------------
 
 
@@ -265,11 +286,13 @@ def audit_package_build(
     previous_note: str = "",
     package_id: int | None = None,
     progress: Progress | None = None,
+    allow_empty: bool = False,
 ) -> BuildResult:
     """Write the package ZIP to ``out`` and return its size, SHA-256 and the checkpoint it proves against.
 
     ``previous_note`` is the signed checkpoint of the previous package (for the consistency proof).
-    Raises :class:`AuditPackageError` when there is no signed checkpoint or the log disagrees with it.
+    Raises :class:`AuditPackageError` when there is no signed checkpoint, the log disagrees with it,
+    or no registry item is in scope and ``allow_empty`` is not set.
     """
     report = progress or (lambda percent, note: None)
     store_code = package_store_code(store_code)
@@ -289,6 +312,8 @@ def audit_package_build(
         tree = _load_tree(checkpoint)
         report(15, "Writing the registers")
         registers = _write_registers(staging, scope, checkpoint.size)
+        if registers["item_count"] == 0 and not allow_empty:
+            raise AuditPackageError(f"{EMPTY_REFUSAL}: {_scope_text(scope)}")
         report(40, "Writing log entries and inclusion proofs")
         evidence = _write_evidence(staging, scope, checkpoint, tree, registers, previous_note)
         del tree

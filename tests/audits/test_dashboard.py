@@ -81,3 +81,36 @@ def test_the_dashboard_reads_a_bounded_number_of_queries(
     client.force_login(approver)
     with django_assert_max_num_queries(40):
         client.get("/admin/workspace/dashboard/")
+
+
+def test_a_usage_error_recorded_as_a_failed_run_does_not_turn_the_sync_red(client, approver):
+    from audits.selectors import sync_health
+
+    SyncRun.objects.create(mode="full", status="succeeded", finished_at=timezone.now())
+    # As an older release recorded a typo on the command line: a failed run that never started work.
+    SyncRun.objects.create(
+        mode="incremental",
+        status="failed",
+        store_code="nosuch",
+        finished_at=timezone.now(),
+        error="unknown store code(s): nosuch (known: de, default)",
+    )
+    health = sync_health()
+    assert health["verdict"] == "healthy" and health["failed_24h"] == 0
+    assert [run.status for run in health["runs"]] == ["succeeded"]
+    client.force_login(approver)
+    page = client.get("/admin/workspace/dashboard/").content.decode()
+    assert "Magento sync failing" not in page
+
+
+def test_a_misconfigured_store_list_still_counts_as_failing(db):
+    from audits.selectors import sync_health
+
+    SyncRun.objects.create(mode="full", status="succeeded", finished_at=timezone.now())
+    SyncRun.objects.create(
+        mode="incremental",
+        status="failed",
+        finished_at=timezone.now(),
+        error="unknown store code(s): fr (known: de)",
+    )
+    assert sync_health()["verdict"] == "failing"
