@@ -7,16 +7,21 @@ version, so two people deciding at once get "someone acted first" instead of ove
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
+from audits import selectors
 from audits.admin_mixins import AuditedAdminMixin
 from audits.ai_act import QUESTIONS, SECTIONS, classify
 from audits.models import (
@@ -43,6 +48,8 @@ from audits.services import (
     review_request_changes,
     review_submit,
 )
+from disclosure.selectors import item_badge
+from provenance.admin import item_evidence_html
 
 
 def _admin_link(obj) -> str:
@@ -69,7 +76,52 @@ def _thumbnail(item, size: int = 48) -> str:
     )
 
 
+class OverdueFilter(admin.SimpleListFilter):
+    """``?overdue=yes``: the rows the dashboard counts as overdue (its "Needs attention" links here)."""
+
+    title = "deadline"
+    parameter_name = "overdue"
+    overdue_ids = None  # set by each subclass: () -> ids the dashboard's selector counts as overdue
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Overdue")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=type(self).overdue_ids())
+        return queryset
+
+
+class ClassificationOverdueFilter(OverdueFilter):
+    @staticmethod
+    def overdue_ids() -> list[int]:
+        return [c.pk for c in selectors.classifications_overdue()]
+
+
+class IncidentOverdueFilter(OverdueFilter):
+    @staticmethod
+    def overdue_ids() -> list[int]:
+        return [i.pk for i in selectors.incidents_open() if i.is_overdue]
+
+
 # --- Reviews --------------------------------------------------------------------------------------
+
+
+def _shopper_view(item) -> dict:
+    """What shoppers receive for the item: the badge the public badge API serves, and its URL."""
+    shown, badge = item_badge(item)
+    if item.surface in ("product_image", "recommendation"):
+        query = {"products": item.sku}
+    elif item.surface == "cms_block":
+        query = {"blocks": item.identifier or str(item.magento_id)}
+    else:
+        query = {"pages": item.identifier or str(item.magento_id)}
+    api = reverse("disclosure_api:disclosures", args=[item.store_code]) if item.store_code else ""
+    return {
+        "shown": shown.shown,
+        "badge": badge,
+        "api_url": f"{api}?{urlencode(query)}" if api and all(query.values()) else "",
+    }
 
 
 class QueueFilter(admin.SimpleListFilter):
@@ -201,11 +253,27 @@ class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def age(self, review: Review):
         return timesince(review.queued_at)
 
-    def _bulk(self, request, queryset, decide, done: str) -> None:
+    def _bulk(self, request, queryset, decide, done: str, action: str):
+        """Decide on the selected reviews with one comment of what was checked: the first post shows
+        the selection and asks for the comment, the second (``apply``) decides."""
+        comment = request.POST.get("comment", "").strip()
+        if "apply" not in request.POST or not comment:
+            if "apply" in request.POST:
+                self.message_user(request, "Say what you checked: a comment is required.", messages.ERROR)
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"{done.split(';')[0]}: say what you checked",
+                "opts": self.model._meta,
+                "reviews": queryset.select_related("content_item", "generator"),
+                "action": action,
+                "done": done,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/audits/review/bulk_decision.html", context)
         ok, refused = 0, []
         for review in queryset:
             try:
-                decide(review=review, actor=request.user, expected_version=review.version)
+                decide(review=review, actor=request.user, expected_version=review.version, comment=comment)
                 ok += 1
             except WorkspaceError as exc:
                 refused.append(f"{review.subject}: {exc}")
@@ -215,16 +283,17 @@ class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
             self.message_user(request, line, messages.ERROR)
         if len(refused) > 10:
             self.message_user(request, f"… and {len(refused) - 10} more refused.", messages.ERROR)
+        return None
 
     @admin.action(description="Propose selected for sign-off", permissions=["propose"])
     def propose_selected(self, request, queryset):
-        self._bulk(request, queryset, review_submit, "Proposed for sign-off")
+        return self._bulk(request, queryset, review_submit, "Proposed for sign-off", "propose_selected")
 
     @admin.action(
         description="Sign off selected (four eyes: not your own proposals)", permissions=["approve"]
     )
     def approve_selected(self, request, queryset):
-        self._bulk(request, queryset, review_approve, "Signed off")
+        return self._bulk(request, queryset, review_approve, "Signed off", "approve_selected")
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         review = get_object_or_404(Review.objects.select_related("content_item", "generator"), pk=object_id)
@@ -232,9 +301,12 @@ class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
             if not self.has_view_permission(request, review):
                 raise PermissionDenied
             return self._decide(request, review)
+        item = review.content_item
         extra_context = {
             **(extra_context or {}),
             "review": review,
+            "evidence": item_evidence_html(item) if item else None,
+            "shopper": _shopper_view(item) if item else None,
             "thumbnail": _thumbnail(review.content_item, 160),
             "subject_link": _admin_link(review.subject),
             "comments": review.comments.select_related("author"),
@@ -309,7 +381,7 @@ class ClassificationAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "approved_by",
         "due",
     )
-    list_filter = ("risk_class", "status", "generator")
+    list_filter = (ClassificationOverdueFilter, "risk_class", "status", "generator")
     search_fields = ("generator__name", "use_case")
     list_select_related = ("generator", "proposed_by", "approved_by")
     actions = ["approve_selected"]
@@ -463,9 +535,9 @@ class IncidentForm(forms.ModelForm):
 class IncidentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = IncidentForm
     list_display = ("title", "severity", "status", "deadline", "steps_done", "created_at")
-    list_filter = ("status", "severity")
+    list_filter = (IncidentOverdueFilter, "status", "severity")
     search_fields = ("title", "description")
-    raw_id_fields = ("content_items",)
+    autocomplete_fields = ("content_items",)
     filter_horizontal = ("generators",)
     change_form_template = "admin/audits/incident/change_form.html"
 

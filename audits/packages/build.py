@@ -41,11 +41,10 @@ from audits import events
 from audits.models import AuditPackage, AuditPackageStatus, Review
 from audits.packages import documents
 from audits.packages.evidence import LevelTree
-from disclosure.models import SwitchMode
-from disclosure.selectors import disclosure_kind, store_state_load
+from disclosure.selectors import BadgeCoverage, item_shown, store_state_load
 from provenance.checkpoints import CheckpointError, checkpoint_latest, checkpoint_sign, log_verifier_keys
 from provenance.log import ITEM_KINDS, log_append, log_consistency_proof
-from provenance.models import Checkpoint, ContentItem, GenerationRecord, Generator, LogEntry, Origin, Surface
+from provenance.models import Checkpoint, ContentItem, GenerationRecord, Generator, LogEntry, Origin
 from provenance.services import registry_store_codes
 from provenance.standards import merkle
 
@@ -458,6 +457,7 @@ class _Tally:
     content_hashes: set[str] = field(default_factory=set)
     counts: dict[tuple[str, str, str], int] = field(default_factory=dict)
     badges: dict[str, int] = field(default_factory=dict)
+    coverage: BadgeCoverage = field(default_factory=BadgeCoverage)
     item_count: int = 0
     synthetic_count: int = 0
     record_count: int = 0
@@ -495,6 +495,7 @@ class _Tally:
             "after_checkpoint": self.after_checkpoint,
             "counts": self.counts,
             "badges": self.badges,
+            "coverage": self.coverage,
             "stores": stores or sorted({k[0] for k in self.counts}),
             "cited": self.cited,
             "item_ids": self.item_ids,
@@ -537,8 +538,12 @@ def _write_items(staging: _Staging, scope: _Scope, tally: _Tally) -> dict[str, o
             store_code = item["store_code"]
             if store_code not in states:
                 states[store_code] = store_state_load(store_code)
-            badge = _badge_shown(item, states[store_code])
-            tally.badge(badge[0])
+            # What a shopper sees, as the public badge API resolves the policies and the audit switch.
+            shown = item_shown(item, states[store_code])
+            badge = (shown.shown, shown.kind, shown.policy.get("label", ""), shown.policy.get("version", ""))
+            tally.badge(shown.shown)
+            if item["origin"] == Origin.SYNTHETIC:
+                tally.coverage.count(item["id"], shown)
             cells = _disclosure_row(item, badge, reviews.get(item["id"]), usernames, log_index)
             disclosure.writerow(documents.csv_cell(_iso(v)) for v in cells)
     return states
@@ -603,22 +608,6 @@ def _write_generation_records(staging: _Staging, scope: _Scope, tally: _Tally) -
             tally.record_count += 1
             writer.writerow(documents.csv_cell(_iso(v)) for v in (*row[:7], log_index))
     tally.content_hashes.clear()  # only the records needed them
-
-
-def _badge_shown(item: dict, state) -> tuple[str, str, str, object]:
-    """What a shopper sees for the item: ``(shown, kind, label, policy version)`` from the policies in
-    force and the audit switch, as the public badge API resolves them."""
-    kind = disclosure_kind(item["origin"], item["digital_source_type"])
-    policy = state.policies[(item["surface"], kind)]
-    if item["removed_at"] is not None or not item["is_enabled"]:
-        return "not published", kind, policy["label"], policy["version"]
-    if item["surface"] == Surface.PRODUCT_IMAGE and item["is_hidden"]:
-        return "not published (hidden image)", kind, policy["label"], policy["version"]
-    if item["origin"] == Origin.SUSPECTED and not state.badge_suspected:
-        return "no badge (suspected; store shows badges for synthetic only)", kind, "", ""
-    if state.modes.get(item["surface"]) == SwitchMode.SUPPRESS:
-        return "content hidden (audit switch: suppress)", kind, policy["label"], policy["version"]
-    return "badge", kind, policy["label"], policy["version"]
 
 
 def _write_evidence(
