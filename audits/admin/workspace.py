@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
@@ -24,6 +24,7 @@ from django.utils.timesince import timesince
 from audits import selectors
 from audits.admin_mixins import AuditedAdminMixin
 from audits.ai_act import QUESTIONS, SECTIONS, classify
+from audits.humanize import waited, when
 from audits.models import (
     AuditEvent,
     Classification,
@@ -182,15 +183,15 @@ _DECISIONS = {
 
 @admin.register(Review)
 class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    # Six columns that fit 1366 px beside the navigation and the filters: the title goes under the
+    # subject, the version beside the status.
     list_display = (
         "thumb",
         "subject_link",
-        "shown_as",
         "status_label",
         "risk",
         "age",
         "proposed_by",
-        "version",
     )
     list_display_links = None
     list_filter = (QueueFilter, "status", SubjectFilter, "risk")
@@ -229,7 +230,13 @@ class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def subject_link(self, review: Review):
         url = reverse("admin:audits_review_change", args=[review.pk])
         kind = "Generator" if review.generator_id else ""
-        return format_html('<a href="{}">{} {}</a>', url, kind, review.subject)
+        return format_html(
+            '<a href="{}" class="ws-subject-link">{} {}</a><br><small class="ws-shown-as">{}</small>',
+            url,
+            kind,
+            review.subject,
+            self.shown_as(review),
+        )
 
     @admin.display(description="Title / label")
     def shown_as(self, review: Review):
@@ -246,12 +253,17 @@ class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Status", ordering="status")
     def status_label(self, review: Review):
         return format_html(
-            '<span class="review-status review-{}">{}</span>', review.status, review.get_status_display()
+            '<span class="review-status review-{}">{}</span> <small>v{}</small>',
+            review.status,
+            review.get_status_display(),
+            review.version,
         )
 
     @admin.display(description="Waiting", ordering="queued_at")
     def age(self, review: Review):
-        return timesince(review.queued_at)
+        return format_html(
+            '<span title="since {}">{}</span>', when(review.queued_at), waited(review.queued_at)
+        )
 
     def _bulk(self, request, queryset, decide, done: str, action: str):
         """Decide on the selected reviews with one comment of what was checked: the first post shows
@@ -296,6 +308,8 @@ class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return self._bulk(request, queryset, review_approve, "Signed off", "approve_selected")
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if not str(object_id or "").isdigit():
+            raise Http404("No such review.")
         review = get_object_or_404(Review.objects.select_related("content_item", "generator"), pk=object_id)
         if request.method == "POST":
             if not self.has_view_permission(request, review):
@@ -530,6 +544,13 @@ class IncidentForm(forms.ModelForm):
         model = Incident
         fields = ["title", "severity", "aware_at", "description", "content_items", "generators"]
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        widget = self.fields["aware_at"].widget if "aware_at" in self.fields else None
+        if isinstance(widget, forms.MultiWidget):  # the admin's date and time boxes: name each one
+            for part, name in zip(widget.widgets, ("Date aware", "Time aware"), strict=False):
+                part.attrs["aria-label"] = name
+
 
 @admin.register(Incident)
 class IncidentAdmin(AuditedAdminMixin, admin.ModelAdmin):
@@ -537,9 +558,11 @@ class IncidentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("title", "severity", "status", "deadline", "steps_done", "created_at")
     list_filter = (IncidentOverdueFilter, "status", "severity")
     search_fields = ("title", "description")
-    autocomplete_fields = ("content_items",)
-    filter_horizontal = ("generators",)
+    autocomplete_fields = ("content_items", "generators")
     change_form_template = "admin/audits/incident/change_form.html"
+
+    class Media:
+        js = ("audits/autocomplete-labels.js",)
 
     def get_changeform_initial_data(self, request):
         return {"aware_at": timezone.now(), **super().get_changeform_initial_data(request)}
@@ -555,17 +578,19 @@ class IncidentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Report due (Art. 73)", ordering="report_due_at")
     def deadline(self, incident: Incident):
         if incident.reported_at:
-            return format_html("reported {}", incident.reported_at.date())
+            return format_html("reported {}", when(incident.reported_at))
         if incident.report_due_at is None:
             return "no deadline"
         if incident.is_overdue:
-            return format_html('<strong class="overdue">OVERDUE since {}</strong>', incident.report_due_at)
+            return format_html(
+                '<strong class="overdue">OVERDUE since {}</strong>', when(incident.report_due_at)
+            )
         if not incident.is_open:
             return "—"
         return format_html(
             "{} (in {})",
-            incident.report_due_at.strftime("%Y-%m-%d %H:%M"),
-            timesince(timezone.now(), incident.report_due_at),
+            when(incident.report_due_at),
+            timesince(timezone.now(), incident.report_due_at, depth=1),
         )
 
     @admin.display(description="Plan")
