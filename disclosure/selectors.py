@@ -1,4 +1,6 @@
-"""Reads: badge resolution for the public disclosure API and the published manifests.
+"""Reads: badge resolution for the public disclosure API and the published manifests, what a
+shopper sees of one registry item (:func:`item_shown`), and badge coverage (:func:`badge_coverage`),
+the one definition the dashboard and the audit package share.
 
 Resolution turns registry items (:class:`provenance.models.ContentItem`) into what a storefront page
 needs: per product SKU, CMS block and CMS page the badges to show (or, under the audit switch's

@@ -584,8 +584,8 @@ def index_html(summary: dict, sizes: dict[str, int]) -> str:
         "simulation_files": _provided_files(provided, "simulation/"),
         "separation_files": _provided_files(provided, "separation/"),
         "generators": summary["documents"]["generators"],
-        "risk_header": RISK_LABELS,
-        "risk_rows": summary["documents"]["risk_rows"],
+        "risk_header": RISK_LABELS[:7],  # the summary; the full matrix is risk/risk-matrix.html
+        "risk_rows": [r[:7] for r in summary["documents"]["risk_rows"]],
         "incident_header": INCIDENT_LABELS[:9],
         "incidents": [r[:9] for r in summary["documents"]["incidents"]],
         "contents": contents,

@@ -139,8 +139,8 @@ def test_the_desk_fits_the_window_and_is_axe_clean(browser, live_server, desk, v
             # Each question reads across the form: none wraps inside the 160 px label column.
             narrow = session.page.eval_on_selector_all(
                 "label.vCheckboxLabel",
-                "ls => ls.filter(l => { const b = l.getBoundingClientRect(); return b.height > 30 && b.width < 400; })"
-                ".map(l => l.textContent.slice(0, 40))",
+                "ls => ls.filter(l => { const b = l.getBoundingClientRect(); "
+                "return b.height > 30 && b.width < 400; }).map(l => l.textContent.slice(0, 40))",
             )
             found += [f"question in a narrow column: {text}" for text in narrow[:3]]
         found += axe_violations(session.page)
@@ -156,14 +156,14 @@ def test_the_package_index_and_risk_matrix_print_readably(browser, desk, tmp_pat
     zipfile.ZipFile(desk["package"]).extractall(folder)
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
-    for name in ("index.html", "risk/risk-matrix.html"):
+    # The printable width at 96 dpi inside 12 mm margins: A4 portrait, and landscape for the matrix.
+    for name, printable in (("index.html", 703), ("risk/risk-matrix.html", 1032)):
         page.goto((folder / name).as_uri())
         page.emulate_media(media="print")
-        # A4 portrait, as an auditor prints it: nothing may stick out past the printable width.
-        page.set_viewport_size({"width": 718, "height": 1000})
+        page.set_viewport_size({"width": printable, "height": 1000})
         overflow = page.evaluate(_OVERFLOW.replace("#content", "body"))
         assert overflow == [], f"{name}: {overflow}"
-        pdf = page.pdf(format="A4", print_background=True)
+        pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
         assert pdf.startswith(b"%PDF") and len(pdf) > 5000
         (tmp_path / (Path(name).stem + ".pdf")).write_bytes(pdf)
         if SCREENSHOTS:
