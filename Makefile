@@ -17,7 +17,7 @@ DEMO_ENV := PROVENANT_DEBUG=1 \
 	PROVENANT_DISCLOSURE_PUBLISH_DIR=var/demo/manifests \
 	DATABASE_URL=sqlite:///var/demo/provenant.sqlite3
 
-.PHONY: install demo demo-data test lint format audit-deps bench clean
+.PHONY: install demo demo-data test test-deps lint format audit-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,7 +50,11 @@ demo: demo-data
 	@echo "Demo storefront with badges: http://127.0.0.1:8000/demo/storefront/default/ and .../de/"
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: install
+# The suite's non-Python tools: npm lock installed, system tools checked (TEST_TOOLS=skip to go on without).
+test-deps:
+	TEST_TOOLS=$(TEST_TOOLS) .ci/test-deps
+
+test: install test-deps
 	$(BIN)/python -m pytest
 
 lint: install
@@ -81,4 +85,4 @@ bench: install
 	$(BIN)/python bench/load.py
 
 clean:
-	rm -rf var/demo
+	rm -rf var/demo var/packages

@@ -354,6 +354,10 @@ class AuditPackage(models.Model):
     requested_via = models.CharField(max_length=16, default="admin", help_text="admin or command.")
     store_code = models.CharField(max_length=32, blank=True, default="", help_text="Empty: every store view.")
     since = models.DateField(null=True, blank=True, help_text="Only activity from this date on; empty: all.")
+    allow_empty = models.BooleanField(
+        default=False,
+        help_text="Build it even when no registry item is in scope; the package is then stamped EMPTY.",
+    )
     status = models.CharField(
         max_length=10, choices=AuditPackageStatus.choices, default=AuditPackageStatus.QUEUED
     )

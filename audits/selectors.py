@@ -1,15 +1,12 @@
 """Reads of the compliance workspace: the review queue and the dashboard's figures.
 
-Disclosure coverage needs to know which synthetic items carry an active storefront badge. That is
-the ``disclosure`` app's knowledge; until it registers its own answer with
-:func:`register_badged_items_filter`, every synthetic item that is present and enabled counts as
-badged (the badge is on by default for synthetic content).
+Disclosure coverage is the ``disclosure`` app's knowledge (:func:`disclosure.selectors.badge_coverage`):
+of the synthetic items published to shoppers, those the public badge API discloses. The audit
+package's disclosure register counts with the same function, so the two numbers agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -29,26 +26,9 @@ from audits.models import (
     SimulationCheck,
     SimulationRun,
 )
+from disclosure.selectors import BadgeCoverage, badge_coverage
 from magento_bridge.models import SyncRun
-from provenance.models import ContentItem, Generator, Origin
-
-BadgedItemsFilter = Callable[[QuerySet], QuerySet]
-
-
-def _default_badged_items(synthetic: QuerySet) -> QuerySet:
-    return synthetic.filter(is_enabled=True)
-
-
-_badged_items_filter: BadgedItemsFilter = _default_badged_items
-
-
-def register_badged_items_filter(fn: BadgedItemsFilter | None) -> None:
-    """The seam for the disclosure app: ``fn(synthetic_items) -> items with an active badge``.
-
-    ``None`` restores the default (every present, enabled synthetic item counts as badged).
-    """
-    global _badged_items_filter
-    _badged_items_filter = fn or _default_badged_items
+from provenance.models import Generator
 
 
 def review_queue() -> QuerySet:
@@ -60,19 +40,9 @@ def review_queue() -> QuerySet:
     )
 
 
-@dataclass
-class Coverage:
-    synthetic: int
-    badged: int
-
-    @property
-    def percent(self) -> int:
-        return round(100 * self.badged / self.synthetic) if self.synthetic else 100
-
-
-def disclosure_coverage() -> Coverage:
-    synthetic = ContentItem.objects.filter(origin=Origin.SYNTHETIC, removed_at__isnull=True)
-    return Coverage(synthetic=synthetic.count(), badged=_badged_items_filter(synthetic).count())
+def disclosure_coverage() -> BadgeCoverage:
+    """Badge coverage as :func:`disclosure.selectors.badge_coverage` defines it (the package's too)."""
+    return badge_coverage()
 
 
 BACKLOG_BUCKETS = [("< 1 day", 0, 1), ("1–7 days", 1, 7), ("7–30 days", 7, 30), ("> 30 days", 30, None)]
@@ -140,11 +110,26 @@ def incidents_open() -> list[Incident]:
     return sorted(incidents, key=lambda i: i.report_due_at if i.report_due_at and not i.reported_at else far)
 
 
+UNKNOWN_STORE_ERROR = "unknown store code(s):"
+
+
+def sync_runs_that_started_work() -> QuerySet:
+    """Sync runs that started work: not the usage errors an older release recorded as failed runs
+    (a store code typed on the command line that Magento does not have). Since then a typo is refused
+    before any run is recorded; a misconfigured ``MAGENTO_STORES`` (no store code on the run) still
+    counts, because every scheduled sync fails with it."""
+    return SyncRun.objects.exclude(
+        status=SyncRun.Status.FAILED, error__startswith=UNKNOWN_STORE_ERROR, store_code__gt=""
+    )
+
+
 def sync_health(limit: int = 20) -> dict:
-    runs = list(SyncRun.objects.order_by("-started_at", "-id")[:limit])
-    last_ok = SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED).order_by("-started_at").first()
+    """The dashboard's view of the Magento sync, from the runs that started work only."""
+    started = sync_runs_that_started_work()
+    runs = list(started.order_by("-started_at", "-id")[:limit])
+    last_ok = started.filter(status=SyncRun.Status.SUCCEEDED).order_by("-started_at").first()
     since = timezone.now() - timedelta(hours=24)
-    failed_24h = SyncRun.objects.filter(status=SyncRun.Status.FAILED, started_at__gte=since).count()
+    failed_24h = started.filter(status=SyncRun.Status.FAILED, started_at__gte=since).count()
     age = (timezone.now() - last_ok.finished_at) if last_ok and last_ok.finished_at else None
     if last_ok is None:
         verdict = "never"

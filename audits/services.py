@@ -346,10 +346,18 @@ def _transition(
     return review
 
 
-def review_submit(*, review: Review, actor, expected_version: int, comment: str = "") -> Review:
-    """Reviewer: propose sign-off (pending or changes requested → in review, awaiting an approver)."""
+def _what_was_checked(comment: str, what: str) -> None:
+    if not comment.strip():
+        raise WorkspaceError(f"Say what you checked before you {what}: a comment is required.")
+
+
+def review_submit(*, review: Review, actor, expected_version: int, comment: str) -> Review:
+    """Reviewer: propose sign-off (pending or changes requested → in review, awaiting an approver).
+
+    ``comment`` says what was checked; it is required and kept with the decision."""
     try:
         _require(actor, "audits.propose_review", what="propose a review")
+        _what_was_checked(comment, "propose sign-off")
     except WorkspaceError as exc:
         events.review_refused(actor=actor, review=review, exc=exc, detail={"attempted": "in_review"})
         raise
@@ -364,10 +372,13 @@ def review_submit(*, review: Review, actor, expected_version: int, comment: str 
     )
 
 
-def review_approve(*, review: Review, actor, expected_version: int, comment: str = "") -> Review:
-    """Approver: sign off a proposed review. Never the person who proposed it (four eyes)."""
+def review_approve(*, review: Review, actor, expected_version: int, comment: str) -> Review:
+    """Approver: sign off a proposed review. Never the person who proposed it (four eyes).
+
+    ``comment`` says what was checked; it is required and kept with the decision."""
     try:
         _require(actor, "audits.approve_review", what="sign off a review")
+        _what_was_checked(comment, "sign off")
     except WorkspaceError as exc:
         events.review_refused(actor=actor, review=review, exc=exc, detail={"attempted": "approved"})
         raise

@@ -65,6 +65,60 @@ def _backlog_bars(rows: list[dict]) -> tuple[list[dict], int]:
     return bars, top
 
 
+# Longer lists of items without a badge are cut here in the link (the count says how many there are).
+_ATTENTION_MAX_IDS = 200
+
+
+def _attention(
+    *, coverage, incidents_overdue, overdue, awaiting, health, simulation, separation
+) -> list[dict]:
+    """The "Needs attention" lines, each with the link to the filtered list it counts."""
+    lines = []
+
+    def line(text: str, url: str) -> None:
+        lines.append({"text": text, "url": url})
+
+    if incidents_overdue:
+        line(
+            f"{incidents_overdue} incident report(s) overdue",
+            reverse("admin:audits_incident_changelist") + "?overdue=yes",
+        )
+    if coverage.published and coverage.percent < 100:
+        ids = ",".join(str(pk) for pk in coverage.undisclosed_ids[:_ATTENTION_MAX_IDS])
+        line(
+            f"{coverage.published - coverage.disclosed} synthetic item(s) without a badge",
+            reverse("admin:provenance_contentitem_changelist") + f"?id__in={ids}",
+        )
+    if overdue:
+        line(
+            f"{len(overdue)} classification(s) overdue",
+            reverse("admin:audits_classification_changelist") + "?overdue=yes",
+        )
+    if awaiting:
+        line(
+            f"{awaiting} review(s) awaiting sign-off",
+            reverse("admin:audits_review_changelist") + "?queue=awaiting",
+        )
+    if health["verdict"] != "healthy":
+        line(
+            f"Magento sync {health['verdict']}",
+            reverse("admin:magento_bridge_syncrun_changelist")
+            + ("?status__exact=failed" if health["verdict"] == "failing" else ""),
+        )
+    if simulation and simulation.failed:
+        line(
+            f"{simulation.failed} badge check(s) failed in the latest coverage simulation",
+            reverse("admin:audits_simulationcheck_changelist")
+            + f"?run__id__exact={simulation.pk}&passed__exact=0",
+        )
+    if separation and separation.findings_count:
+        line(
+            f"{separation.findings_count} synthetic/real separation finding(s)",
+            reverse("admin:audits_separationscan_change", args=[separation.pk]),
+        )
+    return lines
+
+
 def dashboard(request):
     coverage = selectors.disclosure_coverage()
     circumference = 2 * math.pi * 42
@@ -91,24 +145,17 @@ def dashboard(request):
     health = selectors.sync_health()
     overdue = selectors.classifications_overdue()
     incidents_overdue = sum(1 for i in incidents if i.is_overdue)
-    attention = []
-    if incidents_overdue:
-        attention.append(f"{incidents_overdue} incident report(s) overdue")
-    if coverage.synthetic and coverage.percent < 100:
-        attention.append(f"{coverage.synthetic - coverage.badged} synthetic item(s) without a badge")
-    if overdue:
-        attention.append(f"{len(overdue)} classification(s) overdue")
-    status_counts = selectors.review_status_counts()
-    awaiting = status_counts[ReviewStatus.IN_REVIEW]
-    if awaiting:
-        attention.append(f"{awaiting} review(s) awaiting sign-off")
-    if health["verdict"] != "healthy":
-        attention.append(f"Magento sync {health['verdict']}")
     simulation, simulation_failures, separation = selectors.latest_checks()
-    if simulation and simulation.failed:
-        attention.append(f"{simulation.failed} badge check(s) failed in the latest coverage simulation")
-    if separation and separation.findings_count:
-        attention.append(f"{separation.findings_count} synthetic/real separation finding(s)")
+    status_counts = selectors.review_status_counts()
+    attention = _attention(
+        coverage=coverage,
+        incidents_overdue=incidents_overdue,
+        overdue=overdue,
+        awaiting=status_counts[ReviewStatus.IN_REVIEW],
+        health=health,
+        simulation=simulation,
+        separation=separation,
+    )
     context = {
         **admin.site.each_context(request),
         "title": "Compliance dashboard",

@@ -1,4 +1,6 @@
-"""Reads: badge resolution for the public disclosure API and the published manifests.
+"""Reads: badge resolution for the public disclosure API and the published manifests, what a
+shopper sees of one registry item (:func:`item_shown`), and badge coverage (:func:`badge_coverage`),
+the one definition the dashboard and the audit package share.
 
 Resolution turns registry items (:class:`provenance.models.ContentItem`) into what a storefront page
 needs: per product SKU, CMS block and CMS page the badges to show (or, under the audit switch's
@@ -303,3 +305,111 @@ def synthetic_images_body(store_code: str) -> bytes:
 def generation_pause() -> AuditSwitch | None:
     """The first switch that pauses generation, or ``None``."""
     return AuditSwitch.objects.filter(pause_generation=True).order_by("changed_at").first()
+
+
+# --- What a shopper sees of one item, and badge coverage -----------------------------------------
+
+SHOWN_BADGE = "badge"
+SHOWN_HIDDEN = "content hidden (audit switch: suppress)"
+_NOT_PUBLISHED = "not published"
+# The registry columns item_shown reads (a values() row or an object with these attributes).
+SHOWN_FIELDS = (
+    "surface",
+    "sku",
+    "identifier",
+    "magento_id",
+    "origin",
+    "digital_source_type",
+    "is_enabled",
+    "is_hidden",
+    "removed_at",
+)
+
+
+@dataclass(frozen=True)
+class ItemShown:
+    """What a shopper sees of one registry item, as the public badge API resolves it."""
+
+    shown: str
+    kind: str
+    policy: dict
+
+    @property
+    def published(self) -> bool:
+        """Shoppers can be shown the item at all (present, enabled, not a hidden image)."""
+        return not self.shown.startswith(_NOT_PUBLISHED)
+
+    @property
+    def disclosed(self) -> bool:
+        """A shopper shown the item is told it is AI-generated: a badge, or the content is hidden."""
+        return self.shown in (SHOWN_BADGE, SHOWN_HIDDEN)
+
+
+def item_shown(item, state: StoreState) -> ItemShown:
+    """What a shopper sees of ``item`` (a registry row as a dict, or a :class:`ContentItem`) in the
+    store view of ``state``: the same rules as :func:`disclosures_for_store`, item by item."""
+    get = item.get if isinstance(item, dict) else (lambda name: getattr(item, name))
+    surface, origin = get("surface"), get("origin")
+    kind = disclosure_kind(origin, get("digital_source_type") or "")
+    policy = state.policies[(surface, kind)]
+    if get("removed_at") is not None or not get("is_enabled"):
+        return ItemShown(_NOT_PUBLISHED, kind, policy)
+    if surface == Surface.PRODUCT_IMAGE and get("is_hidden"):
+        return ItemShown(_NOT_PUBLISHED + " (hidden image)", kind, policy)
+    if origin not in _origins(state):
+        return ItemShown("no badge (suspected; store shows badges for synthetic only)", kind, {})
+    if surface in (Surface.PRODUCT_IMAGE, Surface.RECOMMENDATION):
+        if not get("sku"):
+            return ItemShown("no badge (no SKU for the storefront to match)", kind, policy)
+    elif not (get("identifier") or get("magento_id")):
+        return ItemShown("no badge (no identifier for the storefront to match)", kind, policy)
+    if state.modes.get(surface) == SwitchMode.SUPPRESS:
+        return ItemShown(SHOWN_HIDDEN, kind, policy)
+    return ItemShown(SHOWN_BADGE, kind, policy)
+
+
+def item_badge(item: ContentItem) -> tuple[ItemShown, dict | None]:
+    """What a shopper receives for ``item`` now: its :class:`ItemShown` and the badge the public API
+    serves for it (``None`` when it serves none), from the store state as it is in the database now."""
+    state = store_state_load(item.store_code)
+    shown = item_shown(item, state)
+    return shown, (_badge(item, state) if shown.disclosed else None)
+
+
+@dataclass
+class BadgeCoverage:
+    """Badge coverage: of the synthetic items published to shoppers, how many the public API
+    discloses. The one definition the dashboard and the audit package's disclosure register use."""
+
+    published: int = 0
+    disclosed: int = 0
+    undisclosed_ids: list[int] = field(default_factory=list)
+
+    def count(self, item_id: int, shown: ItemShown) -> None:
+        if not shown.published:
+            return
+        self.published += 1
+        if shown.disclosed:
+            self.disclosed += 1
+        else:
+            self.undisclosed_ids.append(item_id)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.disclosed / self.published) if self.published else 100
+
+
+def badge_coverage(*, store_code: str = "") -> BadgeCoverage:
+    """Badge coverage of every store view (or one) as the public badge API resolves it now."""
+    items = ContentItem.objects.filter(origin=Origin.SYNTHETIC, removed_at__isnull=True, is_enabled=True)
+    if store_code:
+        items = items.filter(store_code=store_code)
+    coverage = BadgeCoverage()
+    states: dict[str, StoreState] = {}
+    rows = items.order_by("id").values("id", "store_code", *SHOWN_FIELDS)
+    for row in rows.iterator(chunk_size=2000):
+        code = row["store_code"]
+        if code not in states:
+            states[code] = store_state_load(code)
+        coverage.count(row["id"], item_shown(row, states[code]))
+    return coverage

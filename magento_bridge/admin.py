@@ -12,6 +12,7 @@ from django.utils.html import format_html
 
 from magento_bridge.locks import SyncAlreadyRunning
 from magento_bridge.models import MediaFile, SyncCursor, SyncRun
+from magento_bridge.reader import UnknownStoreError
 from magento_bridge.services import sync_run
 from magento_bridge.tasks import magento_sync_task
 from provenance.admin_mixins import ReadOnlyAdminMixin
@@ -105,6 +106,9 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 run = sync_run(store_code=store, full=full, triggered_by=who)
             except SyncAlreadyRunning as exc:
                 self.message_user(request, str(exc), messages.WARNING)
+                return HttpResponseRedirect(changelist)
+            except UnknownStoreError as exc:  # a usage error: no run was recorded
+                self.message_user(request, f"{exc}; nothing was synced.", messages.ERROR)
                 return HttpResponseRedirect(changelist)
             level = messages.SUCCESS if run.status == SyncRun.Status.SUCCEEDED else messages.ERROR
             self.message_user(request, f"{run}: {run.status}. {run.error}".strip(), level)

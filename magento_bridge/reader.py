@@ -739,8 +739,8 @@ class MagentoReader:
             yield [int(r[0]) for r in rows], contents, (max(stamps) if stamps else None)
 
     def source_stats(self) -> dict:
-        """What this source did, for the sync run's record."""
-        return {"queries": self.queries}
+        """What this source did, for the sync run's record (``engine``: ``sqlite`` or ``mysql``)."""
+        return {"queries": self.queries, "engine": self.db.engine}
 
     # -- health ---------------------------------------------------------------------------
 

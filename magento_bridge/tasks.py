@@ -8,6 +8,7 @@ from celery import shared_task
 
 from magento_bridge.locks import SyncAlreadyRunning
 from magento_bridge.models import SyncRun
+from magento_bridge.reader import UnknownStoreError
 from magento_bridge.services import sync_run
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,9 @@ def magento_sync_task(
         run = sync_run(store_code=store_code or None, full=full, triggered_by=triggered_by)
     except SyncAlreadyRunning as exc:
         logger.info("Skipping scheduled sync: %s", exc)
+        return None
+    except UnknownStoreError as exc:  # no run was recorded; retrying cannot make the store exist
+        logger.error("Not syncing: %s", exc)
         return None
     if run.status == SyncRun.Status.FAILED:
         raise SyncFailed(run.error)

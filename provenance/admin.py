@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, Max
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from provenance.admin_mixins import ReadOnlyAdminMixin
@@ -130,6 +131,124 @@ def _evidence_html(evidence: list[dict]):
     )
 
 
+_IPTC_KINDS = ("iptc_digital_source_type",)
+_FINGERPRINT_KINDS = ("png_text_chunk", "software_tag")
+
+
+def _change_link(obj, text: str):
+    url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
+def _findings(item: ContentItem, kinds: tuple[str, ...]) -> list[str]:
+    seen = []
+    for entry in [*(item.media_evidence or []), *(item.origin_evidence or [])]:
+        detail = str(entry.get("detail", ""))
+        if entry.get("kind") in kinds and detail not in seen:
+            seen.append(detail)
+    return seen
+
+
+def item_generation_records(item: ContentItem) -> list[GenerationRecord]:
+    """The generation records whose output is the item's content (same SHA-256), newest first."""
+    if not item.content_sha256:
+        return []
+    return list(
+        GenerationRecord.objects.filter(output_sha256=item.content_sha256)
+        .select_related("generator")
+        .order_by("-id")[:5]
+    )
+
+
+def item_evidence_summary(item: ContentItem) -> list[tuple[str, object]]:
+    """Why the item counts as what it is, in the order a reviewer decides on it: origin, C2PA state,
+    IPTC/XMP digital source type, generator fingerprint, generation record and lineage. Shown on the
+    item page and on the review page, so both give the same answer. Every value is escaped."""
+    media = item.surface == Surface.PRODUCT_IMAGE
+    rows: list[tuple[str, object]] = []
+    first = next(iter(item.origin_evidence or []), {})
+    why = first.get("detail") or "no evidence recorded"
+    rows.append(
+        (
+            "Origin",
+            format_html(
+                "<strong>{}</strong> ({}) — {}",
+                item.get_origin_display(),
+                item.get_origin_source_display() if item.origin_source else "no source",
+                why,
+            ),
+        )
+    )
+    if media:
+        manifest = next(
+            (e.get("manifest") for e in item.media_evidence or [] if e.get("kind") == "c2pa_manifest"), None
+        )
+        c2pa = item.get_c2pa_state_display()
+        if manifest:
+            c2pa = format_html(
+                "{} — signed by {}, claim generator {}",
+                c2pa,
+                manifest.get("signer", "") or "unknown",
+                manifest.get("claim_generator", "") or "unknown",
+            )
+        rows.append(("C2PA", c2pa if item.content_sha256 else "The file was not read."))
+        iptc = _findings(item, _IPTC_KINDS)
+        rows.append(
+            (
+                "IPTC / XMP",
+                "; ".join(iptc)
+                or (item.digital_source_type and f"digital source type {item.digital_source_type}")
+                or "No IPTC digital source type in the file's XMP.",
+            )
+        )
+        rows.append(
+            ("Generator fingerprint", "; ".join(_findings(item, _FINGERPRINT_KINDS)) or "None found.")
+        )
+    records = item_generation_records(item)
+    if records:
+        rows.append(
+            (
+                "Generation record",
+                format_html_join(
+                    ", ",
+                    "{} ({} {}, generated {})",
+                    (
+                        (
+                            _change_link(r, f"#{r.pk}"),
+                            r.generator.name,
+                            r.generator_version,
+                            timezone.localtime(r.generated_at).strftime("%Y-%m-%d %H:%M %Z"),
+                        )
+                        for r in records
+                    ),
+                ),
+            )
+        )
+        inputs = [h for r in records for h in (r.input_sha256s or [])]
+        parents = list(ContentItem.objects.filter(content_sha256__in=inputs).order_by("id")[:10])
+        parent_records = list(GenerationRecord.objects.filter(output_sha256__in=inputs).order_by("id")[:10])
+        links = [_change_link(p, f"item #{p.pk} {p.sku or p.identifier or p.file_path}") for p in parents]
+        links += [_change_link(r, f"generation record #{r.pk}") for r in parent_records]
+        if links:
+            lineage = format_html_join(", ", "{}", ((link,) for link in links))
+        elif inputs:
+            lineage = f"{len(inputs)} input(s), none of them in the registry"
+        else:
+            lineage = "No inputs recorded (generated from the prompt alone)."
+        rows.append(("Lineage (made from)", lineage))
+    else:
+        rows.append(("Generation record", "No generation record has this content's SHA-256."))
+    return rows
+
+
+def item_evidence_html(item: ContentItem):
+    """:func:`item_evidence_summary` as a table."""
+    return format_html(
+        '<table class="evidence-summary" data-evidence-summary>{}</table>',
+        format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>', item_evidence_summary(item)),
+    )
+
+
 @admin.register(ContentItem)
 class ContentItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
@@ -160,6 +279,7 @@ class ContentItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     ordering = ("store_code", "surface", "magento_id", "part_key")
     readonly_fields = [f.name for f in ContentItem._meta.fields] + [
+        "decisive_evidence",
         "thumbnail_large",
         "evidence_list",
         "media_evidence_list",
@@ -168,6 +288,7 @@ class ContentItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     fieldsets = (
         ("Identity", {"fields": ("store_code", "surface", "magento_id", "part_key", "sku", "identifier")}),
+        ("Decisive evidence", {"fields": ("decisive_evidence",)}),
         (
             "What the shopper sees",
             {
@@ -197,6 +318,10 @@ class ContentItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             {"fields": ("magento_updated_at", "first_seen_at", "changed_at", "last_seen_at", "removed_at")},
         ),
     )
+
+    @admin.display(description="Why it counts as what it is")
+    def decisive_evidence(self, item: ContentItem):
+        return item_evidence_html(item)
 
     @admin.display(description="Latest log entry")
     def log_entry(self, item: ContentItem):

@@ -254,8 +254,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _missing_files(args: argparse.Namespace) -> list[str]:
+    """The named input files that do not exist (a typo in a path is a usage error, not a FAIL)."""
+    paths = [args.keys, args.checkpoint, *args.entries, *args.inclusion, *args.consistency]
+    return [path for path in [*paths, *args.old_checkpoint] if not Path(path).exists()]
+
+
 def main(argv: Sequence[str] | None = None, out=None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    missing = _missing_files(args)
+    if missing:
+        parser.error("; ".join(f"{path}: no such file" for path in missing))  # exits 2
     run = _Run(out or sys.stdout)
     verifiers = _load_keys(run, args.keys)
     checkpoint = _open_checkpoint(run, args.checkpoint, verifiers, args.origin) if verifiers else None

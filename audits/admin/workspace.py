@@ -7,18 +7,24 @@ version, so two people deciding at once get "someone acted first" instead of ove
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
+from audits import selectors
 from audits.admin_mixins import AuditedAdminMixin
 from audits.ai_act import QUESTIONS, SECTIONS, classify
+from audits.humanize import waited, when
 from audits.models import (
     AuditEvent,
     Classification,
@@ -43,6 +49,8 @@ from audits.services import (
     review_request_changes,
     review_submit,
 )
+from disclosure.selectors import item_badge
+from provenance.admin import item_evidence_html
 
 
 def _admin_link(obj) -> str:
@@ -69,7 +77,52 @@ def _thumbnail(item, size: int = 48) -> str:
     )
 
 
+class OverdueFilter(admin.SimpleListFilter):
+    """``?overdue=yes``: the rows the dashboard counts as overdue (its "Needs attention" links here)."""
+
+    title = "deadline"
+    parameter_name = "overdue"
+    overdue_ids = None  # set by each subclass: () -> ids the dashboard's selector counts as overdue
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Overdue")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=type(self).overdue_ids())
+        return queryset
+
+
+class ClassificationOverdueFilter(OverdueFilter):
+    @staticmethod
+    def overdue_ids() -> list[int]:
+        return [c.pk for c in selectors.classifications_overdue()]
+
+
+class IncidentOverdueFilter(OverdueFilter):
+    @staticmethod
+    def overdue_ids() -> list[int]:
+        return [i.pk for i in selectors.incidents_open() if i.is_overdue]
+
+
 # --- Reviews --------------------------------------------------------------------------------------
+
+
+def _shopper_view(item) -> dict:
+    """What shoppers receive for the item: the badge the public badge API serves, and its URL."""
+    shown, badge = item_badge(item)
+    if item.surface in ("product_image", "recommendation"):
+        query = {"products": item.sku}
+    elif item.surface == "cms_block":
+        query = {"blocks": item.identifier or str(item.magento_id)}
+    else:
+        query = {"pages": item.identifier or str(item.magento_id)}
+    api = reverse("disclosure_api:disclosures", args=[item.store_code]) if item.store_code else ""
+    return {
+        "shown": shown.shown,
+        "badge": badge,
+        "api_url": f"{api}?{urlencode(query)}" if api and all(query.values()) else "",
+    }
 
 
 class QueueFilter(admin.SimpleListFilter):
@@ -130,15 +183,15 @@ _DECISIONS = {
 
 @admin.register(Review)
 class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    # Six columns that fit 1366 px beside the navigation and the filters: the title goes under the
+    # subject, the version beside the status.
     list_display = (
         "thumb",
         "subject_link",
-        "shown_as",
         "status_label",
         "risk",
         "age",
         "proposed_by",
-        "version",
     )
     list_display_links = None
     list_filter = (QueueFilter, "status", SubjectFilter, "risk")
@@ -177,7 +230,13 @@ class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def subject_link(self, review: Review):
         url = reverse("admin:audits_review_change", args=[review.pk])
         kind = "Generator" if review.generator_id else ""
-        return format_html('<a href="{}">{} {}</a>', url, kind, review.subject)
+        return format_html(
+            '<a href="{}" class="ws-subject-link">{} {}</a><br><small class="ws-shown-as">{}</small>',
+            url,
+            kind,
+            review.subject,
+            self.shown_as(review),
+        )
 
     @admin.display(description="Title / label")
     def shown_as(self, review: Review):
@@ -194,18 +253,39 @@ class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Status", ordering="status")
     def status_label(self, review: Review):
         return format_html(
-            '<span class="review-status review-{}">{}</span>', review.status, review.get_status_display()
+            '<span class="review-status review-{}">{}</span> <small>v{}</small>',
+            review.status,
+            review.get_status_display(),
+            review.version,
         )
 
     @admin.display(description="Waiting", ordering="queued_at")
     def age(self, review: Review):
-        return timesince(review.queued_at)
+        return format_html(
+            '<span title="since {}">{}</span>', when(review.queued_at), waited(review.queued_at)
+        )
 
-    def _bulk(self, request, queryset, decide, done: str) -> None:
+    def _bulk(self, request, queryset, decide, done: str, action: str):
+        """Decide on the selected reviews with one comment of what was checked: the first post shows
+        the selection and asks for the comment, the second (``apply``) decides."""
+        comment = request.POST.get("comment", "").strip()
+        if "apply" not in request.POST or not comment:
+            if "apply" in request.POST:
+                self.message_user(request, "Say what you checked: a comment is required.", messages.ERROR)
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"{done.split(';')[0]}: say what you checked",
+                "opts": self.model._meta,
+                "reviews": queryset.select_related("content_item", "generator"),
+                "action": action,
+                "done": done,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/audits/review/bulk_decision.html", context)
         ok, refused = 0, []
         for review in queryset:
             try:
-                decide(review=review, actor=request.user, expected_version=review.version)
+                decide(review=review, actor=request.user, expected_version=review.version, comment=comment)
                 ok += 1
             except WorkspaceError as exc:
                 refused.append(f"{review.subject}: {exc}")
@@ -215,26 +295,32 @@ class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
             self.message_user(request, line, messages.ERROR)
         if len(refused) > 10:
             self.message_user(request, f"… and {len(refused) - 10} more refused.", messages.ERROR)
+        return None
 
     @admin.action(description="Propose selected for sign-off", permissions=["propose"])
     def propose_selected(self, request, queryset):
-        self._bulk(request, queryset, review_submit, "Proposed for sign-off")
+        return self._bulk(request, queryset, review_submit, "Proposed for sign-off", "propose_selected")
 
     @admin.action(
         description="Sign off selected (four eyes: not your own proposals)", permissions=["approve"]
     )
     def approve_selected(self, request, queryset):
-        self._bulk(request, queryset, review_approve, "Signed off")
+        return self._bulk(request, queryset, review_approve, "Signed off", "approve_selected")
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if not str(object_id or "").isdigit():
+            raise Http404("No such review.")
         review = get_object_or_404(Review.objects.select_related("content_item", "generator"), pk=object_id)
         if request.method == "POST":
             if not self.has_view_permission(request, review):
                 raise PermissionDenied
             return self._decide(request, review)
+        item = review.content_item
         extra_context = {
             **(extra_context or {}),
             "review": review,
+            "evidence": item_evidence_html(item) if item else None,
+            "shopper": _shopper_view(item) if item else None,
             "thumbnail": _thumbnail(review.content_item, 160),
             "subject_link": _admin_link(review.subject),
             "comments": review.comments.select_related("author"),
@@ -309,7 +395,7 @@ class ClassificationAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "approved_by",
         "due",
     )
-    list_filter = ("risk_class", "status", "generator")
+    list_filter = (ClassificationOverdueFilter, "risk_class", "status", "generator")
     search_fields = ("generator__name", "use_case")
     list_select_related = ("generator", "proposed_by", "approved_by")
     actions = ["approve_selected"]
@@ -458,16 +544,25 @@ class IncidentForm(forms.ModelForm):
         model = Incident
         fields = ["title", "severity", "aware_at", "description", "content_items", "generators"]
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        widget = self.fields["aware_at"].widget if "aware_at" in self.fields else None
+        if isinstance(widget, forms.MultiWidget):  # the admin's date and time boxes: name each one
+            for part, name in zip(widget.widgets, ("Date aware", "Time aware"), strict=False):
+                part.attrs["aria-label"] = name
+
 
 @admin.register(Incident)
 class IncidentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = IncidentForm
     list_display = ("title", "severity", "status", "deadline", "steps_done", "created_at")
-    list_filter = ("status", "severity")
+    list_filter = (IncidentOverdueFilter, "status", "severity")
     search_fields = ("title", "description")
-    raw_id_fields = ("content_items",)
-    filter_horizontal = ("generators",)
+    autocomplete_fields = ("content_items", "generators")
     change_form_template = "admin/audits/incident/change_form.html"
+
+    class Media:
+        js = ("audits/autocomplete-labels.js",)
 
     def get_changeform_initial_data(self, request):
         return {"aware_at": timezone.now(), **super().get_changeform_initial_data(request)}
@@ -483,17 +578,19 @@ class IncidentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Report due (Art. 73)", ordering="report_due_at")
     def deadline(self, incident: Incident):
         if incident.reported_at:
-            return format_html("reported {}", incident.reported_at.date())
+            return format_html("reported {}", when(incident.reported_at))
         if incident.report_due_at is None:
             return "no deadline"
         if incident.is_overdue:
-            return format_html('<strong class="overdue">OVERDUE since {}</strong>', incident.report_due_at)
+            return format_html(
+                '<strong class="overdue">OVERDUE since {}</strong>', when(incident.report_due_at)
+            )
         if not incident.is_open:
             return "—"
         return format_html(
             "{} (in {})",
-            incident.report_due_at.strftime("%Y-%m-%d %H:%M"),
-            timesince(timezone.now(), incident.report_due_at),
+            when(incident.report_due_at),
+            timesince(timezone.now(), incident.report_due_at, depth=1),
         )
 
     @admin.display(description="Plan")

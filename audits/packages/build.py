@@ -41,11 +41,10 @@ from audits import events
 from audits.models import AuditPackage, AuditPackageStatus, Review
 from audits.packages import documents
 from audits.packages.evidence import LevelTree
-from disclosure.models import SwitchMode
-from disclosure.selectors import disclosure_kind, store_state_load
+from disclosure.selectors import BadgeCoverage, item_shown, store_state_load
 from provenance.checkpoints import CheckpointError, checkpoint_latest, checkpoint_sign, log_verifier_keys
 from provenance.log import ITEM_KINDS, log_append, log_consistency_proof
-from provenance.models import Checkpoint, ContentItem, GenerationRecord, Generator, LogEntry, Origin, Surface
+from provenance.models import Checkpoint, ContentItem, GenerationRecord, Generator, LogEntry, Origin
 from provenance.services import registry_store_codes
 from provenance.standards import merkle
 
@@ -140,6 +139,7 @@ def audit_package_run(
             out=out,
             store_code=package.store_code,
             since=package.since,
+            allow_empty=package.allow_empty,
             previous_note=previous.checkpoint_note if previous else "",
             package_id=package.pk,
             progress=report,
@@ -216,6 +216,26 @@ def package_store_code(store_code: str) -> str:
     return store_code
 
 
+def package_scope_check(*, store_code: str, since: date | None, allow_empty: bool = False) -> int:
+    """The number of registry items in the scope; raises :class:`AuditPackageError` when there are none
+    and ``allow_empty`` is not set, so a typo in the scope cannot yield a clean-looking empty audit."""
+    since_at = datetime.combine(since, time.min, tzinfo=UTC) if since else None
+    scope = _Scope(store_code=package_store_code(store_code), since=since, since_at=since_at, package_id=None)
+    count = _items(scope).count()
+    if count == 0 and not allow_empty:
+        raise AuditPackageError(f"{EMPTY_REFUSAL}: {_scope_text(scope)}")
+    return count
+
+
+EMPTY_REFUSAL = "no registry item is in the package's scope, so it would be empty"
+
+
+def _scope_text(scope: _Scope) -> str:
+    where = f"store view {scope.store_code!r}" if scope.store_code else "every store view"
+    when = f", changed on or after {scope.since.isoformat()}" if scope.since else ""
+    return f"{where}{when}; build it anyway only with --allow-empty (the package is then stamped EMPTY)"
+
+
 # --- The builder ------------------------------------------------------------------------------------
 
 
@@ -265,11 +285,13 @@ def audit_package_build(
     previous_note: str = "",
     package_id: int | None = None,
     progress: Progress | None = None,
+    allow_empty: bool = False,
 ) -> BuildResult:
     """Write the package ZIP to ``out`` and return its size, SHA-256 and the checkpoint it proves against.
 
     ``previous_note`` is the signed checkpoint of the previous package (for the consistency proof).
-    Raises :class:`AuditPackageError` when there is no signed checkpoint or the log disagrees with it.
+    Raises :class:`AuditPackageError` when there is no signed checkpoint, the log disagrees with it,
+    or no registry item is in scope and ``allow_empty`` is not set.
     """
     report = progress or (lambda percent, note: None)
     store_code = package_store_code(store_code)
@@ -289,6 +311,8 @@ def audit_package_build(
         tree = _load_tree(checkpoint)
         report(15, "Writing the registers")
         registers = _write_registers(staging, scope, checkpoint.size)
+        if registers["item_count"] == 0 and not allow_empty:
+            raise AuditPackageError(f"{EMPTY_REFUSAL}: {_scope_text(scope)}")
         report(40, "Writing log entries and inclusion proofs")
         evidence = _write_evidence(staging, scope, checkpoint, tree, registers, previous_note)
         del tree
@@ -433,6 +457,7 @@ class _Tally:
     content_hashes: set[str] = field(default_factory=set)
     counts: dict[tuple[str, str, str], int] = field(default_factory=dict)
     badges: dict[str, int] = field(default_factory=dict)
+    coverage: BadgeCoverage = field(default_factory=BadgeCoverage)
     item_count: int = 0
     synthetic_count: int = 0
     record_count: int = 0
@@ -470,6 +495,7 @@ class _Tally:
             "after_checkpoint": self.after_checkpoint,
             "counts": self.counts,
             "badges": self.badges,
+            "coverage": self.coverage,
             "stores": stores or sorted({k[0] for k in self.counts}),
             "cited": self.cited,
             "item_ids": self.item_ids,
@@ -512,8 +538,12 @@ def _write_items(staging: _Staging, scope: _Scope, tally: _Tally) -> dict[str, o
             store_code = item["store_code"]
             if store_code not in states:
                 states[store_code] = store_state_load(store_code)
-            badge = _badge_shown(item, states[store_code])
-            tally.badge(badge[0])
+            # What a shopper sees, as the public badge API resolves the policies and the audit switch.
+            shown = item_shown(item, states[store_code])
+            badge = (shown.shown, shown.kind, shown.policy.get("label", ""), shown.policy.get("version", ""))
+            tally.badge(shown.shown)
+            if item["origin"] == Origin.SYNTHETIC:
+                tally.coverage.count(item["id"], shown)
             cells = _disclosure_row(item, badge, reviews.get(item["id"]), usernames, log_index)
             disclosure.writerow(documents.csv_cell(_iso(v)) for v in cells)
     return states
@@ -578,22 +608,6 @@ def _write_generation_records(staging: _Staging, scope: _Scope, tally: _Tally) -
             tally.record_count += 1
             writer.writerow(documents.csv_cell(_iso(v)) for v in (*row[:7], log_index))
     tally.content_hashes.clear()  # only the records needed them
-
-
-def _badge_shown(item: dict, state) -> tuple[str, str, str, object]:
-    """What a shopper sees for the item: ``(shown, kind, label, policy version)`` from the policies in
-    force and the audit switch, as the public badge API resolves them."""
-    kind = disclosure_kind(item["origin"], item["digital_source_type"])
-    policy = state.policies[(item["surface"], kind)]
-    if item["removed_at"] is not None or not item["is_enabled"]:
-        return "not published", kind, policy["label"], policy["version"]
-    if item["surface"] == Surface.PRODUCT_IMAGE and item["is_hidden"]:
-        return "not published (hidden image)", kind, policy["label"], policy["version"]
-    if item["origin"] == Origin.SUSPECTED and not state.badge_suspected:
-        return "no badge (suspected; store shows badges for synthetic only)", kind, "", ""
-    if state.modes.get(item["surface"]) == SwitchMode.SUPPRESS:
-        return "content hidden (audit switch: suppress)", kind, policy["label"], policy["version"]
-    return "badge", kind, policy["label"], policy["version"]
 
 
 def _write_evidence(

@@ -28,7 +28,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from audits.ai_act import RiskClass
-from audits.models import Classification, ClassificationStatus, Incident, Review
+from audits.models import Classification, ClassificationStatus, Incident, Review, ReviewStatus
 from provenance.models import GenerationRecord, Generator
 from provenance.standards.model_cards import hf_metadata_template, model_card_template
 
@@ -187,6 +187,30 @@ RISK_HEADER = [
 ]
 
 
+# The printable documents' column headings; the CSV registers keep the machine names above.
+RISK_LABELS = [
+    "Generator",
+    "Use case",
+    "Version",
+    "Risk class",
+    "Obligations",
+    "Classification",
+    "Generator review",
+    "Proposed by",
+    "Proposed",
+    "Approved by",
+    "Approved",
+    "Reclassify by",
+]
+
+
+def _status_label(status: str) -> str:
+    try:
+        return str(ReviewStatus(status).label)
+    except ValueError:
+        return status
+
+
 def risk_rows() -> list[list[object]]:
     """One row per generator and use case (the current version), plus generators never classified."""
     reviews = dict(Review.objects.filter(generator__isnull=False).values_list("generator_id", "status"))
@@ -215,7 +239,7 @@ def risk_rows() -> list[list[object]]:
                 RiskClass.LABELS.get(c.risk_class, c.risk_class),
                 obligations,
                 c.get_status_display(),
-                reviews.get(c.generator_id, "no review"),
+                _status_label(reviews.get(c.generator_id, "no review")),
                 c.proposed_by.get_username() if c.proposed_by else "",
                 _date(c.proposed_at),
                 c.approved_by.get_username() if c.approved_by else "",
@@ -232,7 +256,7 @@ def risk_rows() -> list[list[object]]:
                 "NOT CLASSIFIED",
                 "",
                 "",
-                reviews.get(generator.pk, "no review"),
+                _status_label(reviews.get(generator.pk, "no review")),
                 "",
                 "",
                 "",
@@ -248,11 +272,24 @@ def risk_csv(rows: list[list[object]]) -> str:
 
 
 def risk_html(rows: list[list[object]]) -> str:
-    return _render("risk-matrix.html", {"risk_header": RISK_HEADER, "risk_rows": rows})
+    return _render("risk-matrix.html", {"risk_header": RISK_LABELS, "risk_rows": rows})
 
 
 # --- Incidents --------------------------------------------------------------------------------------
 
+INCIDENT_LABELS = [
+    "#",
+    "Title",
+    "Severity",
+    "Status",
+    "Aware since",
+    "Report due",
+    "Reported",
+    "Closed",
+    "Overdue",
+    "Response plan",
+    "Timeline",
+]
 INCIDENT_HEADER = [
     "id",
     "title",
@@ -299,7 +336,7 @@ def incident_csv(rows: list[list[object]]) -> str:
 
 
 def incident_html(rows: list[list[object]]) -> str:
-    return _render("incident-register.html", {"incident_header": INCIDENT_HEADER, "incidents": rows})
+    return _render("incident-register.html", {"incident_header": INCIDENT_LABELS, "incidents": rows})
 
 
 # --- Data flow diagram ------------------------------------------------------------------------------
@@ -547,9 +584,9 @@ def index_html(summary: dict, sizes: dict[str, int]) -> str:
         "simulation_files": _provided_files(provided, "simulation/"),
         "separation_files": _provided_files(provided, "separation/"),
         "generators": summary["documents"]["generators"],
-        "risk_header": RISK_HEADER,
-        "risk_rows": summary["documents"]["risk_rows"],
-        "incident_header": INCIDENT_HEADER[:9],
+        "risk_header": RISK_LABELS[:7],  # the summary; the full matrix is risk/risk-matrix.html
+        "risk_rows": [r[:7] for r in summary["documents"]["risk_rows"]],
+        "incident_header": INCIDENT_LABELS[:9],
         "incidents": [r[:9] for r in summary["documents"]["incidents"]],
         "contents": contents,
         "generated_now": _date(timezone.now()),

@@ -12,6 +12,10 @@ FAIL line each and exiting 1 when any fails:
 4. the RFC 9162 consistency proof (§2.1.4.2) from the previous package's signed checkpoint;
 5. that every log index the registers cite is an entry present and proven in the package.
 
+When the checkpoint cannot be verified (a wrong or missing key, a bad signature), nothing after it
+can be proven: the verifier says so once and stops there. A package whose registry holds no item
+(built only with ``--allow-empty``) is stamped EMPTY in the output and the verdict.
+
 Pin the log's key from outside the package: ``--key FILE`` with the output of ``GET /log/key``
 fetched independently; then only that key is trusted.
 
@@ -43,6 +47,7 @@ PREVIOUS_CHECKPOINT = "provenance/previous-checkpoint.txt"
 ENTRIES = "provenance/entries.jsonl"
 CONSISTENCY = "provenance/consistency.json"
 REFERENCES = "provenance/references.json"
+REGISTRY = "registers/registry.csv"
 _MAX_FAIL_LINES = 20
 
 
@@ -356,6 +361,14 @@ def check_references(run: _Run, package: _Package, proven: set) -> None:
             run.ok("references " + name + ": " + str(cited) + " cited log entries are all present and proven")
 
 
+def registry_item_count(package: _Package):
+    """Rows of the registry register, or ``None`` when it cannot be read (the manifest check says why)."""
+    try:
+        return sum(1 for _ in csv.DictReader(package.lines(REGISTRY)))
+    except (OSError, KeyError, UnicodeDecodeError, csv.Error):
+        return None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python verify.py",
@@ -397,11 +410,30 @@ def main(argv=None, out=None) -> int:
     checkpoint = open_checkpoint(run, package, CHECKPOINT, verifiers, args.origin) if verifiers else None
     if not verifiers:
         run.fail("checkpoint " + CHECKPOINT + ": no key to verify it with")
-    proven = check_entries(run, package, checkpoint)
-    check_consistency(run, package, checkpoint, verifiers, args.origin)
-    check_references(run, package, proven)
+    if checkpoint is None:
+        # Every inclusion and consistency proof is checked against this checkpoint: one root cause.
+        run.out.write(
+            "STOP: without a verified checkpoint no log entry, consistency proof or register reference "
+            "can be proven; fix the cause above (pin the log's key with --key) and run again\n"
+        )
+    else:
+        proven = check_entries(run, package, checkpoint)
+        check_consistency(run, package, checkpoint, verifiers, args.origin)
+        check_references(run, package, proven)
+    items = registry_item_count(package)
+    empty = items == 0
+    if empty:
+        run.out.write("EMPTY: " + REGISTRY + " holds no registry item; this package audits no content\n")
     verdict = "FAIL" if run.failed else "PASS"
-    run.out.write(verdict + ": " + str(run.passed) + " passed, " + str(run.failed) + " failed\n")
+    run.out.write(
+        verdict
+        + (" (EMPTY package)" if empty else "")
+        + ": "
+        + str(run.passed)
+        + " passed, "
+        + str(run.failed)
+        + " failed\n"
+    )
     return 1 if run.failed else 0
 
 

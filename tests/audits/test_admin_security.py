@@ -173,10 +173,15 @@ def test_admin_forms_need_the_csrf_token(make_user, item):
     review = review_open(content_item=item)
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(make_user("Reviewer"))
-    response = strict.post(f"/admin/audits/review/{review.pk}/change/", {"decision": "submit", "version": 1})
+    response = strict.post(
+        f"/admin/audits/review/{review.pk}/change/",
+        {"decision": "submit", "version": 1, "comment": "Checked the evidence"},
+    )
     assert response.status_code == 403
     response = strict.post(
-        f"/api/v1/audits/reviews/{review.pk}/submit", {"version": 1}, content_type="application/json"
+        f"/api/v1/audits/reviews/{review.pk}/submit",
+        {"version": 1, "comment": "Checked the evidence"},
+        content_type="application/json",
     )
     assert response.status_code == 403
 

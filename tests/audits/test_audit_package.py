@@ -244,6 +244,10 @@ def test_a_foreign_pinned_key_fails(unpacked, clean_python, tmp_path):
     assert code == 1
     assert "FAIL keys: none of the pinned keys is among the package's keys" in output
     assert "FAIL checkpoint provenance/checkpoint.txt: signature" in output
+    # The root cause once, then a stop: no FAIL per entry or per register reference after it.
+    assert output.count("STOP: without a verified checkpoint") == 1
+    assert "FAIL inclusion" not in output and "FAIL references" not in output
+    assert output.count("FAIL ") == 2
 
 
 def test_a_removed_entry_fails_and_names_what_cites_it(unpacked, clean_python):

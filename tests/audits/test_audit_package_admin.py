@@ -92,7 +92,10 @@ def test_staff_without_the_role_cannot_download_or_build(
     assert response.status_code == 302 and "/login/" in response["Location"]
 
 
-def test_a_failed_build_is_shown_with_its_reason(client, make_user, db, django_capture_on_commit_callbacks):
+def test_a_failed_build_is_shown_with_its_reason(
+    client, make_user, make_item, django_capture_on_commit_callbacks
+):
+    make_item()
     client.force_login(make_user(Role.ADMINISTRATOR))
     package = build_from_admin(client, django_capture_on_commit_callbacks)
     assert package.status == AuditPackageStatus.FAILED

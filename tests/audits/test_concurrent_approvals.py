@@ -71,7 +71,10 @@ def test_two_approvers_at_once_one_wins_the_other_is_told(workspace_mariadb):
     )
     review = review_open(content_item=item)
     review = review_submit(
-        review=review, actor=User.objects.get(pk=reviewer.pk), expected_version=review.version
+        review=review,
+        actor=User.objects.get(pk=reviewer.pk),
+        expected_version=review.version,
+        comment="Checked the evidence and the badge",
     )
     version = review.version
 
@@ -82,7 +85,12 @@ def test_two_approvers_at_once_one_wins_the_other_is_told(workspace_mariadb):
         try:
             mine = Review.objects.get(pk=review.pk)
             barrier.wait()
-            review_approve(review=mine, actor=actor, expected_version=version)
+            review_approve(
+                review=mine,
+                actor=actor,
+                expected_version=version,
+                comment="Checked the proposal against the evidence",
+            )
             outcomes[actor.username] = "approved"
         except ReviewConflict as exc:
             outcomes[actor.username] = exc

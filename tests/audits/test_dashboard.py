@@ -2,38 +2,77 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from audits.models import Review
-from audits.selectors import disclosure_coverage, register_badged_items_filter, review_backlog_by_age
+from audits.selectors import disclosure_coverage, review_backlog_by_age
 from audits.services import classification_approve, classification_propose, incident_open, review_open
 from magento_bridge.models import SyncRun
 
 
-@pytest.fixture
-def restore_badge_filter():
-    yield
-    register_badged_items_filter(None)
-
-
-def test_coverage_counts_present_enabled_synthetic_items_by_default(make_item, restore_badge_filter):
+def test_coverage_counts_the_synthetic_items_published_to_shoppers(make_item):
     make_item()
     make_item()
-    make_item(is_enabled=False)
+    make_item(is_enabled=False)  # not published: nothing to disclose
+    make_item(is_hidden=True)  # a hidden image: not published either
     make_item(origin="human")
     make_item(removed_at=timezone.now())
+    unmatched = make_item(sku="")  # the storefront has no SKU to put its badge on
     coverage = disclosure_coverage()
-    assert (coverage.badged, coverage.synthetic, coverage.percent) == (2, 3, 67)
+    assert (coverage.disclosed, coverage.published, coverage.percent) == (2, 3, 67)
+    assert coverage.undisclosed_ids == [unmatched.pk]
 
 
-def test_the_disclosure_app_can_supply_which_items_are_badged(make_item, restore_badge_filter):
-    badged = make_item()
+def test_the_dashboard_and_the_package_register_share_one_coverage_definition(make_item):
+    from audits.packages.build import _Scope, _Staging, _write_registers
+
     make_item()
-    register_badged_items_filter(lambda items: items.filter(pk=badged.pk))
-    assert disclosure_coverage().percent == 50
+    make_item(is_enabled=False)
+    make_item(is_hidden=True)
+    make_item(sku="")
+    make_item(origin="suspected")
+    dashboard = disclosure_coverage()
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        scope = _Scope(store_code="", since=None, since_at=None, package_id=None)
+        package = _write_registers(_Staging(Path(tmp)), scope, size=0)["coverage"]
+    assert (package.disclosed, package.published) == (dashboard.disclosed, dashboard.published) == (1, 2)
+
+
+def test_every_needs_attention_line_links_to_its_filtered_list(
+    client, approver, make_item, generator, reviewer
+):
+    make_item(sku="")
+    review = review_open(content_item=make_item())
+    type(review).objects.filter(pk=review.pk).update(status="in_review")
+    proposal = classification_propose(generator=generator, use_case="Images", answers={}, actor=reviewer)
+    approved = classification_approve(classification=proposal, actor=approver)
+    type(approved).objects.filter(pk=approved.pk).update(due_at=timezone.now() - timedelta(days=2))
+    incident = incident_open(
+        title="Overdue", severity="widespread", actor=reviewer, aware_at=timezone.now() - timedelta(days=5)
+    )
+    client.force_login(approver)
+    page = client.get("/admin/workspace/dashboard/").content.decode()
+    attention = page.split("Needs attention:", 1)[1].split("</p>", 1)[0]
+    links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', attention)
+    texts = [text for _, text in links]
+    assert any("without a badge" in t for t in texts)
+    assert any("classification(s) overdue" in t for t in texts)
+    assert any("incident report(s) overdue" in t for t in texts)
+    assert any("awaiting sign-off" in t for t in texts)
+    assert len(links) == attention.count(" · ") + 1  # every line is a link
+    for url, text in links:
+        response = client.get(url.replace("&amp;", "&"))
+        assert response.status_code == 200, (url, text)
+    incidents = client.get("/admin/audits/incident/?overdue=yes").content.decode()
+    assert "Overdue" in incidents and f"/admin/audits/incident/{incident.pk}/change/" in incidents
+    classifications = client.get("/admin/audits/classification/?overdue=yes").content.decode()
+    assert f"/admin/audits/classification/{approved.pk}/change/" in classifications
 
 
 def test_the_backlog_is_bucketed_by_age(make_item):
@@ -81,3 +120,36 @@ def test_the_dashboard_reads_a_bounded_number_of_queries(
     client.force_login(approver)
     with django_assert_max_num_queries(40):
         client.get("/admin/workspace/dashboard/")
+
+
+def test_a_usage_error_recorded_as_a_failed_run_does_not_turn_the_sync_red(client, approver):
+    from audits.selectors import sync_health
+
+    SyncRun.objects.create(mode="full", status="succeeded", finished_at=timezone.now())
+    # As an older release recorded a typo on the command line: a failed run that never started work.
+    SyncRun.objects.create(
+        mode="incremental",
+        status="failed",
+        store_code="nosuch",
+        finished_at=timezone.now(),
+        error="unknown store code(s): nosuch (known: de, default)",
+    )
+    health = sync_health()
+    assert health["verdict"] == "healthy" and health["failed_24h"] == 0
+    assert [run.status for run in health["runs"]] == ["succeeded"]
+    client.force_login(approver)
+    page = client.get("/admin/workspace/dashboard/").content.decode()
+    assert "Magento sync failing" not in page
+
+
+def test_a_misconfigured_store_list_still_counts_as_failing(db):
+    from audits.selectors import sync_health
+
+    SyncRun.objects.create(mode="full", status="succeeded", finished_at=timezone.now())
+    SyncRun.objects.create(
+        mode="incremental",
+        status="failed",
+        finished_at=timezone.now(),
+        error="unknown store code(s): fr (known: de)",
+    )
+    assert sync_health()["verdict"] == "failing"

@@ -31,7 +31,14 @@ def own_proposals(make_item, both_roles):
     reviews = []
     for _ in range(3):
         review = review_open(content_item=make_item())
-        reviews.append(review_submit(review=review, actor=both_roles, expected_version=review.version))
+        reviews.append(
+            review_submit(
+                review=review,
+                actor=both_roles,
+                expected_version=review.version,
+                comment="Checked the evidence and the badge",
+            )
+        )
     return reviews
 
 
@@ -44,7 +51,12 @@ def assert_untouched(reviews):
 def test_a_direct_service_call_is_refused(both_roles, own_proposals):
     for review in own_proposals:
         with pytest.raises(FourEyesViolation):
-            review_approve(review=review, actor=both_roles, expected_version=review.version)
+            review_approve(
+                review=review,
+                actor=both_roles,
+                expected_version=review.version,
+                comment="Checked the proposal against the evidence",
+            )
     assert_untouched(own_proposals)
     assert AuditEvent.objects.filter(action="review.refused", actor="dual").count() == 3
 
@@ -56,7 +68,7 @@ def test_the_change_form_is_refused(client, both_roles, own_proposals):
     assert "another approver must sign it off" in page and 'value="approve"' not in page
     response = client.post(
         f"/admin/audits/review/{review.pk}/change/",
-        {"decision": "approve", "version": review.version},
+        {"decision": "approve", "version": review.version, "comment": "Checked the proposal"},
         follow=True,
     )
     assert "Four eyes" in response.content.decode()
@@ -67,11 +79,21 @@ def test_a_bulk_action_is_refused_for_every_own_proposal(
     client, both_roles, own_proposals, make_item, make_user
 ):
     other = review_open(content_item=make_item())
-    other = review_submit(review=other, actor=make_user(Role.REVIEWER), expected_version=other.version)
+    other = review_submit(
+        review=other,
+        actor=make_user(Role.REVIEWER),
+        expected_version=other.version,
+        comment="Checked the evidence and the badge",
+    )
     client.force_login(both_roles)
     response = client.post(
         "/admin/audits/review/",
-        {"action": "approve_selected", "_selected_action": [r.pk for r in [*own_proposals, other]]},
+        {
+            "action": "approve_selected",
+            "_selected_action": [r.pk for r in [*own_proposals, other]],
+            "comment": "Checked the evidence of each",
+            "apply": "1",
+        },
         follow=True,
     )
     text = response.content.decode()
@@ -85,7 +107,7 @@ def test_the_api_is_refused(client, both_roles, own_proposals):
     review = own_proposals[0]
     response = client.post(
         f"/api/v1/audits/reviews/{review.pk}/approve",
-        {"version": review.version},
+        {"version": review.version, "comment": "Checked the proposal"},
         content_type="application/json",
     )
     assert response.status_code == 403
@@ -97,7 +119,12 @@ def test_a_stale_object_cannot_sneak_past_by_naming_another_proposer(both_roles,
     review = own_proposals[0]
     review.proposed_by = None  # the in-memory object lies; the check runs in the database
     with pytest.raises(FourEyesViolation):
-        review_approve(review=review, actor=both_roles, expected_version=review.version)
+        review_approve(
+            review=review,
+            actor=both_roles,
+            expected_version=review.version,
+            comment="Checked the proposal against the evidence",
+        )
     assert_untouched(own_proposals)
 
 

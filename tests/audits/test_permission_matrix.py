@@ -78,7 +78,12 @@ def test_the_matrix_covers_every_model_in_the_admin():
 def proposed_review(item, make_user):
     proposer = make_user(R, "proposer")
     review = review_open(content_item=item)
-    return review_submit(review=review, actor=proposer, expected_version=review.version)
+    return review_submit(
+        review=review,
+        actor=proposer,
+        expected_version=review.version,
+        comment="Checked the evidence and the badge",
+    )
 
 
 @pytest.mark.parametrize("role", sorted(EVERYONE))
@@ -179,7 +184,7 @@ def test_api_tokens_of_pipelines_cannot_decide(client, proposed_review):
     issued = api_client_create(name="pipeline", scopes=["records:write"], actor="test")
     response = client.post(
         f"/api/v1/audits/reviews/{proposed_review.pk}/approve",
-        {"version": 2},
+        {"version": 2, "comment": "Checked"},
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {issued.token}",
     )
@@ -194,7 +199,12 @@ def test_an_inactive_approver_is_refused(make_user, proposed_review):
     User.objects.filter(pk=approver.pk).update(is_active=False)
     approver.refresh_from_db()
     with pytest.raises(RoleRequired):
-        review_approve(review=proposed_review, actor=approver, expected_version=proposed_review.version)
+        review_approve(
+            review=proposed_review,
+            actor=approver,
+            expected_version=proposed_review.version,
+            comment="Checked the proposal against the evidence",
+        )
     assert AuditEvent.objects.filter(action="review.refused").exists()
 
 

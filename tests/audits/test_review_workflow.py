@@ -64,7 +64,12 @@ def test_the_proposer_cannot_approve_even_with_both_roles(item, make_user):
     both = User.objects.get(pk=both.pk)
     review = proposed(review_open(content_item=item), both)
     with pytest.raises(FourEyesViolation, match="another approver"):
-        review_approve(review=review, actor=both, expected_version=review.version)
+        review_approve(
+            review=review,
+            actor=both,
+            expected_version=review.version,
+            comment="Checked the proposal against the evidence",
+        )
     review.refresh_from_db()
     assert review.status == ReviewStatus.IN_REVIEW
     refused = AuditEvent.objects.get(action="review.refused")
@@ -75,13 +80,23 @@ def test_a_superuser_is_held_to_four_eyes_too(item, make_user):
     boss = make_user(None, "boss", superuser=True)
     review = proposed(review_open(content_item=item), boss)
     with pytest.raises(FourEyesViolation):
-        review_approve(review=review, actor=boss, expected_version=review.version)
+        review_approve(
+            review=review,
+            actor=boss,
+            expected_version=review.version,
+            comment="Checked the proposal against the evidence",
+        )
 
 
 def test_nothing_unproposed_can_be_approved(item, approver):
     review = review_open(content_item=item)
     with pytest.raises(InvalidTransition):
-        review_approve(review=review, actor=approver, expected_version=review.version)
+        review_approve(
+            review=review,
+            actor=approver,
+            expected_version=review.version,
+            comment="Checked the proposal against the evidence",
+        )
 
 
 def test_roles_are_checked_in_the_services(item, reviewer, make_user):
@@ -89,10 +104,20 @@ def test_roles_are_checked_in_the_services(item, reviewer, make_user):
     auditor, engineer = make_user(Role.AUDITOR), make_user(Role.ENGINEER)
     for actor in (auditor, engineer):
         with pytest.raises(RoleRequired):
-            review_submit(review=review, actor=actor, expected_version=review.version)
+            review_submit(
+                review=review,
+                actor=actor,
+                expected_version=review.version,
+                comment="Checked the evidence and the badge",
+            )
     review = proposed(review, reviewer)
     with pytest.raises(RoleRequired, match="Approver"):
-        review_approve(review=review, actor=reviewer, expected_version=review.version)
+        review_approve(
+            review=review,
+            actor=reviewer,
+            expected_version=review.version,
+            comment="Checked the proposal against the evidence",
+        )
     with pytest.raises(RoleRequired):
         review_reject(review=review, actor=reviewer, expected_version=review.version, comment="no")
 
@@ -100,7 +125,12 @@ def test_roles_are_checked_in_the_services(item, reviewer, make_user):
 def test_a_stale_version_is_refused_with_a_clear_message(item, reviewer, approver, approver2):
     review = proposed(review_open(content_item=item), reviewer)
     seen = review.version
-    review_approve(review=review, actor=approver, expected_version=seen)
+    review_approve(
+        review=review,
+        actor=approver,
+        expected_version=seen,
+        comment="Checked the proposal against the evidence",
+    )
     with pytest.raises(ReviewConflict, match="Someone else acted on this review first"):
         review_reject(review=review, actor=approver2, expected_version=seen, comment="too late")
 
@@ -119,7 +149,12 @@ def test_changes_requested_go_back_to_the_reviewer_and_need_a_comment(item, revi
 
 def test_rejection_requests_a_takedown_and_can_follow_an_approval(item, reviewer, approver, approver2):
     review = proposed(review_open(content_item=item), reviewer)
-    review = review_approve(review=review, actor=approver, expected_version=review.version)
+    review = review_approve(
+        review=review,
+        actor=approver,
+        expected_version=review.version,
+        comment="Checked the proposal against the evidence",
+    )
     review = review_reject(
         review=review,
         actor=approver2,
@@ -142,7 +177,14 @@ def test_content_that_changes_after_approval_goes_back_to_review(item, reviewer,
     reviews = []
     for subject in (item, untouched):
         review = proposed(review_open(content_item=subject), reviewer)
-        reviews.append(review_approve(review=review, actor=approver, expected_version=review.version))
+        reviews.append(
+            review_approve(
+                review=review,
+                actor=approver,
+                expected_version=review.version,
+                comment="Checked the proposal against the evidence",
+            )
+        )
     ContentItem.objects.filter(pk=item.pk).update(content_sha256="f" * 64)
     assert reviews_reopen_changed() == 1
     assert reviews_reopen_changed() == 0, "idempotent"
@@ -155,7 +197,12 @@ def test_content_that_changes_after_approval_goes_back_to_review(item, reviewer,
 
 def test_a_generator_whose_model_card_changes_goes_back_to_review(generator, reviewer, approver):
     review = proposed(review_open(generator=generator), reviewer)
-    review_approve(review=review, actor=approver, expected_version=review.version)
+    review_approve(
+        review=review,
+        actor=approver,
+        expected_version=review.version,
+        comment="Checked the proposal against the evidence",
+    )
     generator.version = "1.1"
     generator.save(update_fields=["version"])
     assert reviews_reopen_changed() == 1
@@ -195,7 +242,12 @@ def test_a_successful_sync_reopens_changed_approvals(
     assert Review.objects.filter(content_item__origin="synthetic").exists(), "opened after the sync"
     review = Review.objects.filter(content_item__surface="cms_block").first() or Review.objects.first()
     review = proposed(review, reviewer)
-    review = review_approve(review=review, actor=approver, expected_version=review.version)
+    review = review_approve(
+        review=review,
+        actor=approver,
+        expected_version=review.version,
+        comment="Checked the proposal against the evidence",
+    )
     Review.objects.filter(pk=review.pk).update(approved_content_sha256="0" * 64)
     with django_capture_on_commit_callbacks(execute=True):
         sync_run(full=False, media=mariadb_store.media)
@@ -208,7 +260,12 @@ def test_checking_for_changed_approvals_reads_only_what_changed(
 ):
     for _ in range(20):
         review = proposed(review_open(content_item=make_item()), reviewer)
-        review_approve(review=review, actor=approver, expected_version=review.version)
+        review_approve(
+            review=review,
+            actor=approver,
+            expected_version=review.version,
+            comment="Checked the proposal against the evidence",
+        )
     with django_assert_max_num_queries(2):
         assert reviews_reopen_changed() == 0
 

@@ -199,10 +199,20 @@ def test_dashboard_and_review_queue_screenshots(browser, live_server, workspace,
     reviewer, approver = workspace[Role.REVIEWER], workspace[Role.APPROVER]
     reviews = list(Review.objects.filter(content_item__isnull=False)[:12])
     for review in reviews[:8]:
-        review = review_submit(review=review, actor=reviewer, expected_version=review.version)
+        review = review_submit(
+            review=review,
+            actor=reviewer,
+            expected_version=review.version,
+            comment="Checked the evidence and the badge",
+        )
     for review in reviews[:5]:
         review.refresh_from_db()
-        review_approve(review=review, actor=approver, expected_version=review.version)
+        review_approve(
+            review=review,
+            actor=approver,
+            expected_version=review.version,
+            comment="Checked the proposal against the evidence",
+        )
     generator = Generator.objects.get()
     proposal = classification_propose(
         generator=generator,

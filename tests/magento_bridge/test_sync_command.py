@@ -22,8 +22,16 @@ def test_it_prints_a_summary_table_per_surface(mariadb_store):
     for label in ("Product image", "CMS block", "CMS page", "Recommendation"):
         assert label in text
     assert "with problems" in text
+    assert "source: MySQL/MariaDB, " in text
     assert "products" in err.getvalue(), "progress goes to stderr"
     assert SyncRun.objects.get().triggered_by == "command"
+
+
+def test_the_summary_names_the_sqlite_demo_store_as_its_source(make_store, sqlite_url):
+    make_store(sqlite_url, products=12)
+    out = io.StringIO()
+    call_command("magento_sync", "--full", "--no-progress", stdout=out)
+    assert "source: SQLite, " in out.getvalue() and "MySQL" not in out.getvalue()
 
 
 def test_one_store_view_can_be_synced_alone(mariadb_store):

@@ -113,3 +113,9 @@ def test_default_schedules_run_incremental_syncs_and_a_nightly_full_reconcile():
     assert '"full": false' in incremental.kwargs
     assert full.crontab.hour == "2" and '"full": true' in full.kwargs
     assert incremental.task == full.task == "magento_bridge.tasks.magento_sync_task"
+
+
+@pytest.mark.django_db
+def test_the_task_with_an_unknown_store_code_records_no_run_and_is_not_retried(mariadb_store):
+    assert magento_sync_task.apply(kwargs={"store_code": "nosuch"}).get() is None
+    assert not SyncRun.objects.exists()

@@ -118,3 +118,14 @@ def test_the_changelist_query_count_does_not_grow_with_the_page(
 ):
     with django_assert_max_num_queries(12):
         client.get(CHANGELIST)
+
+
+def test_sync_now_with_an_unknown_store_code_says_so_and_records_no_run(mariadb_store, client):
+    client.force_login(User.objects.create_superuser("root", password="x" * 16))
+    response = client.post(
+        "/admin/magento_bridge/syncrun/sync-now/", {"mode": "full", "store": "nosuch"}, follow=True
+    )
+    assert response.status_code == 200
+    notes = [str(m) for m in response.context["messages"]]
+    assert any("unknown store code(s): nosuch" in note for note in notes), notes
+    assert not SyncRun.objects.exists()

@@ -197,6 +197,23 @@ def test_a_tampered_proof_fails(exported):
 
 
 def test_an_unreadable_file_fails_cleanly(tmp_path):
-    code, output = run("--keys", str(tmp_path / "nope.txt"), "--checkpoint", str(tmp_path / "nope.txt"))
+    folder = tmp_path / "a-folder"  # exists, but cannot be read as a file
+    folder.mkdir()
+    code, output = run("--keys", str(folder), "--checkpoint", str(folder))
     assert code == 1
     assert "FAIL keys" in output and "cannot read" in output
+
+
+def test_a_path_that_does_not_exist_is_named_as_a_usage_error(tmp_path):
+    keys = tmp_path / "keys.txt"
+    keys.write_text("")
+    result = subprocess.run(
+        [sys.executable, "-m", "provenance.verify", "--keys", str(keys), "--checkpoint", "/nonexistent"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "/nonexistent: no such file" in result.stderr
+    assert "no key" not in result.stderr + result.stdout

@@ -9,7 +9,12 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from audits.models import AuditPackage
-from audits.packages.build import AuditPackageError, audit_package_run, package_store_code
+from audits.packages.build import (
+    AuditPackageError,
+    audit_package_run,
+    package_scope_check,
+    package_store_code,
+)
 
 
 def _date(value: str) -> date:
@@ -40,6 +45,12 @@ class Command(BaseCommand):
             metavar="DATE",
             help="only registry items changed and log entries appended on or after DATE (YYYY-MM-DD)",
         )
+        parser.add_argument(
+            "--allow-empty",
+            action="store_true",
+            help="build the package even when no registry item is in scope (it is then stamped EMPTY); "
+            "without it an empty scope is refused",
+        )
         parser.add_argument("--quiet", action="store_true", help="no progress output")
 
     def handle(self, *args, **options):
@@ -48,10 +59,16 @@ class Command(BaseCommand):
             raise CommandError(f"--out must name a .zip file, got {out!r}")
         try:
             store_code = package_store_code(options["store"])
+            package_scope_check(
+                store_code=store_code, since=options["since"], allow_empty=options["allow_empty"]
+            )
         except AuditPackageError as exc:
             raise CommandError(str(exc), returncode=2) from None
         package = AuditPackage.objects.create(
-            requested_via="command", store_code=store_code, since=options["since"]
+            requested_via="command",
+            store_code=store_code,
+            since=options["since"],
+            allow_empty=options["allow_empty"],
         )
         progress = None
         if not options["quiet"]:
@@ -72,3 +89,5 @@ class Command(BaseCommand):
                 f"{package.log_index}. Verify it with: python verify.py (inside the unpacked ZIP)"
             )
         )
+        if not package.item_count:
+            self.stdout.write(self.style.WARNING("EMPTY package: no registry item was in its scope."))

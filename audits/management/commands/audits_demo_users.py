@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
+from audits.models import Review, ReviewStatus
 from audits.roles import Role
 from audits.services import reviews_open_missing
 from provenance.models import Generator
@@ -53,4 +54,9 @@ class Command(BaseCommand):
                 self.style.SUCCESS(f"{role:<13} login: user {username!r}, password {password!r}")
             )
         opened = reviews_open_missing()
-        self.stdout.write(f"Opened {opened} pending review(s). Dashboard: /admin/workspace/dashboard/")
+        # The sync opened most reviews already; say how many wait in the queue, not only the new ones.
+        pending = Review.objects.filter(status=ReviewStatus.PENDING).count()
+        self.stdout.write(
+            f"Opened {opened} more review(s); {pending} pending review(s) in the queue. "
+            "Dashboard: /admin/workspace/dashboard/"
+        )

@@ -51,6 +51,10 @@ class ProgressBar:
             self.stream.flush()
 
 
+# The database engines a Magento schema is read from, as the summary names them.
+_ENGINES = {"mysql": "MySQL/MariaDB", "sqlite": "SQLite"}
+
+
 class Command(BaseCommand):
     help = (
         "Sync the registry with the Magento store: read product images, CMS blocks and pages and "
@@ -134,7 +138,8 @@ class Command(BaseCommand):
             for warning in rest.get("warnings") or []:
                 out.write(f"warning: {warning}")
         elif "queries" in media:
-            out.write(f"source: MySQL, {media['queries']:,} queries")
+            engine = _ENGINES.get(media.get("engine", "mysql"), media.get("engine"))
+            out.write(f"source: {engine}, {media['queries']:,} queries")
         if media.get("configured") is False:
             out.write("media: not configured (set MAGENTO_MEDIA_ROOT or MAGENTO_MEDIA_BASE_URL)")
         elif media:
