@@ -472,12 +472,25 @@ class BatchJSONParser(BoundedJSONParser):
     limit_setting = "API_BATCH_MAX_BODY_BYTES"
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": 1,
+        "items": {
+            "description": "A generation record as `POST /api/v1/provenance/records` takes it (the "
+            "`RecordSubmit` schema). Each item is validated on its own: one that is not a valid record "
+            "is answered `invalid` in its result and does not fail the batch."
+        },
+        "description": "At most `PROVENANT_API_BATCH_MAX_RECORDS` (1,000 by default) records; more "
+        "answer 413.",
+    }
+)
+class BatchRecordsField(serializers.ListField):
+    """The batch's records, each validated on its own by :class:`RecordSubmitSerializer`."""
+
+
 class RecordBatchSerializer(serializers.Serializer):
-    records = serializers.ListField(
-        child=RecordSubmitSerializer(),
-        help_text="Generation records as `POST /api/v1/provenance/records` takes them, "
-        "at most `PROVENANT_API_BATCH_MAX_RECORDS` (1,000 by default).",
-    )
+    records = BatchRecordsField()
 
 
 class RecordBatchResultSerializer(serializers.Serializer):

@@ -107,7 +107,8 @@ def test_the_demo_shop_looks_like_a_shop_and_is_axe_clean(browser, live_server, 
     assert page.locator(".cms-content p").count() >= 1  # the block's own text
     assert "(CMS block content)" not in page.content()
     if (NODE_MODULES / "axe-core" / "axe.min.js").exists():
-        page.add_script_tag(path=str(NODE_MODULES / "axe-core" / "axe.min.js"))
+        # Evaluated through the browser's protocol, not a <script>: the page's CSP forbids inline code.
+        page.evaluate((NODE_MODULES / "axe-core" / "axe.min.js").read_text())
         results = page.evaluate(
             "() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})"
         )
