@@ -1,4 +1,5 @@
-"""Admin for sync runs (with "sync now") and the media fingerprint cache."""
+"""Admin for sync runs (with "sync now"), the media fingerprint cache, and "what shoppers receive":
+the cached derivatives of a product image, shown on its content item's page."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from magento_bridge.locks import SyncAlreadyRunning
-from magento_bridge.models import MediaFile, SyncCursor, SyncRun
+from magento_bridge.models import Derivative, MediaFile, SyncCursor, SyncRun
 from magento_bridge.reader import UnknownStoreError
 from magento_bridge.services import sync_run
 from magento_bridge.tasks import magento_sync_task
+from provenance.admin import ContentItemAdmin
 from provenance.admin_mixins import ReadOnlyAdminMixin
+from provenance.models import Surface
 
 
 @admin.register(SyncRun)
@@ -30,6 +33,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "changed",
         "removed",
         "problems",
+        "unmarked_derivatives",
         "source_reads",
         "duration",
         "triggered_by",
@@ -67,6 +71,14 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Problems")
     def problems(self, run: SyncRun) -> int:
         return run.total("failed")
+
+    @admin.display(description="Unmarked derivatives")
+    def unmarked_derivatives(self, run: SyncRun) -> str:
+        """Derivatives of synthetic images the run found carrying no XMP, C2PA or watermark."""
+        derivatives = (run.media or {}).get("derivatives") or {}
+        if not derivatives.get("enabled", False) or not derivatives.get("discoverable", False):
+            return "—"
+        return str(derivatives.get("without_marks", 0))
 
     @admin.display(description="Reads")
     def source_reads(self, run: SyncRun) -> str:
@@ -170,3 +182,66 @@ class MediaFileAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+def _layers_html(derivative: Derivative):
+    """Whether the file carries a mark, then each layer as found; hostile text escaped."""
+    if derivative.problem_code:
+        return format_html("<strong>{}</strong>: {}", derivative.problem_code, derivative.problem)
+    if derivative.watermark_id:
+        record = derivative.watermark_record_id
+        watermark = (
+            f"{derivative.watermark_id} → record {record}"
+            if record
+            else f"{derivative.watermark_id} (unknown)"
+        )
+    else:
+        watermark = "—"
+    fingerprint = (
+        f"record {derivative.fingerprint_record_id} at distance {derivative.fingerprint_distance}"
+        if derivative.fingerprint_record_id
+        else "—"
+    )
+    cells = [
+        ("XMP", derivative.xmp_source_type.rsplit("/", 1)[-1] if derivative.xmp_source_type else "—"),
+        ("C2PA", derivative.c2pa_state or "—"),
+        ("Watermark", watermark),
+        ("Fingerprint", fingerprint),
+    ]
+    carried = derivative.marks_carried
+    verdict = "Marked: " + ", ".join(carried) if carried else "No machine-readable mark"
+    return format_html("<strong>{}</strong><br>{}", verdict, format_html_join(" · ", "{}: {}", cells))
+
+
+class DerivativeInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """ "What shoppers receive" on a product image's page: each cached derivative Magento renders
+    from it, its size, and which layers survived the rendering."""
+
+    model = Derivative
+    fk_name = "item"
+    extra = 0
+    verbose_name = "derivative"
+    verbose_name_plural = "What shoppers receive"
+    fields = ("path", "dimensions", "format", "size", "layers", "checked_at")
+    readonly_fields = fields
+    ordering = ("path",)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # Part of the image's evidence: whoever may see the item sees what shoppers receive.
+        if obj is not None and obj.surface != Surface.PRODUCT_IMAGE:
+            return False
+        return request.user.has_perm("provenance.view_contentitem")
+
+    @admin.display(description="Dimensions")
+    def dimensions(self, derivative: Derivative) -> str:
+        if derivative.width is None:
+            return "—"
+        return f"{derivative.width}×{derivative.height}"
+
+    @admin.display(description="Layers that survive")
+    def layers(self, derivative: Derivative):
+        return _layers_html(derivative)
+
+
+# The registry's admin imports none of our apps; the bridge adds what it found to the item's page.
+ContentItemAdmin.inlines = [*ContentItemAdmin.inlines, DerivativeInline]

@@ -12,7 +12,8 @@ memory. Pillow's own process-wide limit is neither relied on nor changed; the ch
 internally (GIF frames, WebP, TIFF tiles) still apply, with ``DecompressionBombWarning`` turned into
 an error, so the effective limit is the smaller of the two.
 
-Magento keeps originals at ``pub/media/catalog/product`` + the gallery value (``/a/b/ab123.jpg``);
+Magento keeps originals at ``pub/media/catalog/product`` + the gallery value (``/a/b/ab123.jpg``)
+and the resized copies its storefront serves at ``catalog/product/cache/<hash>`` + the same value;
 :class:`LocalMediaRoot` reads them from the ``pub/media`` directory and :class:`HttpMediaBase` from
 the store's media base URL (a CDN or object storage). Both refuse paths that leave
 ``catalog/product``.
@@ -32,7 +33,7 @@ import struct
 import time
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -47,6 +48,8 @@ ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "TIFF"})
 
 # Magento product images live below this folder of the media root / media base URL.
 PRODUCT_MEDIA_PREFIX = ("catalog", "product")
+# ... and the sizes rendered for the storefront below cache/<hash>/ of it, with the same path.
+CACHE_DIR = "cache"
 
 _READ_CHUNK = 64 * 1024
 
@@ -104,6 +107,18 @@ class MediaInspection:
     def ok(self) -> bool:
         """True when the file is a readable image in an allowed format."""
         return self.problem is None
+
+
+@dataclass(frozen=True)
+class CachedDerivative:
+    """A file Magento rendered from gallery file ``gallery_file`` into ``cache/<cache_hash>``:
+    ``path`` is relative to ``catalog/product`` (``/cache/<hash>/a/b/file.jpg``), ``marker`` the
+    cheap change marker (size and mtime for a local root)."""
+
+    gallery_file: str
+    cache_hash: str
+    path: str
+    marker: tuple
 
 
 class MediaFetchError(Exception):
@@ -376,6 +391,44 @@ class LocalMediaRoot:
         if not stat_module.S_ISREG(info.st_mode):
             return None
         return (info.st_size, info.st_mtime_ns)
+
+    def cache_files(self, wanted: Collection[str]) -> Iterator[CachedDerivative]:
+        """The files below ``catalog/product/cache/<hash>/`` rendered from a gallery file in
+        ``wanted`` (``/a/b/file.jpg``), found in one walk of the cache directory.
+
+        The walk uses ``os.scandir`` depth first, so memory holds one directory listing per level,
+        not the cache (which can hold hundreds of thousands of files); symbolic links and anything
+        but regular files are skipped, never followed."""
+        cache = os.path.join(self.product_dir, CACHE_DIR)
+        try:
+            hashes = [e for e in os.scandir(cache) if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            return
+        for hash_entry in sorted(hashes, key=lambda e: e.name):
+            stack = [(hash_entry.path, "")]
+            while stack:
+                directory, relative = stack.pop()
+                try:
+                    entries = list(os.scandir(directory))
+                except OSError:
+                    continue
+                for entry in entries:
+                    child = f"{relative}/{entry.name}"
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, child))
+                        continue
+                    if child not in wanted or not entry.is_file(follow_symlinks=False):
+                        continue
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    yield CachedDerivative(
+                        gallery_file=child,
+                        cache_hash=hash_entry.name,
+                        path=f"/{CACHE_DIR}/{hash_entry.name}{child}",
+                        marker=(info.st_size, info.st_mtime_ns),
+                    )
 
 
 def _too_large(file: str, size: int, max_bytes: int) -> str:

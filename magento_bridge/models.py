@@ -1,4 +1,5 @@
-"""Sync bookkeeping: runs, per-store cursors, locks and the media fingerprint cache."""
+"""Sync bookkeeping: runs, per-store cursors, locks, the media fingerprint cache and the cached
+derivatives Magento serves shoppers instead of the original images."""
 
 from __future__ import annotations
 
@@ -114,3 +115,66 @@ class MediaFile(models.Model):
 
     def __str__(self) -> str:
         return self.path
+
+
+class Derivative(models.Model):
+    """One file Magento rendered from a catalog image into ``catalog/product/cache/<hash>/…`` (one
+    hash directory per image role size and quality of the theme's ``view.xml``), and which of the
+    original's provenance layers survived the rendering.
+
+    Shoppers receive this file, not the original. ``xmp_source_type`` is the IPTC
+    ``DigitalSourceType`` still in its XMP, ``c2pa_state`` the state of a C2PA manifest still in it,
+    ``watermark_id`` the payload read from its pixels (hex) with the generation record it resolves
+    to, ``fingerprint_record`` the record whose ISCC Image-Code is within the match threshold.
+    ``fingerprint`` is the cheap change marker (size and mtime, with the detector) that decides
+    whether the next sync looks at the file again.
+    """
+
+    item = models.ForeignKey("provenance.ContentItem", on_delete=models.CASCADE, related_name="derivatives")
+    path = models.CharField(
+        max_length=500, help_text="Below the media root's catalog/product: /cache/<hash>/a/b/file.jpg"
+    )
+    cache_hash = models.CharField(max_length=64, help_text="The cache directory: one per role size.")
+    fingerprint = models.CharField(max_length=200, blank=True, default="")
+    size = models.BigIntegerField(null=True, blank=True)
+    format = models.CharField(max_length=16, blank=True, default="")
+    width = models.IntegerField(null=True, blank=True)
+    height = models.IntegerField(null=True, blank=True)
+    xmp_source_type = models.CharField("XMP DigitalSourceType", max_length=200, blank=True, default="")
+    c2pa_state = models.CharField("C2PA", max_length=16, blank=True, default="")
+    watermark_id = models.CharField(max_length=16, blank=True, default="", help_text="Payload read, hex.")
+    watermark_record = models.ForeignKey(
+        "provenance.GenerationRecord", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    fingerprint_record = models.ForeignKey(
+        "provenance.GenerationRecord", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    fingerprint_distance = models.PositiveSmallIntegerField(null=True, blank=True)
+    problem_code = models.CharField(max_length=32, blank=True, default="")
+    problem = models.CharField(max_length=500, blank=True, default="")
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["item", "path"]
+        constraints = [models.UniqueConstraint(fields=["item", "path"], name="derivative_item_path")]
+        indexes = [models.Index(fields=["path"], name="derivative_path")]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def marks_carried(self) -> list[str]:
+        """The machine-readable marks the file itself carries: ``xmp``, ``c2pa``, ``watermark``."""
+        carried = []
+        if self.xmp_source_type:
+            carried.append("xmp")
+        if self.c2pa_state:
+            carried.append("c2pa")
+        if self.watermark_id:
+            carried.append("watermark")
+        return carried
+
+    @property
+    def provenance_recovered(self) -> bool:
+        """Whether the registry can tell where the file came from (watermark or fingerprint)."""
+        return self.watermark_record_id is not None or self.fingerprint_record_id is not None

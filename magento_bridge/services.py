@@ -11,6 +11,9 @@ briefly instead of failing. Removals and the cursors are written only after the 
 final transaction. A run that stops part-way (Magento gone, the worker killed) leaves whole batches
 only, its cursors unmoved: the next run reads those rows again, and applying an observation twice
 changes nothing but ``last_seen_at``, so nothing is duplicated or lost.
+
+After the product batches, in a step of its own, :func:`magento_bridge.derivatives.derivatives_check`
+looks at what shoppers receive: Magento's cached derivatives of synthetic and suspected images.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from magento_bridge.connection import DatabaseUrl, parse_database_url
+from magento_bridge.derivatives import derivatives_check
 from magento_bridge.locks import sync_lock_acquire, sync_lock_release
 from magento_bridge.media import (
     MediaInspection,
@@ -663,6 +667,9 @@ def _sync_run_holding_lock(
                 media_stats=media_stats,
                 progress=progress,
             )
+            # Its own step, after every product batch committed: derivative checks never hold
+            # the log's writer lock.
+            derivative_stats = derivatives_check(store_codes=[s.code for s in stores], source=media_source)
             for surface in (SURFACE_CMS_BLOCK, SURFACE_CMS_PAGE):
                 _sync_cms(
                     reader,
@@ -679,6 +686,7 @@ def _sync_run_holding_lock(
                 **media_stats.as_dict(),
                 **reader.source_stats(),
                 "longest_batch_seconds": round(state.longest_batch_seconds, 3),
+                "derivatives": derivative_stats.as_dict(),
             }
     except MagentoError as exc:
         run.status = SyncRun.Status.FAILED

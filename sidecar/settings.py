@@ -182,6 +182,9 @@ if MAGENTO_SOURCE == "rest" and not MAGENTO_REST_BASE_URL:
 MAGENTO_TABLE_PREFIX = env_str("MAGENTO_TABLE_PREFIX")
 MAGENTO_MEDIA_ROOT = env_str("MAGENTO_MEDIA_ROOT")
 MAGENTO_MEDIA_BASE_URL = env_url("MAGENTO_MEDIA_BASE_URL")
+# Inspect the catalog/product/cache derivatives of synthetic and suspected images after each sync
+# (acts only with MAGENTO_MEDIA_ROOT: from outside the store the cache paths cannot be derived).
+MAGENTO_DERIVATIVES = env_choice("MAGENTO_DERIVATIVES", "on", ("on", "off"))
 MAGENTO_STORES = env_list("MAGENTO_STORES")  # empty: every active store view
 MAGENTO_BATCH_SIZE = env_int("MAGENTO_BATCH_SIZE", 1000, minimum=10, maximum=50_000)
 # Products per registry transaction: each holds the log's writer lock while it commits (about 9

@@ -1,6 +1,7 @@
 """The demo store's gallery files: a small pool of rendered product shots (plain, IPTC-marked,
 C2PA-signed, tampered, with Stable Diffusion parameters) whose bytes the gallery files reuse, the
-deliberately broken files, and Magento's dispersion path for an uploaded file.
+deliberately broken files, Magento's dispersion path for an uploaded file, and a few of the cached
+derivatives Magento's image helper renders from them (``catalog/product/cache/<hash>/…``).
 
 AI marks are IPTC ``Iptc4xmpExt:DigitalSourceType`` ``trainedAlgorithmicMedia`` in XMP (both the
 attribute and the element form) and C2PA manifests signed with :mod:`provenance.standards.
@@ -9,6 +10,7 @@ content_credentials`; PNGs may carry an AUTOMATIC1111 ``parameters`` text chunk.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import random
 import struct
@@ -174,6 +176,50 @@ def _decompression_bomb_png(width: int = 50_000, height: int = 50_000) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", first_row) + chunk(b"IEND", b"")
 
 
+# Two image roles' cache directories. Magento names them with an HMAC of the resize parameters
+# keyed with the store's crypt key; the demo uses the MD5 of the parameters alone.
+DERIVATIVE_ROLES = {
+    hashlib.md5(
+        b"w:265_h:265_q:80_r:empty_proportional_frame_notransparency_notconstrainonly_rgb255,255,255",
+        usedforsecurity=False,
+    ).hexdigest(): 265,
+    hashlib.md5(
+        b"w:140_h:140_q:80_r:empty_proportional_frame_notransparency_notconstrainonly_rgb255,255,255",
+        usedforsecurity=False,
+    ).hexdigest(): 140,
+}
+_GD_QUALITY = 80
+
+
+def render_derivative(data: bytes, side: int, *, keep_xmp: bytes | None = None) -> bytes:
+    """``data`` rendered as Magento's GD2 adapter renders an image role: scaled to fit ``side`` x
+    ``side`` keeping the aspect ratio, framed on white, saved in the original's format at quality 80
+    with no metadata at all, or with ``keep_xmp`` put back (the module's KeepDigitalSourceType)."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    with Image.open(io.BytesIO(data)) as source:
+        fmt = source.format
+        picture = source.convert("RGB")
+    scale = side / max(picture.size)
+    resized = picture.resize(
+        (max(1, round(picture.width * scale)), max(1, round(picture.height * scale))),
+        Image.Resampling.BICUBIC,
+    )
+    framed = Image.new("RGB", (side, side), (255, 255, 255))
+    framed.paste(resized, ((side - resized.width) // 2, (side - resized.height) // 2))
+    buffer = io.BytesIO()
+    if fmt == "PNG":
+        info = PngInfo()
+        if keep_xmp:
+            info.add_itxt("XML:com.adobe.xmp", keep_xmp.decode())
+        framed.save(buffer, "PNG", pnginfo=info)
+    else:
+        options = {"xmp": keep_xmp} if keep_xmp else {}
+        framed.save(buffer, "WEBP" if fmt == "WEBP" else "JPEG", quality=_GD_QUALITY, **options)
+    return buffer.getvalue()
+
+
 def gallery_path(file_name: str) -> str:
     """Magento's dispersion path for an uploaded file: ``ab123.jpg`` -> ``/a/b/ab123.jpg``."""
     name = file_name.lower()
@@ -200,6 +246,9 @@ class ImageFiles:
         self.c2pa_tampered = 0
         self.parameters = 0
         self.png_count = 0
+        self.derivatives = 0
+        self.derivatives_with_xmp = 0
+        self._derived = 0
 
     def write(self, path: str, fmt: str, *, fault: str | None = None) -> None:
         """The file of one gallery entry: a fault's broken file, or bytes from the pool (about one in
@@ -218,22 +267,39 @@ class ImageFiles:
         elif fault == "not_an_image":
             self._write_file(path, _NOT_AN_IMAGE)
         elif fmt == "png" and self.png_count % 20 == 3:
-            self._write_file(path, rng.choice(self.pool.parameters))
+            self._write_file(path, data := rng.choice(self.pool.parameters))
             self.parameters += 1
+            self._write_derivatives(path, data, marked=False)
         elif ai_roll < 0.04 and self.pool.c2pa_signed:
-            self._write_file(path, rng.choice(self.pool.c2pa_signed[fmt]))
+            self._write_file(path, data := rng.choice(self.pool.c2pa_signed[fmt]))
             self.ai_marked += 1
             self.c2pa_signed += 1
+            self._write_derivatives(path, data, marked=True)
         elif ai_roll < 0.1:
-            self._write_file(path, rng.choice(self.pool.ai_marked[fmt]))
+            self._write_file(path, data := rng.choice(self.pool.ai_marked[fmt]))
             self.ai_marked += 1
+            self._write_derivatives(path, data, marked=True)
         elif ai_roll < 0.115 and fmt == "jpg" and self.pool.c2pa_tampered:
             self._write_file(path, rng.choice(self.pool.c2pa_tampered))
             self.c2pa_tampered += 1
         else:
-            self._write_file(path, rng.choice(self.pool.plain[fmt]))
+            self._write_file(path, data := rng.choice(self.pool.plain[fmt]))
+            if self.files_written % 10 == 0:  # human-made images have derivatives too
+                self._write_derivatives(path, data, marked=False)
 
-    def _write_file(self, path: str, data: bytes) -> None:
+    def _write_derivatives(self, path: str, data: bytes, *, marked: bool) -> None:
+        """The role sizes of ``path`` in the cache; one in three derivatives of a marked image keeps
+        its IPTC XMP (rendered with the Magento module's plugin), the others keep nothing."""
+        for cache_hash, side in DERIVATIVE_ROLES.items():
+            self._derived += 1
+            keep = _xmp_packet(False) if marked and self._derived % 3 == 0 else None
+            self._write_file(
+                f"/cache/{cache_hash}{path}", render_derivative(data, side, keep_xmp=keep), count=False
+            )
+            self.derivatives += 1
+            self.derivatives_with_xmp += keep is not None
+
+    def _write_file(self, path: str, data: bytes, *, count: bool = True) -> None:
         if self.media_base is None:
             return
         target = self.media_base / path.lstrip("/")
@@ -241,4 +307,4 @@ class ImageFiles:
             target.parent.mkdir(parents=True, exist_ok=True)
             self.made_dirs.add(target.parent)
         target.write_bytes(data)
-        self.files_written += 1
+        self.files_written += count

@@ -79,6 +79,8 @@ class DemoSummary:
     fault_entity_ids: dict[str, int] = field(default_factory=dict)
     c2pa_images: int = 0  # of the IPTC-marked files, those also signed with a C2PA manifest
     c2pa_tampered_images: int = 0  # C2PA-signed JPEGs (no XMP) changed after signing
+    derivatives: int = 0  # files under <media_root>/catalog/product/cache/<hash>/ (role sizes)
+    derivatives_with_xmp: int = 0  # of those, derivatives of marked images that kept their XMP
 
 
 def _write_stores(tables: Tables, options: DemoOptions) -> None:
@@ -235,6 +237,8 @@ def _summary(
         parameters_images=images.parameters,
         c2pa_images=images.c2pa_signed,
         c2pa_tampered_images=images.c2pa_tampered,
+        derivatives=images.derivatives,
+        derivatives_with_xmp=images.derivatives_with_xmp,
         videos=catalog.videos,
         blocks=cms.block_count,
         pages=cms.page_count,

@@ -24,6 +24,7 @@ from magento_bridge.demo import (
     mass_update_labels,
     touch_products,
 )
+from magento_bridge.demo.images import DERIVATIVE_ROLES
 from magento_bridge.schema import REQUIRED_TABLES, STAGING_TABLES, create_schema, table_ddl, table_names
 from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA
 
@@ -72,6 +73,11 @@ def _tree(root: Path) -> dict[str, str]:
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
+
+
+def _cached(path: Path) -> bool:
+    """Whether ``path`` is one of the role-size derivatives in Magento's image cache."""
+    return "cache" in path.parts
 
 
 def _without_media_root(summary: DemoSummary) -> dict:
@@ -181,7 +187,9 @@ def test_it_builds_a_store_on_sqlite_that_matches_its_summary(faulty_store):
 
     _assert_matches_summary(db, summary)
     assert summary.stores == ("admin", "default", "de")
-    assert summary.images_on_disk == len(_tree(product_media))
+    tree = _tree(product_media)
+    assert summary.images_on_disk == len([p for p in tree if not p.startswith("cache/")])
+    assert summary.derivatives == len([p for p in tree if p.startswith("cache/")]) > 0
     assert summary.expected_items["default"]["cms_block"] != summary.expected_items["de"]["cms_block"]
 
 
@@ -530,7 +538,7 @@ def test_ai_marked_images_carry_the_iptc_digital_source_type(faulty_store):
     _, summary, product_media = faulty_store
 
     marked, with_parameters = 0, 0
-    for path in (path for path in product_media.rglob("*") if path.is_file()):
+    for path in (path for path in product_media.rglob("*") if path.is_file() and not _cached(path)):
         data = path.read_bytes()
         if TRAINED_ALGORITHMIC_MEDIA.encode() in data:
             marked += 1
@@ -592,6 +600,22 @@ def test_row_faults_are_in_the_database(faulty_store):
     assert "<script>" in content and not content.rstrip().endswith("</div>")
 
 
+def test_cache_derivatives_are_role_sizes_and_most_lose_their_xmp(faulty_store):
+    _, summary, product_media = faulty_store
+    with_xmp = 0
+    for path in (path for path in product_media.rglob("*") if path.is_file() and _cached(path)):
+        cache_hash, *gallery = path.relative_to(product_media / "cache").parts
+        original = product_media.joinpath(*gallery)
+        data = path.read_bytes()
+        with Image.open(path) as image, Image.open(original) as source:
+            image.load()
+            assert image.size == (DERIVATIVE_ROLES[cache_hash],) * 2
+            assert image.format == source.format
+        with_xmp += TRAINED_ALGORITHMIC_MEDIA.encode() in data
+    assert with_xmp == summary.derivatives_with_xmp
+    assert 0 < with_xmp < summary.derivatives / 2
+
+
 def test_faults_can_be_left_out(tmp_path):
     db = DatabaseUrl(engine="sqlite", name=str(tmp_path / "clean.sqlite3"))
     summary = build_demo_store(db, products=PRODUCTS, media_root=tmp_path / "media", faults=False)
@@ -602,7 +626,7 @@ def test_faults_can_be_left_out(tmp_path):
         db, "SELECT record_id FROM catalog_product_entity_media_gallery_value WHERE label LIKE '%<script%'"
     )
     assert not _query(db, "SELECT block_id FROM cms_block WHERE content LIKE '%<script%'")
-    files = [path for path in (tmp_path / "media").rglob("*") if path.is_file()]
+    files = [path for path in (tmp_path / "media").rglob("*") if path.is_file() and not _cached(path)]
     assert len(files) == summary.images_on_disk == summary.gallery_rows
     for path in files:
         with Image.open(path) as image:

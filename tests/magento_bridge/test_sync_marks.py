@@ -53,6 +53,8 @@ def test_an_independent_writer_agrees_on_which_files_are_marked(mariadb_store):
             "exiftool",
             "-q",
             "-r",
+            "-i",
+            "cache",  # the role-size derivatives; test_sync_derivatives covers them
             "-if",
             "$XMP-iptcExt:DigitalSourceType",
             "-p",

@@ -148,3 +148,13 @@ class Command(BaseCommand):
                 f"({media.get('bytes_read', 0):,} bytes) in {media.get('seconds', 0)}s, "
                 f"{media.get('problems', 0):,} with problems"
             )
+        derivatives = media.get("derivatives") or {}
+        if derivatives.get("enabled") and derivatives.get("discoverable"):
+            out.write(
+                f"derivatives: {derivatives.get('found', 0):,} found for {derivatives.get('images', 0):,} "
+                f"synthetic or suspected images, {derivatives.get('inspected', 0):,} inspected, "
+                f"{derivatives.get('problems', 0):,} with problems, "
+                f"{derivatives.get('without_marks', 0):,} of synthetic images carry no mark"
+            )
+        elif derivatives:
+            out.write(f"derivatives: not checked ({derivatives.get('reason', '')})")
