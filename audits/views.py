@@ -25,6 +25,7 @@ from audits.ai_act import RiskClass
 from audits.models import AuditEvent, ReviewStatus
 from audits.signin import TOTP_DEVICE_NAME, throttle_count, throttle_key, totp_code_check
 from audits.trail import client_ip
+from magento_bridge.selectors import derivative_layer_counts, derivatives_without_marks
 
 _RISK_COLOURS = {
     RiskClass.HIGH_ANNEX_I: "#b3261e",
@@ -70,7 +71,7 @@ _ATTENTION_MAX_IDS = 200
 
 
 def _attention(
-    *, coverage, incidents_overdue, overdue, awaiting, health, simulation, separation
+    *, coverage, incidents_overdue, overdue, awaiting, health, simulation, separation, served_unmarked=0
 ) -> list[dict]:
     """The "Needs attention" lines, each with the link to the filtered list it counts."""
     lines = []
@@ -105,6 +106,11 @@ def _attention(
             reverse("admin:magento_bridge_syncrun_changelist")
             + ("?status__exact=failed" if health["verdict"] == "failing" else ""),
         )
+    if served_unmarked:
+        line(
+            f"{served_unmarked} synthetic image(s) served to shoppers with no machine-readable mark",
+            reverse("admin:audits_review_changelist") + "?served=unmarked&queue=all",
+        )
     if simulation and simulation.failed:
         line(
             f"{simulation.failed} badge check(s) failed in the latest coverage simulation",
@@ -117,6 +123,25 @@ def _attention(
             reverse("admin:audits_separationscan_change", args=[separation.pk]),
         )
     return lines
+
+
+_LAYER_ROWS = (
+    ("xmp", "IPTC XMP", "#2f9e44"),
+    ("c2pa", "C2PA", "#1971c2"),
+    ("watermark", "Watermark", "#7048e8"),
+    ("fingerprint", "Recognised by fingerprint", "#868e96"),
+    ("none", "No mark in the file", "#b3261e"),
+    ("problem", "Unreadable", "#e8590c"),
+)
+
+
+def _layer_bars(layers: dict[str, int]) -> list[dict]:
+    """Derivatives of synthetic images by surviving layer, as bars scaled to the total."""
+    total = layers["total"] or 1
+    return [
+        {"label": label, "count": layers[key], "width": round(100 * layers[key] / total, 1), "colour": colour}
+        for key, label, colour in _LAYER_ROWS
+    ]
 
 
 def dashboard(request):
@@ -155,7 +180,9 @@ def dashboard(request):
         health=health,
         simulation=simulation,
         separation=separation,
+        served_unmarked=derivatives_without_marks().values("item").distinct().count(),
     )
+    layers = derivative_layer_counts()
     context = {
         **admin.site.each_context(request),
         "title": "Compliance dashboard",
@@ -171,6 +198,8 @@ def dashboard(request):
         "attention": attention,
         "due_soon": selectors.classifications_due_soon(),
         "ai_act_calendar": selectors.ai_act_calendar(),
+        "derivative_layers": _layer_bars(layers),
+        "derivatives_total": layers["total"],
         "incidents": incidents,
         "incidents_overdue": incidents_overdue,
         "health": health,

@@ -50,6 +50,7 @@ from audits.services import (
     review_submit,
 )
 from disclosure.selectors import item_badge
+from magento_bridge.selectors import derivatives_without_marks
 from provenance.admin import item_evidence_html
 
 
@@ -118,10 +119,36 @@ def _shopper_view(item) -> dict:
     else:
         query = {"pages": item.identifier or str(item.magento_id)}
     api = reverse("disclosure_api:disclosures", args=[item.store_code]) if item.store_code else ""
+    derivatives = list(item.derivatives.order_by("cache_hash", "path")[:_SHOPPER_DERIVATIVES_SHOWN])
     return {
         "shown": shown.shown,
         "badge": badge,
         "api_url": f"{api}?{urlencode(query)}" if api and all(query.values()) else "",
+        "derivatives": [_derivative_layers(d) for d in derivatives],
+        "derivatives_total": item.derivatives.count() if derivatives else 0,
+        "derivatives_unmarked": derivatives_without_marks().filter(item=item).count() if derivatives else 0,
+    }
+
+
+_SHOPPER_DERIVATIVES_SHOWN = 12
+
+
+def _derivative_layers(derivative) -> dict:
+    """One cached derivative as the review page lists it: its size and the marks it still carries."""
+    marks = []
+    if derivative.xmp_source_type:
+        marks.append("IPTC XMP")
+    if derivative.c2pa_state:
+        marks.append(f"C2PA ({derivative.c2pa_state})")
+    if derivative.watermark_id:
+        marks.append("watermark")
+    return {
+        "path": derivative.path,
+        "size": f"{derivative.width}×{derivative.height}" if derivative.width else "",
+        "format": derivative.format,
+        "marks": marks,
+        "recognised": derivative.fingerprint_record_id is not None,
+        "problem": derivative.problem,
     }
 
 
@@ -155,6 +182,21 @@ class QueueFilter(admin.SimpleListFilter):
             return queryset.filter(status=ReviewStatus.IN_REVIEW)
         if value == "closed":
             return queryset.filter(status__in=[ReviewStatus.APPROVED, ReviewStatus.REJECTED])
+        return queryset
+
+
+class ServedUnmarkedFilter(admin.SimpleListFilter):
+    """Reviews of synthetic images that shoppers receive as a derivative with no mark at all."""
+
+    title = "what shoppers receive"
+    parameter_name = "served"
+
+    def lookups(self, request, model_admin):
+        return [("unmarked", "A derivative with no mark (finding)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unmarked":
+            return queryset.filter(content_item__in=derivatives_without_marks().values("item"))
         return queryset
 
 
@@ -194,7 +236,7 @@ class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "proposed_by",
     )
     list_display_links = None
-    list_filter = (QueueFilter, "status", SubjectFilter, "risk")
+    list_filter = (QueueFilter, "status", SubjectFilter, ServedUnmarkedFilter, "risk")
     search_fields = (
         "content_item__sku",
         "content_item__identifier",
