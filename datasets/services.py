@@ -15,6 +15,7 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 import pandas as pd
+import pymysql
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage
@@ -212,7 +213,6 @@ def dataset_register(
                 sha256=digest.sha256,
                 storage_name=storage_name,
             )
-            version.dataset = dataset
             [entry] = log_append_many(entries=[(DATASET_VERSION_KIND, dataset_version_payload(version))])
             version.log_index = entry.index
             version.save()
@@ -297,8 +297,6 @@ def reference_frame(reference: Reference) -> pd.DataFrame:
             finally:
                 connection.close()
         else:
-            import pymysql
-
             connection = pymysql.connect(
                 host=url.hostname or "127.0.0.1",
                 port=url.port or 3306,
@@ -317,9 +315,7 @@ def reference_frame(reference: Reference) -> pd.DataFrame:
                     cursor.execute("ROLLBACK")
             finally:
                 connection.close()
-    except (sqlite3.Error, Exception) as exc:  # noqa: BLE001 - the driver's own error types differ
-        if isinstance(exc, DatasetError):
-            raise
+    except (sqlite3.Error, pymysql.MySQLError, OSError) as exc:
         raise DatasetError("reference_query_failed", f"reference {reference.name!r}: {exc}") from None
     if not rows:
         raise DatasetError("empty", f"reference {reference.name!r} returned no rows")
@@ -354,7 +350,14 @@ def report_run(
         real = coerce_frame(real, dataset.schema)
     except SchemaError as exc:
         raise DatasetError("columns_missing", f"reference {reference.name!r}: {exc}") from None
-    scores, findings = score_tables(synthetic, real, dataset.schema, thresholds=thresholds)
+    scores, findings = score_tables(
+        synthetic,
+        real,
+        dataset.schema,
+        thresholds=thresholds,
+        dcr_rows=settings.DATASET_DCR_ROWS,
+        dcr_iterations=settings.DATASET_DCR_ITERATIONS,
+    )
     with transaction.atomic():
         return Report.objects.create(
             version=version,
