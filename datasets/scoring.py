@@ -36,6 +36,7 @@ MAX_GROUPS = 50
 SMALL_GROUPS_LABEL = "(small groups)"
 MISSING_LABEL = "(missing)"
 _TABLE = "dataset"
+_MIN_ID_ROWS = 20
 _ROLES = (
     "identifier",
     "quasi_identifier",
@@ -80,7 +81,8 @@ def sdmetrics_version() -> str:
 def infer_schema(frame: pd.DataFrame, declared: dict[str, str] | None = None) -> dict:
     """``{"columns": [{"name", "role", "sdtype"}]}`` for ``frame``; ``declared`` maps a column to
     its role. Undeclared columns are numerical when every value parses as a number, datetime when
-    every value parses as an ISO 8601 date, categorical otherwise."""
+    every value parses as an ISO 8601 date, identifiers when (from 20 rows on) every row holds its
+    own text value, categorical otherwise."""
     declared = dict(declared or {})
     unknown = sorted(set(declared) - {str(c) for c in frame.columns})
     if unknown:
@@ -92,7 +94,8 @@ def infer_schema(frame: pd.DataFrame, declared: dict[str, str] | None = None) ->
         if role is not None and role not in _ROLES:
             raise SchemaError(f"column {name!r}: unknown role {role!r} (known: {', '.join(_ROLES)})")
         sdtype = _sdtype_for(frame[name], role)
-        columns.append({"name": name, "role": role or sdtype, "sdtype": sdtype})
+        inferred = {"id": "identifier"}.get(sdtype, sdtype)
+        columns.append({"name": name, "role": role or inferred, "sdtype": sdtype})
     return {"columns": columns}
 
 
@@ -113,6 +116,8 @@ def _sdtype_for(series: pd.Series, role: str | None) -> str:
     text = values.astype(str)
     if text.str.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?").all():
         return "datetime"
+    if role is None and len(values) >= _MIN_ID_ROWS and values.is_unique and len(values) == len(series):
+        return "id"  # every row its own text value: a key, which no distribution comparison fits
     return "categorical"
 
 
@@ -133,12 +138,8 @@ def coerce_frame(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
             parsed = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
             out[column["name"]] = parsed.dt.tz_localize(None)
         else:
-            out[column["name"]] = series.map(lambda v: None if _is_missing(v) else str(v)).astype(object)
+            out[column["name"]] = series.astype(str).astype(object).where(series.notna(), None)
     return pd.DataFrame(out)
-
-
-def _is_missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
 
 
 def _metadata(schema: dict) -> dict:
@@ -270,11 +271,16 @@ def _groups(series: pd.Series, column: dict, band_width: float) -> pd.Series:
     if column["sdtype"] == "numerical":
         width = float(column.get("band_width") or band_width)
         low = np.floor(series / width) * width
-        labels = low.map(lambda v: MISSING_LABEL if pd.isna(v) else f"{v:g}–{v + width:g}")
-        return labels.astype(object)
+        names = {v: f"{v:g}–{v + width:g}" for v in low.dropna().unique()}
+        return low.map(names).astype(object).where(low.notna(), MISSING_LABEL)
     if column["sdtype"] == "datetime":
-        return series.dt.year.map(lambda v: MISSING_LABEL if pd.isna(v) else str(int(v))).astype(object)
-    return series.map(lambda v: MISSING_LABEL if v is None else v).astype(object)
+        years = series.dt.year
+        return (
+            years.map({v: str(int(v)) for v in years.dropna().unique()})
+            .astype(object)
+            .where(years.notna(), MISSING_LABEL)
+        )
+    return series.astype(object).where(series.notna(), MISSING_LABEL)
 
 
 def _group_shares(synthetic: pd.Series, reference: pd.Series, column: dict, band_width: float) -> dict:

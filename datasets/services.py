@@ -37,6 +37,7 @@ from datasets.tables import (
     check_read_only_query,
     digest_stream,
     format_from_name,
+    read_columns,
     read_frame,
 )
 from provenance.log import log_append_many
@@ -50,6 +51,7 @@ __all__ = [
     "dataset_storage",
     "dataset_version_payload",
     "reference_create",
+    "read_only_rows",
     "reference_frame",
     "report_run",
 ]
@@ -282,39 +284,12 @@ def reference_frame(reference: Reference) -> pd.DataFrame:
             raise DatasetError("unreadable", f"reference {reference.name!r}: {exc}") from None
         except DatasetFileError as exc:
             raise DatasetError(exc.code, f"reference {reference.name!r}: {exc}") from None
-    query = check_read_only_query(reference.query)
-    url = urlsplit(reference.database_url)
     try:
-        if url.scheme == "sqlite":
-            # sqlite:///relative/path or sqlite:////absolute/path, as in DATABASE_URL
-            path = Path(unquote(url.path)[1:]).resolve()
-            connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
-            try:
-                connection.execute("PRAGMA query_only = ON")
-                cursor = connection.execute(query)
-                columns = [d[0] for d in cursor.description]
-                rows = cursor.fetchall()
-            finally:
-                connection.close()
-        else:
-            connection = pymysql.connect(
-                host=url.hostname or "127.0.0.1",
-                port=url.port or 3306,
-                user=unquote(url.username or ""),
-                password=unquote(url.password or ""),
-                database=unquote(url.path.lstrip("/")),
-                charset="utf8mb4",
-                connect_timeout=10,
-            )
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute("START TRANSACTION READ ONLY")
-                    cursor.execute(query)
-                    columns = [d[0] for d in cursor.description]
-                    rows = cursor.fetchall()
-                    cursor.execute("ROLLBACK")
-            finally:
-                connection.close()
+        columns, rows = read_only_rows(
+            database_url=reference.database_url, query=check_read_only_query(reference.query)
+        )
+    except ReferenceQueryError as exc:
+        raise DatasetError("query_not_read_only", f"reference {reference.name!r}: {exc}") from None
     except (sqlite3.Error, pymysql.MySQLError, OSError) as exc:
         raise DatasetError("reference_query_failed", f"reference {reference.name!r}: {exc}") from None
     if not rows:
@@ -322,8 +297,64 @@ def reference_frame(reference: Reference) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=columns)
 
 
+def read_only_rows(*, database_url: str, query: str) -> tuple[list[str], list[tuple]]:
+    """Column names and rows of ``query``, run in a read-only transaction: MariaDB/MySQL's
+    ``START TRANSACTION READ ONLY`` (a write fails with error 1792), SQLite opened ``mode=ro`` with
+    ``query_only``. The database's own guard behind :func:`check_read_only_query`."""
+    url = urlsplit(database_url)
+    if url.scheme == "sqlite":
+        # sqlite:///relative/path or sqlite:////absolute/path, as in DATABASE_URL
+        path = Path(unquote(url.path)[1:]).resolve()
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        try:
+            connection.execute("PRAGMA query_only = ON")
+            cursor = connection.execute(query)
+            description = cursor.description
+            rows = cursor.fetchall()
+        finally:
+            connection.close()
+    else:
+        connection = pymysql.connect(
+            host=url.hostname or "127.0.0.1",
+            port=url.port or 3306,
+            user=unquote(url.username or ""),
+            password=unquote(url.password or ""),
+            database=unquote(url.path.lstrip("/")),
+            charset="utf8mb4",
+            connect_timeout=10,
+        )
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("START TRANSACTION READ ONLY")
+                cursor.execute(query)
+                description = cursor.description
+                rows = list(cursor.fetchall())
+                cursor.execute("ROLLBACK")
+        finally:
+            connection.close()
+    if description is None:
+        raise ReferenceQueryError("the statement returned no result set")
+    return [d[0] for d in description], rows
+
+
 def reference_columns(reference: Reference) -> set[str]:
-    return {str(c) for c in reference_frame(reference).columns}
+    """The reference's column names, without reading its rows: a file's header (CSV), first
+    object (JSON Lines) or schema (Parquet); a query's result columns under ``LIMIT 0``."""
+    try:
+        if reference.source == ReferenceSource.FILE:
+            with open(reference.file_path, "rb") as stream:
+                return set(read_columns(stream, fmt=format_from_name(reference.file_path)))
+        query = check_read_only_query(reference.query)
+        columns, _ = read_only_rows(
+            database_url=reference.database_url, query=f"SELECT * FROM ({query}) AS reference_columns LIMIT 0"
+        )
+    except DatasetFileError as exc:
+        raise DatasetError(exc.code, f"reference {reference.name!r}: {exc}") from None
+    except ReferenceQueryError as exc:
+        raise DatasetError("query_not_read_only", f"reference {reference.name!r}: {exc}") from None
+    except (sqlite3.Error, pymysql.MySQLError, OSError) as exc:
+        raise DatasetError("reference_query_failed", f"reference {reference.name!r}: {exc}") from None
+    return {str(c) for c in columns}
 
 
 # --- Reports -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ __all__ = [
     "csv_cell",
     "digest_stream",
     "format_from_name",
+    "read_columns",
     "read_frame",
     "write_csv",
 ]
@@ -101,6 +103,34 @@ def read_frame(stream: BinaryIO, *, fmt: str) -> pd.DataFrame:
     if frame.empty:
         raise DatasetFileError("empty", "the file has no rows")
     return frame
+
+
+def read_columns(stream: BinaryIO, *, fmt: str) -> list[str]:
+    """The column names of a file without reading its rows."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return list(pq.read_schema(stream).names)
+        except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
+            raise DatasetFileError("unreadable", f"not a readable Parquet file: {exc}") from None
+    first = stream.readline(_CHUNK)
+    try:
+        line = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DatasetFileError("encoding", "the first line is not UTF-8") from None
+    if fmt == "jsonl":
+        try:
+            value = json.loads(line)
+        except ValueError as exc:
+            raise DatasetFileError("malformed", f"line 1 is not a JSON object: {exc}") from None
+        if not isinstance(value, dict):
+            raise DatasetFileError("malformed", "line 1 is not a JSON object")
+        return [str(k) for k in value]
+    try:
+        return next(csv.reader([line], strict=True))
+    except (StopIteration, csv.Error):
+        raise DatasetFileError("malformed", "the header line is not CSV") from None
 
 
 def _decode(stream: BinaryIO) -> str:

@@ -11,11 +11,14 @@ from datasets.services import (
     DATASET_VERSION_KIND,
     DatasetError,
     dataset_register,
+    read_only_rows,
     reference_create,
     report_run,
 )
 from datasets.tables import write_csv as csv_text
+from provenance.log import log_inclusion_proof, log_root
 from provenance.models import LogEntry
+from provenance.standards import merkle
 from tests.datasets.conftest import patients
 
 
@@ -29,7 +32,7 @@ def register(path, name="patients-a", **kwargs):
 @pytest.mark.django_db
 def test_registration_stores_the_file_and_logs_its_hash(storage_dir, generator, write_csv):
     path = write_csv(patients(200, seed=1), "a.csv")
-    result = register(path, roles={"patient_id": "identifier", "age": "sensitive"})
+    result = register(path, roles={"age": "sensitive"})
     version = result.version
     sha256 = hashlib.sha256(open(path, "rb").read()).hexdigest()
     assert result.created and version.sha256 == sha256 and version.row_count == 200
@@ -53,9 +56,14 @@ def test_registration_stores_the_file_and_logs_its_hash(storage_dir, generator, 
 
 @pytest.mark.django_db
 def test_the_log_verifies_after_registration(storage_dir, generator, write_csv, capsys):
-    register(write_csv(patients(50, seed=1), "a.csv"))
+    first = register(write_csv(patients(50, seed=1), "a.csv")).version
     register(write_csv(patients(50, seed=2), "b.csv"))
     call_command("provenance_verify")  # raises SystemExit / CommandError on any inconsistency
+    # The version's leaf is the SHA-256 of its canonical entry, proven into the tree of both entries.
+    entry = LogEntry.objects.get(index=first.log_index)
+    assert json.loads(entry.data)["sha256"] == first.sha256
+    proof = log_inclusion_proof(first.log_index, 2)
+    merkle.verify_inclusion(merkle.hash_leaf(bytes(entry.data)), first.log_index, 2, proof, log_root(2))
 
 
 @pytest.mark.django_db
@@ -181,3 +189,46 @@ def test_register_command_prints_json(storage_dir, generator, write_csv, capsys)
     other = write_csv(patients(30, seed=2), "b.csv")
     with pytest.raises(CommandError, match="no generator named 'nope'"):
         call_command("dataset_register", other, "--name", "cli", "--kind", "patients", "--generator", "nope")
+
+
+@pytest.mark.django_db
+def test_a_mariadb_reference_is_read_in_a_read_only_transaction(
+    storage_dir, generator, write_csv, mariadb_url
+):
+    import pymysql
+
+    connection = pymysql.connect(
+        host=mariadb_url.host,
+        port=mariadb_url.port,
+        user=mariadb_url.user,
+        password=mariadb_url.password or "",
+        database=mariadb_url.name,
+        autocommit=True,
+    )
+    real = patients(200, seed=1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE patients (patient_id VARCHAR(40), age INT, sex CHAR(1), region VARCHAR(10), "
+            "visit DATE, systolic DECIMAL(5,1))"
+        )
+        cursor.executemany("INSERT INTO patients VALUES (%s, %s, %s, %s, %s, %s)", real.values.tolist())
+    url = f"mysql://{mariadb_url.user}@{mariadb_url.host}:{mariadb_url.port}/{mariadb_url.name}"
+    reference_create(name="maria", database_url=url, query="SELECT * FROM patients")
+    version = register(write_csv(patients(200, seed=2), "a.csv"), reference="maria").version
+    report = report_run(version=version)
+    assert report.scores["rows"]["reference"] == 200 and report.scores["quality"]["score"] > 0.8
+    # Behind the static check, the database itself refuses a write in that transaction.
+    with pytest.raises(pymysql.MySQLError):
+        read_only_rows(database_url=url, query="INSERT INTO patients (age) VALUES (1)")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM patients")
+        assert cursor.fetchone()[0] == 200
+    connection.close()
+
+
+def test_a_sqlite_connection_refuses_writes_behind_the_static_check(tmp_path):
+    database = tmp_path / "ref.sqlite3"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE t (a INTEGER)")
+    with pytest.raises(sqlite3.Error):
+        read_only_rows(database_url=f"sqlite:///{database}", query="INSERT INTO t VALUES (1)")
