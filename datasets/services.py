@@ -186,9 +186,9 @@ def dataset_register(
     if not storage.exists(storage_name):
         stream.seek(0)
         saved = storage.save(storage_name, File(stream, name=storage_name))
-        if saved != storage_name:  # a concurrent registration stored it first
+        stored_now = saved == storage_name
+        if not stored_now:  # a concurrent registration stored the same bytes first
             storage.delete(saved)
-        stored_now = True
     try:
         with transaction.atomic():
             if dataset is None:
@@ -203,9 +203,16 @@ def dataset_register(
                     reference=reference_row,
                     created_by=actor,
                 )
-            elif reference_row is not None and dataset.reference_id != reference_row.pk:
-                dataset.reference = reference_row
-                dataset.save(update_fields=["reference"])
+            else:
+                changed = []
+                if reference_row is not None and dataset.reference_id != reference_row.pk:
+                    dataset.reference = reference_row
+                    changed.append("reference")
+                if schema != dataset.schema:  # roles given again: they hold from this version on
+                    dataset.schema = schema
+                    changed.append("schema")
+                if changed:
+                    dataset.save(update_fields=changed)
             last = dataset.versions.order_by("-number").values_list("number", flat=True).first() or 0
             version = DatasetVersion(
                 dataset=dataset,

@@ -83,6 +83,13 @@ def test_a_new_file_is_the_next_version(storage_dir, generator, write_csv):
     register(write_csv(patients(50, seed=1), "a.csv"))
     second = register(write_csv(patients(50, seed=2), "b.csv")).version
     assert second.number == 2 and SyntheticDataset.objects.count() == 1
+    third = register(write_csv(patients(50, seed=3), "c.csv"), roles={"sex": "sensitive"}).version
+    dataset = SyntheticDataset.objects.get()
+    assert third.number == 3 and dataset.columns_with_role("sensitive") == ["sex"]
+    with pytest.raises(DatasetError) as exc:
+        register(write_csv(patients(50, seed=4).drop(columns=["age"]), "d.csv"))
+    assert exc.value.code == "schema" and "age" in str(exc.value)
+    assert dataset.versions.count() == 3
 
 
 @pytest.mark.django_db
