@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "magento_bridge",
     "disclosure",
     "audits",
+    "datasets",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +198,14 @@ MEDIA_MAX_BYTES = env_int("PROVENANT_MEDIA_MAX_BYTES", 50 * 1024 * 1024, minimum
 MEDIA_MAX_PIXELS = env_int("PROVENANT_MEDIA_MAX_PIXELS", 80_000_000, minimum=1024)
 MEDIA_HTTP_TIMEOUT = env_float("PROVENANT_MEDIA_HTTP_TIMEOUT", 15.0, minimum=0.1)
 MEDIA_WORKERS = env_int("PROVENANT_MEDIA_WORKERS", 4, minimum=1, maximum=32)
+# Synthetic datasets (issue 15): files kept through Django's storage API under this directory;
+# uploads and registered files larger than the limit are refused before anything is stored.
+DATASET_STORAGE_DIR = Path(env_str("PROVENANT_DATASET_STORAGE_DIR", str(VAR_DIR / "datasets")))
+DATASET_MAX_BYTES = env_int("PROVENANT_DATASET_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
+# SDMetrics' DCRBaselineProtection compares every sampled synthetic row with every sampled reference
+# row (cost grows with the square of the sample): rows per sample and samples averaged.
+DATASET_DCR_ROWS = env_int("PROVENANT_DATASET_DCR_ROWS", 1000, minimum=100, maximum=100_000)
+DATASET_DCR_ITERATIONS = env_int("PROVENANT_DATASET_DCR_ITERATIONS", 3, minimum=1, maximum=50)
 SYNC_INCREMENTAL_MINUTES = env_int("PROVENANT_SYNC_INCREMENTAL_MINUTES", 15, minimum=1)
 SYNC_FULL_CRON_HOUR = env_int("PROVENANT_SYNC_FULL_HOUR", 2, minimum=0, maximum=23)
 SYNC_LOCK_SECONDS = env_int("PROVENANT_SYNC_LOCK_SECONDS", 6 * 3600, minimum=60)

@@ -74,6 +74,7 @@ class ApiScope(models.TextChoices):
     RECORDS_READ = "records:read", "Read the client's own generation records"
     IMAGES_MARK = "images:mark", "Mark generated images (C2PA + IPTC) and register their records"
     IMAGES_INSPECT = "images:inspect", "Inspect any image for every provenance layer it carries"
+    DATASETS_WRITE = "datasets:write", "Register synthetic dataset files"
 
 
 class ApiClient(models.Model):

@@ -63,6 +63,8 @@ PAGES = {
     "/admin/audits/separationfinding/": {R, A, AU, AD},
     "/admin/audits/separationmarker/": {R, A, AU, AD},
     "/admin/audits/separationmarker/add/": {A, AD},
+    "/admin/datasets/syntheticdataset/": {AD},
+    "/admin/datasets/reference/": {AD},
 }
 
 
@@ -263,6 +265,7 @@ ROUTES = {
     "api/v1/provenance/inspect": {"POST": "scope:images:inspect"},
     "api/v1/provenance/records/<int:record_id>": {"GET": "scope:records:write|records:read"},
     "api/v1/provenance/images": {"POST": "scope:images:mark"},
+    "api/v1/datasets": {"POST": "scope:datasets:write"},
     "api/v1/audits/reviews": {"GET": "perm:audits.view_review"},
     "api/v1/audits/reviews/<int:review_id>/<str:decision>": {
         "POST": "perm:audits.propose_review|audits.approve_review"

@@ -1,0 +1,356 @@
+"""Fidelity, diagnostics, privacy and bias of a synthetic table against a reference table.
+
+Django-free. Fidelity and diagnostics are SDMetrics' QualityReport (Column Shapes by KSComplement /
+TVComplement, Column Pair Trends by CorrelationSimilarity / ContingencySimilarity) and
+DiagnosticReport (BoundaryAdherence, CategoryAdherence, KeyUniqueness, TableStructure); privacy is
+SDMetrics' DCRBaselineProtection with its subsampling, plus exact copies of reference rows found by
+hashing rows (no pairwise comparison); bias compares each sensitive attribute's group shares.
+SDMetrics gets copies of the frames: it has modified callers' frames before.
+
+The result holds scores and aggregates only, never a reference row. Groups with fewer than
+``SMALL_GROUP`` reference rows are pooled so their shares cannot single anyone out.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "SMALL_GROUP",
+    "SchemaError",
+    "Thresholds",
+    "coerce_frame",
+    "infer_schema",
+    "score_tables",
+    "sdmetrics_version",
+]
+
+SMALL_GROUP = 5
+MAX_GROUPS = 50
+SMALL_GROUPS_LABEL = "(small groups)"
+MISSING_LABEL = "(missing)"
+_TABLE = "dataset"
+_MIN_ID_ROWS = 20
+_ROLES = (
+    "identifier",
+    "quasi_identifier",
+    "sensitive",
+    "target",
+    "datetime",
+    "categorical",
+    "numerical",
+)
+_SDTYPES = ("id", "numerical", "categorical", "datetime", "boolean")
+
+
+class SchemaError(ValueError):
+    """The schema does not fit the data (unknown role, column missing from a table)."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Above (or below, for fidelity) these a report has a finding."""
+
+    exact_copies: int = 0
+    fidelity: float = 0.8
+    group_difference: float = 0.05
+
+    def as_dict(self) -> dict:
+        return {
+            "exact_copies": self.exact_copies,
+            "fidelity": self.fidelity,
+            "group_difference": self.group_difference,
+        }
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+def sdmetrics_version() -> str:
+    from importlib.metadata import version
+
+    return version("sdmetrics")
+
+
+def infer_schema(frame: pd.DataFrame, declared: dict[str, str] | None = None) -> dict:
+    """``{"columns": [{"name", "role", "sdtype"}]}`` for ``frame``; ``declared`` maps a column to
+    its role. Undeclared columns are numerical when every value parses as a number, datetime when
+    every value parses as an ISO 8601 date, identifiers when (from 20 rows on) every row holds its
+    own text value, categorical otherwise."""
+    declared = dict(declared or {})
+    unknown = sorted(set(declared) - {str(c) for c in frame.columns})
+    if unknown:
+        raise SchemaError(f"the schema names columns the file does not have: {', '.join(unknown)}")
+    columns = []
+    for name in frame.columns:
+        name = str(name)
+        role = declared.get(name)
+        if role is not None and role not in _ROLES:
+            raise SchemaError(f"column {name!r}: unknown role {role!r} (known: {', '.join(_ROLES)})")
+        sdtype = _sdtype_for(frame[name], role)
+        inferred = {"id": "identifier"}.get(sdtype, sdtype)
+        columns.append({"name": name, "role": role or inferred, "sdtype": sdtype})
+    return {"columns": columns}
+
+
+def _sdtype_for(series: pd.Series, role: str | None) -> str:
+    if role == "identifier":
+        return "id"
+    if role in ("datetime", "categorical", "numerical"):
+        return role
+    values = series.dropna()
+    if values.empty:
+        return "categorical"
+    if pd.api.types.is_bool_dtype(values):
+        return "categorical"
+    if pd.api.types.is_numeric_dtype(values) or pd.to_numeric(values, errors="coerce").notna().all():
+        return "numerical"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "datetime"
+    text = values.astype(str)
+    if text.str.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?").all():
+        return "datetime"
+    if role is None and len(values) >= _MIN_ID_ROWS and values.is_unique and len(values) == len(series):
+        return "id"  # every row its own text value: a key, which no distribution comparison fits
+    return "categorical"
+
+
+def coerce_frame(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
+    """A new frame of the schema's columns, in order, each as its sdtype: numbers as float, dates as
+    UTC-naive datetimes, everything else as text. Raises :class:`SchemaError` for a missing column."""
+    names = [c["name"] for c in schema["columns"]]
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise SchemaError(f"columns missing: {', '.join(missing)}")
+    out = {}
+    for column in schema["columns"]:
+        series = frame[column["name"]]
+        sdtype = column["sdtype"]
+        if sdtype == "numerical":
+            out[column["name"]] = pd.to_numeric(series, errors="coerce").astype("float64")
+        elif sdtype == "datetime":
+            parsed = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
+            out[column["name"]] = parsed.dt.tz_localize(None)
+        else:
+            out[column["name"]] = series.astype(str).astype(object).where(series.notna(), None)
+    return pd.DataFrame(out)
+
+
+def _metadata(schema: dict) -> dict:
+    columns = {c["name"]: {"sdtype": c["sdtype"]} for c in schema["columns"]}
+    table: dict = {"columns": columns}
+    keys = [c["name"] for c in schema["columns"] if c["sdtype"] == "id"]
+    if keys:
+        table["primary_key"] = keys[0]
+    return table
+
+
+@dataclass
+class _Result:
+    scores: dict = field(default_factory=dict)
+    findings: list = field(default_factory=list)
+
+
+def score_tables(
+    synthetic: pd.DataFrame,
+    reference: pd.DataFrame,
+    schema: dict,
+    *,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    dcr_rows: int = 2000,
+    dcr_iterations: int = 3,
+    band_width: float = 10.0,
+) -> tuple[dict, list[dict]]:
+    """``(scores, findings)`` of ``synthetic`` against ``reference``, both already coerced with
+    :func:`coerce_frame`. ``findings`` lists each threshold breached, as
+    ``{"check", "value", "threshold", "message"}``."""
+    from sdmetrics.reports import DiagnosticReport, QualityReport
+    from sdmetrics.single_table import DCRBaselineProtection
+
+    table = _metadata(schema)
+    metadata = {"tables": {_TABLE: table}}
+    scores: dict = {
+        "rows": {"synthetic": len(synthetic), "reference": len(reference)},
+        "reference_rows_kept": False,
+        "thresholds": thresholds.as_dict(),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SDMetrics warns per column about things the scores show
+        quality = QualityReport()
+        quality.generate({_TABLE: reference.copy()}, {_TABLE: synthetic.copy()}, metadata, verbose=False)
+        diagnostic = DiagnosticReport()
+        diagnostic.generate({_TABLE: reference.copy()}, {_TABLE: synthetic.copy()}, metadata, verbose=False)
+        dcr_subsample = min(dcr_rows, len(synthetic), len(reference))
+        dcr = DCRBaselineProtection.compute_breakdown(
+            reference.copy(),
+            synthetic.copy(),
+            table,
+            None,
+            num_rows_subsample=dcr_subsample if dcr_subsample < len(synthetic) else None,
+            num_iterations=dcr_iterations if dcr_subsample < len(synthetic) else 1,
+        )
+    scores["quality"] = {
+        "score": _number(quality.get_score()),
+        "properties": _properties(quality),
+        "column_shapes": [
+            {"column": r["Column"], "metric": r["Metric"], "score": _number(r["Score"])}
+            for r in quality.get_details("Column Shapes").to_dict("records")
+        ],
+        "column_pair_trends": [
+            {
+                "columns": [r["Column 1"], r["Column 2"]],
+                "metric": r["Metric"],
+                "score": _number(r["Score"]),
+            }
+            for r in quality.get_details("Column Pair Trends").to_dict("records")
+        ],
+    }
+    scores["diagnostic"] = {
+        "score": _number(diagnostic.get_score()),
+        "properties": _properties(diagnostic),
+        "data_validity": [
+            {"column": r["Column"], "metric": r["Metric"], "score": _number(r["Score"])}
+            for r in diagnostic.get_details("Data Validity").to_dict("records")
+        ],
+    }
+    copies = _exact_copies(synthetic, reference, schema)
+    scores["privacy"] = {
+        "exact_copies": copies,
+        "dcr_baseline_protection": {
+            "score": _number(dcr["score"]),
+            "median_dcr_synthetic": _number(dcr["median_DCR_to_real_data"]["synthetic_data"]),
+            "median_dcr_random": _number(dcr["median_DCR_to_real_data"]["random_data_baseline"]),
+            "rows_subsampled": dcr_subsample,
+            "iterations": dcr_iterations if dcr_subsample < len(synthetic) else 1,
+        },
+    }
+    scores["bias"] = {
+        column["name"]: _group_shares(
+            synthetic[column["name"]], reference[column["name"]], column, band_width
+        )
+        for column in schema["columns"]
+        if column["role"] == "sensitive"
+    }
+    return scores, _findings(scores, thresholds)
+
+
+def _properties(report) -> dict:
+    return {r["Property"]: _number(r["Score"]) for r in report.get_properties().to_dict("records")}
+
+
+def _number(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) or math.isinf(number) else round(number, 6)
+
+
+def _exact_copies(synthetic: pd.DataFrame, reference: pd.DataFrame, schema: dict) -> dict:
+    # Identifiers are generated afresh, so a copied patient shows in every other column.
+    columns = [c["name"] for c in schema["columns"] if c["sdtype"] != "id"]
+    if not columns:
+        return {"count": 0, "rate": 0.0, "columns": []}
+    reference_hashes = set(pd.util.hash_pandas_object(reference[columns], index=False).to_numpy().tolist())
+    synthetic_hashes = pd.util.hash_pandas_object(synthetic[columns], index=False).to_numpy()
+    count = int(np.isin(synthetic_hashes, np.fromiter(reference_hashes, dtype=np.uint64)).sum())
+    return {
+        "count": count,
+        "rate": _number(count / len(synthetic)) if len(synthetic) else 0.0,
+        "columns": columns,
+    }
+
+
+def _groups(series: pd.Series, column: dict, band_width: float) -> pd.Series:
+    if column["sdtype"] == "numerical":
+        width = float(column.get("band_width") or band_width)
+        low = np.floor(series / width) * width
+        names = {v: f"{v:g}–{v + width:g}" for v in low.dropna().unique()}
+        return low.map(names).astype(object).where(low.notna(), MISSING_LABEL)
+    if column["sdtype"] == "datetime":
+        years = series.dt.year
+        return (
+            years.map({v: str(int(v)) for v in years.dropna().unique()})
+            .astype(object)
+            .where(years.notna(), MISSING_LABEL)
+        )
+    return series.astype(object).where(series.notna(), MISSING_LABEL)
+
+
+def _group_shares(synthetic: pd.Series, reference: pd.Series, column: dict, band_width: float) -> dict:
+    ref_groups = _groups(reference, column, band_width)
+    syn_groups = _groups(synthetic, column, band_width)
+    ref_counts = ref_groups.value_counts()
+    small = set(ref_counts[ref_counts < SMALL_GROUP].index)
+    large = ref_counts[ref_counts >= SMALL_GROUP].index[:MAX_GROUPS]
+    keep = set(large)
+    # Groups the reference lacks are kept: over-generating a group is a bias finding too.
+    syn_only = set(syn_groups.unique()) - set(ref_counts.index)
+    pool = lambda g: g if g in keep or g in syn_only else SMALL_GROUPS_LABEL  # noqa: E731
+    ref_shares = ref_groups.map(pool).value_counts(normalize=True)
+    syn_shares = syn_groups.map(pool).value_counts(normalize=True)
+    groups = []
+    for group in sorted(set(ref_shares.index) | set(syn_shares.index), key=str):
+        ref_share = float(ref_shares.get(group, 0.0))
+        syn_share = float(syn_shares.get(group, 0.0))
+        groups.append(
+            {
+                "group": str(group),
+                "reference_share": _number(ref_share),
+                "synthetic_share": _number(syn_share),
+                "difference": _number(syn_share - ref_share),
+                "ratio": _number(syn_share / ref_share) if ref_share else None,
+            }
+        )
+    worst = max(groups, key=lambda g: abs(g["difference"] or 0.0)) if groups else None
+    ratios = [g["ratio"] for g in groups if g["ratio"] is not None]
+    return {
+        "groups": groups,
+        "worst_group": worst["group"] if worst else None,
+        "worst_difference": _number(abs(worst["difference"] or 0.0)) if worst else None,
+        "worst_ratio": min(ratios) if ratios else None,
+        "pooled_small_groups": len(small),
+    }
+
+
+def _findings(scores: dict, thresholds: Thresholds) -> list[dict]:
+    findings = []
+    copies = scores["privacy"]["exact_copies"]["count"]
+    if copies > thresholds.exact_copies:
+        findings.append(
+            {
+                "check": "exact_copies",
+                "value": copies,
+                "threshold": thresholds.exact_copies,
+                "message": f"{copies} synthetic rows are exact copies of reference rows",
+            }
+        )
+    fidelity = scores["quality"]["score"]
+    if fidelity is None or fidelity < thresholds.fidelity:
+        findings.append(
+            {
+                "check": "fidelity",
+                "value": fidelity,
+                "threshold": thresholds.fidelity,
+                "message": f"quality score {fidelity} is below {thresholds.fidelity}",
+            }
+        )
+    for name, bias in scores["bias"].items():
+        difference = bias["worst_difference"]
+        if difference is not None and difference > thresholds.group_difference:
+            findings.append(
+                {
+                    "check": "group_difference",
+                    "column": name,
+                    "value": difference,
+                    "threshold": thresholds.group_difference,
+                    "message": f"{name}: group {bias['worst_group']!r} differs by {difference:.3f} in share",
+                }
+            )
+    return findings

@@ -1,0 +1,53 @@
+"""Reads of the datasets room."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from django.db.models import Count, JSONField, OuterRef, QuerySet, Subquery
+
+from datasets.models import Reference, Report, SyntheticDataset
+
+__all__ = ["datasets_with_latest_report", "reference_display_url", "report_summary"]
+
+
+def datasets_with_latest_report(
+    queryset: QuerySet[SyntheticDataset] | None = None,
+) -> QuerySet[SyntheticDataset]:
+    """Datasets annotated with ``version_count``, ``latest_scores`` and ``latest_findings`` (of the
+    newest report of any of their versions), in one query."""
+    latest = Report.objects.filter(version__dataset=OuterRef("pk")).order_by("-created_at", "-id")
+    queryset = queryset if queryset is not None else SyntheticDataset.objects.all()
+    return queryset.select_related("generator").annotate(
+        version_count=Count("versions", distinct=True),
+        latest_scores=Subquery(latest.values("scores")[:1], output_field=JSONField()),
+        latest_findings=Subquery(latest.values("findings")[:1], output_field=JSONField()),
+    )
+
+
+def report_summary(scores: dict | None) -> dict[str, object]:
+    """The headline numbers of a report's scores: quality, diagnostic, exact copies, DCR, worst group."""
+    if not scores:
+        return {}
+    worst = [bias.get("worst_difference") for bias in scores.get("bias", {}).values()]
+    worst = [w for w in worst if w is not None]
+    return {
+        "quality": scores.get("quality", {}).get("score"),
+        "diagnostic": scores.get("diagnostic", {}).get("score"),
+        "exact_copies": scores.get("privacy", {}).get("exact_copies", {}).get("count"),
+        "dcr_baseline_protection": scores.get("privacy", {}).get("dcr_baseline_protection", {}).get("score"),
+        "worst_group_difference": max(worst) if worst else None,
+    }
+
+
+def reference_display_url(reference: Reference) -> str:
+    """The reference's database URL with any password replaced by ``***``."""
+    if not reference.database_url:
+        return ""
+    parts = urlsplit(reference.database_url)
+    if parts.password is None:
+        return reference.database_url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
