@@ -108,8 +108,9 @@ class ContentItem(models.Model):
         # index covers the sync's removal check. The admin lists items in natural-key order: a
         # surface filter (alone, or with an origin: the review focus filter) reads the page from
         # an index ending in that order instead of skipping the other surfaces row by row. The
-        # problem filter lists and filters by problem code; badge coverage (the dashboard) counts
-        # synthetic items per surface, store view and flags reading the coverage index only.
+        # problem filter lists and filters by problem code; the C2PA, hidden and presence filters
+        # count their rare values (up to 10,000) from an index; badge coverage (the dashboard)
+        # counts synthetic items per surface, store view and flags reading the coverage index only.
         indexes = [
             models.Index(
                 fields=["surface", "origin", "store_code", "magento_id", "part_key"],
@@ -119,6 +120,9 @@ class ContentItem(models.Model):
                 fields=["surface", "store_code", "magento_id", "part_key"], name="content_item_surface"
             ),
             models.Index(fields=["problem_code"], name="content_item_problem"),
+            models.Index(fields=["c2pa_state"], name="content_item_c2pa"),
+            models.Index(fields=["is_hidden"], name="content_item_hidden"),
+            models.Index(fields=["removed_at"], name="content_item_removed"),
             models.Index(
                 fields=[
                     "origin",
