@@ -299,6 +299,10 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["action", "seq"], name="audit_event_action"),
             models.Index(fields=["object_type", "object_id"], name="audit_event_object"),
+            # The admin's object type filter, newest first, and its date hierarchy (first and last
+            # event, the years and months with events) read an index, not the table.
+            models.Index(fields=["object_type", "seq"], name="audit_event_object_type"),
+            models.Index(fields=["at"], name="audit_event_at"),
             models.Index(fields=["actor", "seq"], name="audit_event_actor"),
         ]
         permissions = [("export_auditevent", "Can export the audit trail (CSV, JSON)")]

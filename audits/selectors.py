@@ -7,7 +7,9 @@ package's disclosure register counts with the same function, so the two numbers 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.db.models import Count, Max, QuerySet
@@ -28,7 +30,20 @@ from audits.models import (
 )
 from disclosure.selectors import BadgeCoverage, badge_coverage
 from magento_bridge.models import SyncRun
-from provenance.models import Generator
+from magento_bridge.selectors import derivative_layer_counts
+from provenance.models import ContentItem, Generator, Origin
+from sidecar.shared_cache import cache_get, cache_set
+
+T = TypeVar("T")
+
+
+def stores_with_synthetic_content() -> list[str]:
+    """The store views with synthetic content on the storefront, in code order: the store views
+    (a loose scan of the natural key's leading column), each asked whether it has one such item,
+    instead of a DISTINCT over every synthetic item."""
+    codes = ContentItem.objects.values_list("store_code", flat=True).distinct().order_by("store_code")
+    present = ContentItem.objects.filter(origin=Origin.SYNTHETIC, removed_at__isnull=True)
+    return [code for code in codes if present.filter(store_code=code).exists()]
 
 
 def review_queue() -> QuerySet:
@@ -40,9 +55,36 @@ def review_queue() -> QuerySet:
     )
 
 
+# The dashboard links to at most this many of the items shown without a badge (the count is exact).
+COVERAGE_IDS_MAX = 200
+_SUMMARY_KEY = "audits:dashboard:{}"
+
+
+def _summary(name: str, compute: Callable[[], T]) -> T:
+    """A dashboard figure over the whole registry, kept in the shared cache for
+    ``PROVENANT_DASHBOARD_CACHE_SECONDS`` (0: computed on every request), so staff reloading the
+    dashboard on a registry of millions do not each pay for the aggregate; while the cache is
+    down it is computed every time."""
+    seconds = settings.AUDITS_DASHBOARD_CACHE_SECONDS
+    if not seconds:
+        return compute()
+    key = _SUMMARY_KEY.format(name)
+    value = cache_get(key)
+    if value is None:
+        value = compute()
+        cache_set(key, value, seconds)
+    return value
+
+
 def disclosure_coverage() -> BadgeCoverage:
-    """Badge coverage as :func:`disclosure.selectors.badge_coverage` defines it (the package's too)."""
-    return badge_coverage()
+    """Badge coverage as :func:`disclosure.selectors.badge_coverage` defines it (the package's too),
+    with the first :data:`COVERAGE_IDS_MAX` items shown without a badge; cached (:func:`_summary`)."""
+    return _summary("coverage", lambda: badge_coverage(ids_limit=COVERAGE_IDS_MAX))
+
+
+def derivative_layers() -> dict[str, int]:
+    """:func:`magento_bridge.selectors.derivative_layer_counts` of every store view; cached."""
+    return _summary("derivative-layers", derivative_layer_counts)
 
 
 BACKLOG_BUCKETS = [("< 1 day", 0, 1), ("1–7 days", 1, 7), ("7–30 days", 7, 30), ("> 30 days", 30, None)]

@@ -25,7 +25,6 @@ from audits.ai_act import RiskClass
 from audits.models import AuditEvent, ReviewStatus
 from audits.signin import TOTP_DEVICE_NAME, throttle_count, throttle_key, totp_code_check
 from audits.trail import client_ip
-from magento_bridge.selectors import derivative_layer_counts, derivatives_without_marks
 
 _RISK_COLOURS = {
     RiskClass.HIGH_ANNEX_I: "#b3261e",
@@ -67,7 +66,7 @@ def _backlog_bars(rows: list[dict]) -> tuple[list[dict], int]:
 
 
 # Longer lists of items without a badge are cut here in the link (the count says how many there are).
-_ATTENTION_MAX_IDS = 200
+_ATTENTION_MAX_IDS = selectors.COVERAGE_IDS_MAX
 
 
 def _attention(
@@ -172,6 +171,7 @@ def dashboard(request):
     incidents_overdue = sum(1 for i in incidents if i.is_overdue)
     simulation, simulation_failures, separation = selectors.latest_checks()
     status_counts = selectors.review_status_counts()
+    layers = selectors.derivative_layers()
     attention = _attention(
         coverage=coverage,
         incidents_overdue=incidents_overdue,
@@ -180,9 +180,8 @@ def dashboard(request):
         health=health,
         simulation=simulation,
         separation=separation,
-        served_unmarked=derivatives_without_marks().values("item").distinct().count(),
+        served_unmarked=layers["images_unmarked"],
     )
-    layers = derivative_layer_counts()
     context = {
         **admin.site.each_context(request),
         "title": "Compliance dashboard",

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import Count, Q
 
 from disclosure.defaults import default_text
 from disclosure.models import AuditSwitch, DisclosureKind, DisclosurePolicy, StorefrontSettings, SwitchMode
@@ -399,17 +400,62 @@ class BadgeCoverage:
         return round(100 * self.disclosed / self.published) if self.published else 100
 
 
-def badge_coverage(*, store_code: str = "") -> BadgeCoverage:
-    """Badge coverage of every store view (or one) as the public badge API resolves it now."""
+# item_shown reads a product-side item's SKU, and a CMS item's identifier and Magento id, only for
+# whether the storefront has a ref to put the badge on, and the source type only to pick the
+# policy's wording (never whether a badge is shown): badge coverage counts the items per value of
+# the other fields it reads, with and without a ref, in SQL.
+_PRODUCT_SURFACES = (Surface.PRODUCT_IMAGE, Surface.RECOMMENDATION)
+_CMS_SURFACES = tuple(surface for surface in Surface.values if surface not in _PRODUCT_SURFACES)
+_NO_REF = {"product": Q(sku=""), "cms": Q(identifier="", magento_id=0)}
+_GROUP_FIELDS = ("store_code", "surface", "origin", "is_enabled", "is_hidden")
+
+
+def _coverage_groups(items):
+    """``(fields, has_ref, no_ref condition, item count)`` per group, product-side items and CMS
+    items apart (their refs differ), each counted from the ``content_item_coverage`` index alone."""
+    for side, no_ref in _NO_REF.items():
+        # Named surfaces, not an exclusion: an IN list is read from the index's surface ranges.
+        surfaces = _PRODUCT_SURFACES if side == "product" else _CMS_SURFACES
+        rows = items.filter(surface__in=surfaces)
+        groups = rows.values(*_GROUP_FIELDS).annotate(n=Count("id"), without=Count("id", filter=no_ref))
+        for group in groups.order_by():
+            fields = {name: group[name] for name in _GROUP_FIELDS}
+            if group["n"] > group["without"]:
+                yield fields, True, no_ref, group["n"] - group["without"]
+            if group["without"]:
+                yield fields, False, no_ref, group["without"]
+
+
+def badge_coverage(*, store_code: str = "", ids_limit: int | None = None) -> BadgeCoverage:
+    """Badge coverage of every store view (or one) as the public badge API resolves it now.
+
+    Decided by :func:`item_shown` once per group of items it cannot tell apart (same store view,
+    surface, origin and flags, with or without a ref for the storefront to match), the groups
+    counted by the database, not a row per item, so the dashboard stays fast on a registry of
+    millions. ``undisclosed_ids`` lists the items shown without a badge in id order, the first
+    ``ids_limit`` of them (all with ``None``).
+    """
     items = ContentItem.objects.filter(origin=Origin.SYNTHETIC, removed_at__isnull=True, is_enabled=True)
     if store_code:
         items = items.filter(store_code=store_code)
     coverage = BadgeCoverage()
     states: dict[str, StoreState] = {}
-    rows = items.order_by("id").values("id", "store_code", *SHOWN_FIELDS)
-    for row in rows.iterator(chunk_size=2000):
-        code = row["store_code"]
+    missing = Q(pk__in=[])
+    for fields, has_ref, no_ref, n in _coverage_groups(items):
+        code = fields["store_code"]
         if code not in states:
             states[code] = store_state_load(code)
-        coverage.count(row["id"], item_shown(row, states[code]))
+        ref = {"sku": "x", "identifier": "x", "magento_id": 1} if has_ref else {}
+        row = {"sku": "", "identifier": "", "magento_id": 0, **ref, **fields}
+        shown = item_shown({**row, "removed_at": None, "digital_source_type": ""}, states[code])
+        if not shown.published:
+            continue
+        coverage.published += n
+        if shown.disclosed:
+            coverage.disclosed += n
+            continue
+        missing |= Q(**fields) & (~no_ref if has_ref else no_ref)
+    if coverage.published > coverage.disclosed:
+        ids = items.filter(missing).order_by("id").values_list("id", flat=True)
+        coverage.undisclosed_ids = list(ids if ids_limit is None else ids[:ids_limit])
     return coverage

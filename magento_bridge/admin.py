@@ -17,12 +17,12 @@ from magento_bridge.reader import UnknownStoreError
 from magento_bridge.services import sync_run
 from magento_bridge.tasks import magento_sync_task
 from provenance.admin import ContentItemAdmin
-from provenance.admin_mixins import ReadOnlyAdminMixin
+from provenance.admin_mixins import LargeTableAdminMixin, ReadOnlyAdminMixin
 from provenance.models import Surface
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SyncRunAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "started_at",
         "mode",
@@ -170,12 +170,11 @@ def _store_sources() -> list[dict]:
 
 
 @admin.register(MediaFile)
-class MediaFileAdmin(admin.ModelAdmin):
+class MediaFileAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ("path", "format", "width", "height", "size", "problem_code", "inspected_at")
     list_filter = ("format", "problem_code")
     search_fields = ("path", "sha256")
     readonly_fields = [f.name for f in MediaFile._meta.fields]
-    show_full_result_count = False
 
     def has_add_permission(self, request):
         return False

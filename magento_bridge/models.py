@@ -113,6 +113,13 @@ class MediaFile(models.Model):
     marks = models.JSONField(default=list, blank=True, help_text="AI marks found in the file's metadata.")
     inspected_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        # The admin lists the formats and problem codes present and filters by them, by path.
+        indexes = [
+            models.Index(fields=["format", "path"], name="media_file_format"),
+            models.Index(fields=["problem_code", "path"], name="media_file_problem"),
+        ]
+
     def __str__(self) -> str:
         return self.path
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from magento_bridge.models import Derivative
 from provenance.models import Origin
@@ -36,15 +36,24 @@ def derivatives_without_marks(store_code: str | None = None) -> QuerySet[Derivat
 def derivative_layer_counts(store_code: str | None = None) -> dict[str, int]:
     """Derivatives of synthetic images by surviving layer, for a chart: ``xmp``, ``c2pa``,
     ``watermark``, ``fingerprint`` (each derivative counts under every layer it keeps), ``none``
-    (no mark in the file) and ``problem`` (the file could not be read), with ``total``."""
-    rows = _live(store_code).filter(item__origin=Origin.SYNTHETIC)
-    readable = rows.filter(problem_code="")
-    return {
-        "total": rows.count(),
-        "xmp": readable.exclude(xmp_source_type="").count(),
-        "c2pa": readable.exclude(c2pa_state="").count(),
-        "watermark": readable.exclude(watermark_id="").count(),
-        "fingerprint": readable.filter(fingerprint_record__isnull=False).count(),
-        "none": readable.filter(_NO_MARKS).count(),
-        "problem": rows.exclude(problem_code="").count(),
-    }
+    (no mark in the file) and ``problem`` (the file could not be read), with ``total``, and
+    ``images_unmarked``: the images with at least one derivative in ``none`` (what
+    ``derivatives_without_marks().values("item").distinct().count()`` counts).
+
+    One pass over the derivatives (conditional aggregates), not one count per layer."""
+    readable = Q(problem_code="")
+    counts = (
+        _live(store_code)
+        .filter(item__origin=Origin.SYNTHETIC)
+        .aggregate(
+            total=Count("id"),
+            xmp=Count("id", filter=readable & ~Q(xmp_source_type="")),
+            c2pa=Count("id", filter=readable & ~Q(c2pa_state="")),
+            watermark=Count("id", filter=readable & ~Q(watermark_id="")),
+            fingerprint=Count("id", filter=readable & Q(fingerprint_record__isnull=False)),
+            none=Count("id", filter=readable & _NO_MARKS),
+            problem=Count("id", filter=~readable),
+            images_unmarked=Count("item", distinct=True, filter=readable & _NO_MARKS),
+        )
+    )
+    return {key: int(value or 0) for key, value in counts.items()}

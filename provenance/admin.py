@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from provenance.admin_mixins import ReadOnlyAdminMixin
+from provenance.admin_mixins import LargeTableAdminMixin, ReadOnlyAdminMixin
 from provenance.auth import (
     CLIENT_NAME,
     CLIENT_NAME_RULE,
@@ -250,7 +250,7 @@ def item_evidence_html(item: ContentItem):
 
 
 @admin.register(ContentItem)
-class ContentItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ContentItemAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "thumbnail",
         "reference",
@@ -276,7 +276,6 @@ class ContentItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     search_fields = ("sku", "identifier", "file_path", "title", "label")
     list_per_page = 50
-    show_full_result_count = False
     ordering = ("store_code", "surface", "magento_id", "part_key")
     readonly_fields = [f.name for f in ContentItem._meta.fields] + [
         "decisive_evidence",
@@ -494,7 +493,7 @@ class GeneratorAdmin(admin.ModelAdmin):
 
 
 @admin.register(GenerationRecord)
-class GenerationRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class GenerationRecordAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: records arrive through the API and are in the log; nobody edits them."""
 
     list_display = (
@@ -509,10 +508,14 @@ class GenerationRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "log_index",
     )
     list_filter = ("generator", "client", "output_media_type", "generated_at")
-    list_select_related = ("generator", "client")
+    # Not joined: MariaDB would start the join from the few generators and clients and sort every
+    # record; the page is read newest first by primary key, its generators and clients after it.
+    list_select_related = ()
     search_fields = ("external_id", "=output_sha256", "=prompt_sha256", "pipeline_run_id")
-    show_full_result_count = False
     readonly_fields = [f.name for f in GenerationRecord._meta.fields] + ["matching_items"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("generator", "client")
 
     @admin.display(description="Output SHA-256")
     def output_hash(self, record: GenerationRecord) -> str:

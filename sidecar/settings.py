@@ -419,6 +419,8 @@ OTP_TOTP_ISSUER = LOG_ORIGIN.split("/")[0] or "Provenant"
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 AUDITS_ANCHOR_MINUTES = env_int("PROVENANT_AUDIT_ANCHOR_MINUTES", 15, minimum=1)
 AUDITS_RECLASSIFY_DAYS = env_int("PROVENANT_RECLASSIFY_DAYS", 90, minimum=1)
+# How long the dashboard's registry-wide figures (badge coverage, derivatives by layer) are cached.
+AUDITS_DASHBOARD_CACHE_SECONDS = env_int("PROVENANT_DASHBOARD_CACHE_SECONDS", 60, minimum=0, maximum=3600)
 AUDIT_PACKAGE_DIR = Path(env_str("PROVENANT_AUDIT_PACKAGE_DIR", str(VAR_DIR / "packages")))
 AUDITS_SENSITIVE_MODELS = env_list(
     "PROVENANT_AUDIT_SENSITIVE_MODELS",

@@ -11,3 +11,4 @@ from sidecar.settings import *  # noqa: E402,F401,F403
 MAGENTO_RETRY_BACKOFF = 0.01
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DISCLOSURE_LOCAL_SECONDS = 0  # tests write the registry directly; no per-process memo between requests
+AUDITS_DASHBOARD_CACHE_SECONDS = 0  # tests change the registry between dashboard reads

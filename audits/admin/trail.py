@@ -15,7 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audits import events
 from audits.models import AuditAnchor, AuditEvent
 from audits.trail import EXPORTED_FIELDS, audit_anchor, audit_event_fields
-from provenance.admin_mixins import ReadOnlyAdminMixin
+from provenance.admin_mixins import LargeTableAdminMixin, ReadOnlyAdminMixin
 
 
 class _Echo:
@@ -29,13 +29,12 @@ def _export_row(event: AuditEvent) -> dict:
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("seq", "at", "actor", "action", "object_type", "object_repr", "ip")
     list_filter = ("action", "object_type")
     search_fields = ("actor", "action", "object_repr", "object_id")
     date_hierarchy = "at"
     list_per_page = 100
-    show_full_result_count = False
     actions = ["export_csv", "export_json"]
     change_list_template = "admin/audits/auditevent/change_list.html"
 

@@ -52,6 +52,7 @@ from audits.services import (
 from disclosure.selectors import item_badge
 from magento_bridge.selectors import derivatives_without_marks
 from provenance.admin import item_evidence_html
+from provenance.admin_mixins import LargeTableAdminMixin
 
 
 def _admin_link(obj) -> str:
@@ -224,7 +225,7 @@ _DECISIONS = {
 
 
 @admin.register(Review)
-class ReviewAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     # Six columns that fit 1366 px beside the navigation and the filters: the title goes under the
     # subject, the version beside the status.
     list_display = (

@@ -14,11 +14,12 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from audits import selectors
 from audits.admin_mixins import AuditedAdminMixin
 from audits.models import SeparationFinding, SeparationMarker, SeparationScan, SimulationCheck, SimulationRun
 from audits.tasks import separation_scan_task, simulation_run_task
 from provenance.admin_mixins import ReadOnlyAdminMixin
-from provenance.models import ContentItem, Origin
+from provenance.models import ContentItem
 
 
 def _screenshot_link(check: SimulationCheck) -> str:
@@ -102,16 +103,10 @@ class SimulationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
-        stores = (
-            ContentItem.objects.filter(origin=Origin.SYNTHETIC, removed_at__isnull=True)
-            .values_list("store_code", flat=True)
-            .distinct()
-            .order_by("store_code")
-        )
         extra_context = {
             **(extra_context or {}),
             "can_run": request.user.has_perm("audits.run_simulation"),
-            "stores": list(stores),
+            "stores": selectors.stores_with_synthetic_content(),
         }
         return super().changelist_view(request, extra_context)
 

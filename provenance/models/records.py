@@ -167,7 +167,13 @@ class GenerationRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["client", "external_id"], name="generation_record_external_id")
         ]
-        indexes = [models.Index(fields=["output_sha256"], name="generation_record_output")]
+        # The admin lists the media types present and filters by one, newest first, and filters
+        # by the generation date.
+        indexes = [
+            models.Index(fields=["output_sha256"], name="generation_record_output"),
+            models.Index(fields=["output_media_type", "id"], name="generation_record_media_type"),
+            models.Index(fields=["generated_at"], name="generation_record_generated"),
+        ]
 
     def __str__(self) -> str:
         return f"record {self.pk} ({self.external_id})"

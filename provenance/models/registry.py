@@ -105,9 +105,38 @@ class ContentItem(models.Model):
         ]
         # Admin search is a substring match that no B-tree serves, so only the sync's lookups, the
         # review queue and matching generation records by output hash are indexed; the presence
-        # index covers the sync's removal check.
+        # index covers the sync's removal check. The admin lists items in natural-key order: a
+        # surface filter (alone, or with an origin: the review focus filter) reads the page from
+        # an index ending in that order instead of skipping the other surfaces row by row. The
+        # problem filter lists and filters by problem code; the C2PA, hidden and presence filters
+        # count their rare values (up to 10,000) from an index; badge coverage (the dashboard)
+        # counts synthetic items per surface, store view and flags reading the coverage index only.
         indexes = [
-            models.Index(fields=["surface", "origin"]),
+            models.Index(
+                fields=["surface", "origin", "store_code", "magento_id", "part_key"],
+                name="content_item_surface_origin",
+            ),
+            models.Index(
+                fields=["surface", "store_code", "magento_id", "part_key"], name="content_item_surface"
+            ),
+            models.Index(fields=["problem_code"], name="content_item_problem"),
+            models.Index(fields=["c2pa_state"], name="content_item_c2pa"),
+            models.Index(fields=["is_hidden"], name="content_item_hidden"),
+            models.Index(fields=["removed_at"], name="content_item_removed"),
+            models.Index(
+                fields=[
+                    "origin",
+                    "removed_at",
+                    "is_enabled",
+                    "surface",
+                    "store_code",
+                    "is_hidden",
+                    "sku",
+                    "identifier",
+                    "magento_id",
+                ],
+                name="content_item_coverage",
+            ),
             models.Index(
                 fields=["store_code", "surface", "removed_at", "magento_id"], name="content_item_presence"
             ),

@@ -89,6 +89,7 @@ def test_derivatives_of_synthetic_and_suspected_images_are_recorded_and_human_on
     counts = derivative_layer_counts()
     assert counts["xmp"] == kept.filter(item__origin=Origin.SYNTHETIC).count()
     assert counts["none"] == unmarked.count()
+    assert counts["images_unmarked"] == unmarked.values("item").distinct().count() > 0
 
 
 def test_a_derivative_re_encoded_without_xmp_is_still_matched_by_watermark_and_fingerprint(mariadb_store):
