@@ -28,6 +28,7 @@ _READ_REGISTRY = [
     "provenance.view_sourcerule",
     "magento_bridge.view_syncrun",
     "disclosure.view_*",
+    "datasets.view_*",  # synthetic datasets, their versions, references and reports
 ]
 _WORKSPACE = [
     "audits.view_review",
@@ -68,6 +69,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "provenance.view_*",
         "magento_bridge.view_*",
         "disclosure.view_*",
+        "datasets.view_*",
         "audits.view_*",
         "otp_totp.view_totpdevice",
         "audits.export_auditevent",
@@ -88,6 +90,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "django_celery_beat.*",
         "audits.view_classification",
         "disclosure.view_*",
+        "datasets.view_*",
         "disclosure.*_storefrontsettings",  # CORS origins of the storefront: a technical setting
     ],
     Role.ADMINISTRATOR: ["*"],

@@ -63,8 +63,8 @@ PAGES = {
     "/admin/audits/separationfinding/": {R, A, AU, AD},
     "/admin/audits/separationmarker/": {R, A, AU, AD},
     "/admin/audits/separationmarker/add/": {A, AD},
-    "/admin/datasets/syntheticdataset/": {AD},
-    "/admin/datasets/reference/": {AD},
+    "/admin/datasets/syntheticdataset/": EVERYONE,
+    "/admin/datasets/reference/": EVERYONE,
 }
 
 
