@@ -110,8 +110,9 @@ def test_no_operation_answers_a_server_error_or_an_undocumented_error_shape(case
     # Schema conformance of status, content type, headers and body, and invalid data rejected.
     # Left out: server errors (asserted above: allowed only where documented), "missing
     # Authorization" and "ignored auth" cases (every request here carries the token, and the
-    # probe without it would leave the test client; refusals are the permission matrix's job) and "valid data accepted" (a schema-valid record still needs a registered
-    # generator and a real image, rules the schema cannot state).
+    # probe without it would leave the test client; refusals are the permission matrix's job) and
+    # "valid data accepted" (a schema-valid record still needs a registered generator and a real
+    # image, rules the schema cannot state).
     case.validate_response(
         _as_schemathesis_response(response, sent),
         headers=dict(sent.headers),
