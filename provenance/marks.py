@@ -169,24 +169,27 @@ def watermark_resolve(short_id: int) -> ImageMark | None:
     )
 
 
-def fingerprint_match(body: bytes, *, max_distance: int | None = None) -> tuple[ImageMark, int] | None:
+def fingerprint_match(
+    body: bytes, *, max_distance: int | None = None, alternatives: tuple[bytes, ...] | list[bytes] = ()
+) -> tuple[ImageMark, int] | None:
     """The stored mark nearest to the Image-Code ``body`` within ``max_distance`` (default
     ``PROVENANT_FINGERPRINT_MAX_DISTANCE``), and its distance; ``None`` when none is that near.
+    ``alternatives``: further codes of the same image (:func:`~provenance.standards.fingerprint.
+    query_codes`); a stored mark's distance is then the smallest to any of them.
 
-    One indexed query finds the candidates sharing a band (or a band one bit away) with ``body``;
-    only they are compared bit by bit."""
+    One indexed query finds the candidates sharing a band (or a band one bit away) with a query
+    code; only they are compared bit by bit."""
     limit = settings.FINGERPRINT_MAX_DISTANCE if max_distance is None else max_distance
     limit = min(limit, fp.INDEX_REACH)
-    candidates = (
-        FingerprintBand.objects.filter(key__in=fp.probe_keys(body))
-        .values_list("mark_id", flat=True)
-        .distinct()
-    )
+    queries = [body, *(a for a in alternatives if a != body)]
+    keys = sorted({key for query in queries for key in fp.probe_keys(query)})
+    candidates = FingerprintBand.objects.filter(key__in=keys).values_list("mark_id", flat=True).distinct()
     best: tuple[int, int] | None = None
     for mark_id, hex_code in ImageMark.objects.filter(id__in=list(candidates)).values_list(
         "id", "fingerprint"
     ):
-        distance = fp.hamming(body, bytes.fromhex(hex_code))
+        stored = bytes.fromhex(hex_code)
+        distance = min(fp.hamming(query, stored) for query in queries)
         if distance <= limit and (best is None or distance < best[1]):
             best = (mark_id, distance)
     if best is None:
@@ -291,6 +294,10 @@ def inspect_image(data: bytes) -> dict[str, object]:
         frames = getattr(image, "n_frames", 1)
         rgb = _rgb(image)
         code = fp.image_code(image)
+        # The looser query code only where the stored code's own tolerance finds no match.
+        match = fingerprint_match(code.body)
+        if match is None and (alternatives := fp.query_codes(image)[1:]):
+            match = fingerprint_match(code.body, alternatives=[a.body for a in alternatives])
         fmt, (width, height) = image.format, image.size
     evidence = image_evidence(data)
     manifest = next((e.get("manifest") for e in evidence if e.get("kind") == "c2pa_manifest"), None)
@@ -318,7 +325,6 @@ def inspect_image(data: bytes) -> dict[str, object]:
                 watermark["record"] = _record_summary(mark)
                 provenance = {"via": "watermark", **watermark["record"]}
 
-    match = fingerprint_match(code.body)
     fingerprint: dict[str, object] = {"iscc": code.iscc, "match": None}
     if match is not None:
         mark, distance = match

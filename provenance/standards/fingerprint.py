@@ -17,6 +17,12 @@ most one bit in some band (pigeonhole: 16 bands, at most 31 differing bits), so 
 with its value and its 16 one-bit neighbours (272 keys) finds every stored code within distance 31,
 without scanning the registry. Candidates are then checked by their exact distance.
 
+Stored codes are always computed as above. A *query* (a derivative looked up in the registry) also
+tries :func:`query_codes`: the same code with borders trimmed at a looser tolerance, because a
+small, strongly compressed JPEG (140 px at quality 60) of a product on white carries ringing in its
+background that the strict tolerance reads as content, and its trimmed box, and with it every
+coefficient, moves. The nearer of the candidates counts.
+
 This module does not import Django.
 """
 
@@ -35,6 +41,7 @@ __all__ = [
     "hamming",
     "image_code",
     "probe_keys",
+    "query_codes",
     "soft_binding_assertion",
 ]
 
@@ -44,6 +51,7 @@ BANDS = 16
 _BAND_BITS = CODE_BITS // BANDS
 INDEX_REACH = 2 * BANDS - 1  # every code within this distance is found by the index
 _TRIM_TOLERANCE = 12  # grey levels a uniform border may vary by
+_QUERY_TRIM_TOLERANCE = 24  # the looser tolerance a query also tries (JPEG ringing in the border)
 
 
 @dataclass(frozen=True)
@@ -58,29 +66,40 @@ class ImageCode:
         return self.body.hex()
 
 
-def _normalised_pixels(image) -> list[int]:
-    from PIL import Image, ImageChops, ImageOps
+def _grey(image):
+    """The image upright, transparency over white, in grey levels."""
+    from PIL import Image, ImageOps
 
     image = ImageOps.exif_transpose(image)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
-    grey = image.convert("L")
-    # Trim uniform borders (Magento's frame padding, letterboxing) as the ISCC SDK does.
+    return image.convert("L")
+
+
+def _trim_box(grey, trim_tolerance: int):
+    """The box inside uniform borders (Magento's frame padding, letterboxing), as the ISCC SDK trims
+    them: pixels more than ``trim_tolerance`` from the top left corner's level are content. ``None``
+    when nothing (or too little) would be left."""
+    from PIL import Image, ImageChops
+
     corner = grey.getpixel((0, 0))
     difference = ImageChops.difference(grey, Image.new("L", grey.size, corner))
-    box = difference.point(lambda v: 255 if v > _TRIM_TOLERANCE else 0).getbbox()
+    box = difference.point(lambda v: 255 if v > trim_tolerance else 0).getbbox()
     if box and (box[2] - box[0]) >= 8 and (box[3] - box[1]) >= 8:
-        grey = grey.crop(box)
-    return list(grey.resize((32, 32), Image.Resampling.BICUBIC).get_flattened_data())
+        return box
+    return None
 
 
-def image_code(image) -> ImageCode:
-    """The 256-bit ISCC Image-Code of a Pillow image."""
+def _code(grey, box) -> ImageCode:
     import iscc_core
+    from PIL import Image
 
-    body = iscc_core.soft_hash_image_v0(_normalised_pixels(image), bits=CODE_BITS)
+    if box is not None:
+        grey = grey.crop(box)
+    pixels = list(grey.resize((32, 32), Image.Resampling.BICUBIC).get_flattened_data())
+    body = iscc_core.soft_hash_image_v0(pixels, bits=CODE_BITS)
     # The unit's header and body, as iscc_core.gen_image_code_v0 builds it around the same digest.
     unit = iscc_core.encode_component(
         mtype=iscc_core.MT.CONTENT,
@@ -90,6 +109,25 @@ def image_code(image) -> ImageCode:
         digest=body,
     )
     return ImageCode(iscc=f"ISCC:{unit}", body=body)
+
+
+def image_code(image, *, trim_tolerance: int = _TRIM_TOLERANCE) -> ImageCode:
+    """The 256-bit ISCC Image-Code of a Pillow image (borders within ``trim_tolerance`` grey levels
+    of the top left corner trimmed; the default is what stored codes use)."""
+    grey = _grey(image)
+    return _code(grey, _trim_box(grey, trim_tolerance))
+
+
+def query_codes(image) -> list[ImageCode]:
+    """The codes to look a possible derivative up with: its Image-Code, and, when the looser query
+    tolerance trims a different box, the code of that box."""
+    grey = _grey(image)
+    box = _trim_box(grey, _TRIM_TOLERANCE)
+    codes = [_code(grey, box)]
+    loose = _trim_box(grey, _QUERY_TRIM_TOLERANCE)
+    if loose != box and (other := _code(grey, loose)).body != codes[0].body:
+        codes.append(other)
+    return codes
 
 
 def hamming(a: bytes, b: bytes) -> int:

@@ -3,9 +3,9 @@
 The signal processing is invisible-watermark's DWT-DCT-SVD embedder (``imwatermark.dwtDctSvd``,
 MIT): a one-level Haar DWT, 4x4 blocks of the LL band, each block's DCT, and the largest singular
 value of that DCT quantised so that its remainder modulo ``scale`` says 0 or 1. The payload bits
-repeat over every block, and decoding takes the majority per bit.
+repeat over every block.
 
-What this module adds is the geometry and the code:
+What this module adds is the geometry, the code and the decoder:
 
 * **Luma only, at a canonical size.** The luma plane is resized to ``CANONICAL`` x ``CANONICAL``,
   the bits are embedded there, and only the *difference* is scaled back to the image's own size and
@@ -14,14 +14,22 @@ What this module adds is the geometry and the code:
   resize lands on the same block grid, and the cost of embedding and decoding is the same for a
   4000 px original and a 140 px thumbnail.
 * **A payload that cannot be mistaken.** 48 bits of short id and a CRC-32 over them (80 bits) are
-  Reed-Solomon encoded (RS(16, 10) over GF(2^8), ``reedsolo``: up to 3 byte errors corrected) into
-  128 bits, XORed with a fixed whitening mask so a flat or all-zero image does not decode to a
-  codeword. A random 128-bit word passes RS decoding with probability below 2^-14.9 and the CRC
-  with 2^-32: below 10^-14 per decoding attempt before the registry is even asked (the short id
-  must then also be one the registry issued: at most N in 2^48).
+  Reed-Solomon encoded (RS(16, 10) over GF(2^8), ``reedsolo``) into 128 bits, XORed with a fixed
+  whitening mask (one per version) so a flat or all-zero image does not decode to a codeword.
+* **Soft decoding.** Each block votes with its confidence (``-sin`` of the remainder's phase: +1
+  at the centre of a 1 cell, -1 at the centre of a 0 cell, 0 at the boundary) rather than a hard
+  bit, the votes of a bit's repeats are summed, and the bytes with the weakest bit are tried as
+  Reed-Solomon *erasures* (0, 2, 4 or 6 of them: RS(16, 10) corrects 2e + f <= 6 for e errors and
+  f erasures). With 6 erasures any word decodes, so the CRC-32 alone stands behind an attempt:
+  a false reading has probability at most 2^-32 per attempt, and at most
+  :data:`ATTEMPTS_PER_IMAGE` attempts are made per image (< 2 x 10^-8), before the short id must
+  also be one the registry issued (at most N in 2^48).
+* **Versions.** Version 2 (embedded since the quantisation step went from 36 to 54, spending the
+  PSNR headroom on robustness at 140 px) and version 1 differ in ``scale`` and whitening mask;
+  :func:`watermark_read` tries both, so images marked before keep resolving.
 * **Frames.** Magento's "frame" pads an image to the role's aspect ratio with a uniform colour;
   :func:`watermark_read` also tries the image with such uniform borders trimmed (nine candidate
-  boxes, so up to ten decoding attempts per image).
+  boxes, so up to ten candidate geometries per image).
 
 Images whose short side is below ``MIN_SIDE`` are not watermarked (the block grid would be finer
 than the pixels); callers mark them with metadata only and say so.
@@ -40,7 +48,9 @@ from dataclasses import dataclass
 __all__ = [
     "CANONICAL",
     "MIN_SIDE",
+    "ATTEMPTS_PER_IMAGE",
     "PAYLOAD_BITS",
+    "VERSION",
     "WATERMARK_NAME",
     "WatermarkTooSmall",
     "payload_decode",
@@ -49,10 +59,19 @@ __all__ = [
     "watermark_read",
 ]
 
-WATERMARK_NAME = "imwatermark dwtDctSvd, luma at 192 px, RS(16,10)+CRC-32, 48-bit id"
+WATERMARK_NAME = "imwatermark dwtDctSvd, luma at 192 px, RS(16,10)+CRC-32, 48-bit id, v2"
 CANONICAL = 192  # the side of the square working plane
 MIN_SIDE = 256  # below this short side an image is marked with metadata only
-SCALE = 36  # quantisation step of the singular value: the embedding strength
+VERSION = 2  # the version new marks are embedded with
+# Per version: the quantisation step of the singular value (the embedding strength) and the seed of
+# the whitening mask. A pure white 4x4 block of the LL band has singular value 2040, which cannot
+# grow; 2040 mod 54 is 0.78 of a step (36: 0.67), so the nearest 1 (0.75) and 0 (0.25) are both
+# reached by darkening, and white backgrounds still carry bits (48, at 0.5, would lose them).
+_VERSIONS = {
+    2: (54, b"provenant watermark whitening mask 2"),
+    1: (36, b"provenant watermark whitening mask 1"),
+}
+SCALE = _VERSIONS[VERSION][0]
 BLOCK = 4
 ID_BITS = 48
 _DATA_BYTES = 10  # 6 bytes of id + 4 bytes of CRC-32
@@ -62,6 +81,8 @@ _CRC_DOMAIN = b"provenant-watermark-1"
 # JPEG rings and resampling blurs a row or two of the picture into the padding, on either side.
 _INSETS = ((0, 0), (1, 0), (0, 1), (1, 1), (2, 0), (0, 2), (2, 1), (1, 2), (2, 2))
 _TRIM_TOLERANCE = 12  # grey levels a padded border may vary by after JPEG
+_ERASURES = (0, 2, 4, 6)  # how many of the least reliable bytes each decoding tries as erasures
+ATTEMPTS_PER_IMAGE = (1 + len(_INSETS)) * len(_VERSIONS) * len(_ERASURES)
 
 
 class WatermarkTooSmall(ValueError):
@@ -79,14 +100,14 @@ def _codec():
 
 
 @functools.cache
-def _mask():
+def _mask(version: int = VERSION):
     import numpy as np
 
-    digest = hashlib.sha256(b"provenant watermark whitening mask 1").digest()[: PAYLOAD_BITS // 8]
+    digest = hashlib.sha256(_VERSIONS[version][1]).digest()[: PAYLOAD_BITS // 8]
     return np.unpackbits(np.frombuffer(digest, dtype=np.uint8))
 
 
-def payload_encode(short_id: int):
+def payload_encode(short_id: int, *, version: int = VERSION):
     """The 128 payload bits (a numpy uint8 array of 0/1) for a 48-bit ``short_id``."""
     import numpy as np
 
@@ -95,17 +116,18 @@ def payload_encode(short_id: int):
     data = short_id.to_bytes(ID_BITS // 8, "big")
     data += zlib.crc32(_CRC_DOMAIN + data).to_bytes(4, "big")
     codeword = bytes(_codec().encode(data))
-    return np.unpackbits(np.frombuffer(codeword, dtype=np.uint8)) ^ _mask()
+    return np.unpackbits(np.frombuffer(codeword, dtype=np.uint8)) ^ _mask(version)
 
 
-def payload_decode(bits) -> int | None:
-    """The short id the 128 ``bits`` carry, or ``None`` when they are no valid payload."""
+def payload_decode(bits, *, version: int = VERSION, erasures=()) -> int | None:
+    """The short id the 128 ``bits`` carry, or ``None`` when they are no valid payload.
+    ``erasures``: byte positions (0-15) to treat as unknown."""
     import numpy as np
     import reedsolo
 
-    word = np.packbits(np.asarray(bits, dtype=np.uint8) ^ _mask()).tobytes()
+    word = np.packbits(np.asarray(bits, dtype=np.uint8) ^ _mask(version)).tobytes()
     try:
-        data = bytes(_codec().decode(word)[0])
+        data = bytes(_codec().decode(word, erase_pos=sorted(erasures) or None)[0])
     except reedsolo.ReedSolomonError:
         return None
     short_id, crc = data[: ID_BITS // 8], data[ID_BITS // 8 :]
@@ -140,8 +162,9 @@ def _luma(rgb):
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
 
 
-def watermark_embed(rgb, short_id: int):
+def watermark_embed(rgb, short_id: int, *, version: int = VERSION):
     """Return a copy of the RGB uint8 array ``rgb`` (height x width x 3) carrying ``short_id``.
+    ``version`` other than :data:`VERSION` is for tests of older marks.
 
     Raises :class:`WatermarkTooSmall` when the short side is below :data:`MIN_SIDE`.
     """
@@ -152,17 +175,27 @@ def watermark_embed(rgb, short_id: int):
     height, width = rgb.shape[:2]
     if min(height, width) < MIN_SIDE:
         raise WatermarkTooSmall(f"{width}x{height} is below the watermark's {MIN_SIDE} px minimum")
-    bits = payload_encode(short_id)
+    bits = payload_encode(short_id, version=version)
+    scale = _VERSIONS[version][0]
     luma = _luma(rgb)
     plane = cv2.resize(luma, (CANONICAL, CANONICAL), interpolation=cv2.INTER_AREA)
     ll, (h1, v1, d1) = pywt.dwt2(plane, "haar")
-    embedder = _embedder_class()(watermarks=list(bits), wmLen=len(bits), scales=[SCALE, 0, 0], block=BLOCK)
-    embedder.encode_frame(ll, SCALE)
+    embedder = _embedder_class()(watermarks=list(bits), wmLen=len(bits), scales=[scale, 0, 0], block=BLOCK)
+    embedder.encode_frame(ll, scale)
     marked = pywt.idwt2((ll, (h1, v1, d1)), "haar")
     delta = cv2.resize((marked - plane).astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
     # Adding the same amount to R, G and B changes luma by that amount and leaves chroma alone.
     step = np.rint(delta).astype(np.int16)[..., None]
     return np.clip(rgb.astype(np.int16) + step, 0, 255).astype(np.uint8)
+
+
+def _block_tops(ll):
+    """The largest singular value of each 4x4 block of the LL band, in the embedder's block order."""
+    import numpy as np
+
+    rows, cols = ll.shape[0] // BLOCK, ll.shape[1] // BLOCK
+    blocks = ll[: rows * BLOCK, : cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK).swapaxes(1, 2)
+    return np.linalg.norm(blocks.reshape(-1, BLOCK, BLOCK), ord=2, axis=(1, 2))
 
 
 def block_scores(ll, scale: float):
@@ -175,24 +208,46 @@ def block_scores(ll, scale: float):
     """
     import numpy as np
 
-    rows, cols = ll.shape[0] // BLOCK, ll.shape[1] // BLOCK
-    blocks = ll[: rows * BLOCK, : cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK).swapaxes(1, 2)
-    blocks = blocks.reshape(-1, BLOCK, BLOCK)
-    top = np.linalg.norm(blocks, ord=2, axis=(1, 2))
-    return (np.mod(top, scale) > scale * 0.5).astype(np.uint8)
+    return (np.mod(_block_tops(ll), scale) > scale * 0.5).astype(np.uint8)
 
 
-def _bits(luma):
-    import cv2
+def bit_votes(tops, scale: float):
+    """Soft votes for the 128 payload bits from the blocks' singular values ``tops``: each block's
+    ``-sin(2 pi (top mod scale) / scale)`` (+1 where the embedder puts a 1, -1 where it puts a 0,
+    0 on the decision boundary of :func:`block_scores`), summed over the bit's repeats."""
     import numpy as np
+
+    scores = -np.sin(2 * np.pi * np.mod(tops, scale) / scale)
+    usable = len(scores) // PAYLOAD_BITS * PAYLOAD_BITS
+    return scores[:usable].reshape(-1, PAYLOAD_BITS).sum(axis=0)
+
+
+def votes_decode(votes, *, version: int) -> int | None:
+    """The short id soft ``votes`` carry: the hard bits decoded with 0, 2, 4 and 6 of the bytes
+    whose weakest vote is smallest taken as erasures; ``None`` when no attempt passes RS and CRC."""
+    import numpy as np
+
+    bits = (votes > 0).astype(np.uint8)
+    weakest = np.abs(votes).reshape(-1, 8).min(axis=1)
+    order = [int(i) for i in np.argsort(weakest, kind="stable")]
+    for count in _ERASURES:
+        if (short_id := payload_decode(bits, version=version, erasures=order[:count])) is not None:
+            return short_id
+    return None
+
+
+def _read(luma) -> tuple[int, int] | None:
+    """(short id, version) read from one candidate geometry, newest version first."""
+    import cv2
     import pywt
 
     plane = cv2.resize(luma, (CANONICAL, CANONICAL), interpolation=cv2.INTER_AREA)
     ll, _ = pywt.dwt2(plane, "haar")
-    scores = block_scores(ll, SCALE)
-    usable = len(scores) // PAYLOAD_BITS * PAYLOAD_BITS
-    votes = scores[:usable].reshape(-1, PAYLOAD_BITS).mean(axis=0)
-    return (votes > 0.5).astype(np.uint8)
+    tops = _block_tops(ll)
+    for version, (scale, _seed) in _VERSIONS.items():
+        if (short_id := votes_decode(bit_votes(tops, scale), version=version)) is not None:
+            return short_id, version
+    return None
 
 
 def _framed(luma):
@@ -223,10 +278,12 @@ def _framed(luma):
 
 @dataclass(frozen=True)
 class WatermarkReading:
-    """A short id read from an image, and which candidate geometry gave it (``whole``, ``trimmed``)."""
+    """A short id read from an image, which candidate geometry gave it (``whole``, ``trimmed``) and
+    the watermark's version."""
 
     short_id: int
     geometry: str
+    version: int = VERSION
 
 
 def watermark_read(rgb, *, min_side: int = 64) -> WatermarkReading | None:
@@ -235,10 +292,9 @@ def watermark_read(rgb, *, min_side: int = 64) -> WatermarkReading | None:
     if min(rgb.shape[:2]) < min_side:
         return None
     luma = _luma(rgb)
-    short_id = payload_decode(_bits(luma))
-    if short_id is not None:
-        return WatermarkReading(short_id, "whole")
+    if (found := _read(luma)) is not None:
+        return WatermarkReading(found[0], "whole", found[1])
     for crop in _framed(luma):
-        if (short_id := payload_decode(_bits(crop))) is not None:
-            return WatermarkReading(short_id, "trimmed")
+        if (found := _read(crop)) is not None:
+            return WatermarkReading(found[0], "trimmed", found[1])
     return None

@@ -70,3 +70,29 @@ def test_the_soft_binding_assertion_carries_the_decodable_code():
     assert assertion["data"]["alg"] == "io.iscc.v0"
     raw = base64.b64decode(assertion["data"]["blocks"][0]["value"])
     assert "ISCC:" + iscc_core.encode_base32(raw) == code.iscc
+
+
+def test_a_query_also_trims_a_border_that_jpeg_ringing_left_uneven():
+    rng = np.random.default_rng(5)
+    product = Image.fromarray(photo(1)).resize((300, 225))
+    clean = Image.new("RGB", (500, 400), (255, 255, 255))
+    clean.paste(product, (100, 90))
+    # Ringing in the white background: up to 20 grey levels, beyond the stored codes' tolerance.
+    noisy = np.asarray(clean).astype(np.int16)
+    speckle = rng.random(noisy.shape[:2]) < 0.01
+    noisy[speckle] -= 20
+    noisy = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+    stored = fp.image_code(clean).body
+
+    codes = fp.query_codes(noisy)
+
+    assert codes[0] == fp.image_code(noisy)
+    assert len(codes) == 2
+    assert fp.hamming(stored, codes[0].body) > fp.INDEX_REACH
+    assert fp.hamming(stored, codes[1].body) <= 8
+
+
+def test_a_clean_image_has_one_query_code():
+    image = Image.fromarray(photo(1))
+
+    assert [c.body for c in fp.query_codes(image)] == [fp.image_code(image).body]

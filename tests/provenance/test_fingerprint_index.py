@@ -71,3 +71,13 @@ def test_the_threshold_cannot_exceed_what_the_index_reaches(registry):
 
     assert fingerprint_match(query, max_distance=64) is None
     assert fingerprint_match(_flip(registry[7], list(range(256 - 31, 256))), max_distance=64)[1] == 31
+
+
+def test_an_alternative_query_code_finds_what_the_first_misses(registry):
+    far = _flip(registry[42], list(range(0, 256, 4)))  # 64 bits away
+    near = _flip(registry[42], list(range(1, 256, 20)))  # 13 bits away
+
+    assert fingerprint_match(far, max_distance=INDEX_REACH) is None
+    mark, distance = fingerprint_match(far, max_distance=INDEX_REACH, alternatives=[near])
+    assert mark.record.external_id == "x-42"
+    assert distance == 13

@@ -130,3 +130,64 @@ def test_an_unmarked_photo_reads_as_unmarked():
 def test_images_below_the_minimum_side_are_refused():
     with pytest.raises(wm.WatermarkTooSmall):
         wm.watermark_embed(photo(1, (300, 200)), SHORT_ID)
+
+
+def test_erasures_correct_six_unknown_bytes():
+    bits = wm.payload_encode(SHORT_ID)
+    damaged = bits.copy()
+    damaged[[3, 12, 40, 57, 70, 101]] ^= 1  # six bytes hit: beyond the three errors RS(16,10) corrects
+
+    assert wm.payload_decode(damaged) is None
+    assert wm.payload_decode(damaged, erasures=[0, 1, 5, 7, 8, 12]) == SHORT_ID
+
+
+def test_soft_votes_erase_the_weakest_bytes():
+    bits = wm.payload_encode(SHORT_ID)
+    votes = np.where(bits == 1, 4.0, -4.0)
+    for position in (2, 21, 44, 66, 90):  # five bytes wrong, but each only by a weak vote
+        votes[position] = -0.2 * np.sign(votes[position])
+
+    assert wm.payload_decode((votes > 0).astype(np.uint8)) is None
+    assert wm.votes_decode(votes, version=wm.VERSION) == SHORT_ID
+
+
+def test_a_140_px_jpeg_q60_thumbnail_keeps_the_short_id(marked):
+    """Magento's smallest role (140 px) at the GD2 adapter's lowest common JPEG quality."""
+    image = Image.fromarray(marked[1]).resize((140, 105), Image.Resampling.BOX)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=60)
+
+    reading = wm.watermark_read(np.asarray(Image.open(buffer).convert("RGB")))
+
+    assert reading is not None and reading.short_id == SHORT_ID
+    assert reading.version == wm.VERSION == 2
+
+
+def test_marks_of_the_first_version_still_read(marked):
+    """Images marked before the strength changed (version 1) resolve as before."""
+    old = wm.watermark_embed(marked[0], SHORT_ID, version=1)
+    assert psnr(marked[0], old) > psnr(marked[0], marked[1])  # version 2 spends more of the headroom
+
+    for fmt, width, options in (("PNG", None, {}), ("JPEG", 265, {"quality": 80})):
+        reading = wm.watermark_read(derivative(old, fmt, width, **options))
+        assert reading is not None and reading.short_id == SHORT_ID
+        assert reading.version == 1
+
+
+def test_the_versions_do_not_read_each_other():
+    bits = wm.payload_encode(SHORT_ID, version=1)
+
+    assert wm.payload_decode(bits, version=1) == SHORT_ID
+    assert wm.payload_decode(bits, version=2) is None
+
+
+def test_unmarked_photos_stay_unmarked_with_every_attempt():
+    """Every geometry, version and erasure count tried: still no reading from unmarked pixels."""
+    for seed in range(20, 40):
+        image = Image.fromarray(photo(seed, (400, 300))).resize((265, 199))
+        framed = Image.new("RGB", (265, 265), (255, 255, 255))
+        framed.paste(image, (0, 33))
+        for candidate in (image, framed):
+            buffer = io.BytesIO()
+            candidate.save(buffer, "JPEG", quality=70)
+            assert wm.watermark_read(np.asarray(Image.open(buffer).convert("RGB"))) is None
