@@ -347,13 +347,29 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}/{db}"
 
 
+def _http_errors() -> tuple[type[Exception], ...]:
+    import httpx
+
+    return (httpx.HTTPError,)
+
+
+class Results(list):
+    """The outcomes, each printed as soon as it is known (a later crash loses none)."""
+
+    def append(self, outcome: Outcome) -> None:
+        super().append(outcome)
+        print(
+            f"done: {outcome.fault}: {'pass' if outcome.verified else 'FAIL'}, {outcome.outcome}", flush=True
+        )
+
+
 def wait_for(condition, timeout: float, step: float = 0.2) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if condition():
                 return True
-        except sqlite3.Error:
+        except (sqlite3.Error, OSError) + _http_errors():  # a table or a server not there yet
             pass
         time.sleep(step)
     return False
@@ -775,7 +791,7 @@ def main() -> None:
 
     base = Path(tempfile.mkdtemp(prefix="provenant-faults-"))
     db = MariaDB(base, options.port)
-    results: list[Outcome] = []
+    results = Results()
     try:
         db.install()
         db.start()
