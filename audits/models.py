@@ -368,6 +368,12 @@ class AuditPackage(models.Model):
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
     progress_note = models.CharField(max_length=200, blank=True, default="")
     error = models.TextField(blank=True, default="")
+    builder = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="host:pid of the process building it: a build whose process died is marked failed.",
+    )
     file_path = models.CharField(max_length=500, blank=True, default="")
     size = models.PositiveBigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, default="")

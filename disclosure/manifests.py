@@ -89,9 +89,15 @@ def manifest_publish(*, store_code: str, directory: str | os.PathLike | None = N
     if changed:
         if not (store_dir / version).is_dir():
             staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=store_dir))
-            for name, data in files.items():
-                (staging / name).write_bytes(data)
-            os.chmod(staging, 0o755)  # noqa: S103 - static files a web server must read
+            try:
+                for name, data in files.items():
+                    (staging / name).write_bytes(data)
+                os.chmod(staging, 0o755)  # noqa: S103 - static files a web server must read
+            except BaseException:
+                # A full disk (ENOSPC) or a quota: the half-written release must not stay behind
+                # taking the space; the pointer still names the previous version.
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
             try:
                 os.rename(staging, store_dir / version)
             except OSError:  # published concurrently with the same content

@@ -24,7 +24,9 @@ import csv
 import hashlib
 import json
 import logging
+import os
 import shutil
+import socket
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -42,6 +44,7 @@ from audits.models import AuditPackage, AuditPackageStatus, Review
 from audits.packages import documents
 from audits.packages.evidence import LevelTree
 from disclosure.selectors import BadgeCoverage, item_shown, store_state_load
+from magento_bridge.locks import LockHolder
 from provenance.checkpoints import CheckpointError, checkpoint_latest, checkpoint_sign, log_verifier_keys
 from provenance.log import ITEM_KINDS, log_append, log_consistency_proof
 from provenance.models import Checkpoint, ContentItem, GenerationRecord, Generator, LogEntry, Origin
@@ -67,6 +70,7 @@ _PROVIDERS: list[FileProvider] = []
 CHUNK = 1 << 20
 ROW_CHUNK = 5000
 PACKAGE_KIND = "audit.package"
+STAGING_PREFIX = ".audit-package-"
 # Entries included by kind (subject to --store / --since); entries the registers cite are always in.
 _ALWAYS_KINDS = frozenset({"classification.approved", "audit.anchor", PACKAGE_KIND})
 _STORE_KINDS = frozenset({"disclosure.policy", "disclosure.switch"})
@@ -116,7 +120,15 @@ def audit_package_run(
     if package.status == AuditPackageStatus.DONE:
         return package
     out = Path(out) if out is not None else Path(settings.AUDIT_PACKAGE_DIR) / package.file_name
-    _update(package, status=AuditPackageStatus.RUNNING, started_at=timezone.now(), progress=0, error="")
+    audit_packages_orphaned_fail()
+    _update(
+        package,
+        status=AuditPackageStatus.RUNNING,
+        started_at=timezone.now(),
+        progress=0,
+        error="",
+        builder=f"{socket.gethostname()}:{os.getpid()}",
+    )
 
     def report(percent: int, note: str) -> None:
         _update(package, progress=max(0, min(99, percent)), progress_note=note[:200])
@@ -195,6 +207,34 @@ def audit_package_run(
         )
         _update(package, log_index=entry.index)
     return package
+
+
+def audit_packages_orphaned_fail() -> list[int]:
+    """Mark failed the packages left ``running`` by a build process on this host that no longer exists
+    (``kill -9``, an OOM kill, a deploy); returns their ids. Builds on other hosts are left alone."""
+    failed = []
+    for package in AuditPackage.objects.filter(status=AuditPackageStatus.RUNNING).exclude(builder=""):
+        holder = LockHolder.parse(package.builder)
+        if holder.alive() is False:
+            _update(
+                package,
+                status=AuditPackageStatus.FAILED,
+                error=f"the process building it ({holder}) ended before it finished",
+                finished_at=timezone.now(),
+            )
+            logger.warning("Audit package %s: its build process %s died; marked failed", package.pk, holder)
+            failed.append(package.pk)
+    return failed
+
+
+def _staging_leftovers_remove(directory: Path) -> None:
+    """Remove the staging folders of builds that are no longer running (a killed build leaves one)."""
+    for leftover in directory.glob(f"{STAGING_PREFIX}*"):
+        package_id = leftover.name[len(STAGING_PREFIX) :].split("-", 1)[0]
+        if not package_id.isdigit() or not leftover.is_dir():
+            continue
+        if not AuditPackage.objects.filter(pk=int(package_id), status=AuditPackageStatus.RUNNING).exists():
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _update(package: AuditPackage, **fields) -> None:
@@ -305,8 +345,12 @@ def audit_package_build(
         )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".audit-package-", dir=out.parent) as tmp:
-        staging = _Staging(Path(tmp))
+    _staging_leftovers_remove(out.parent)
+    # The package id in the name lets a later build recognise the folder of one that was killed.
+    prefix = f"{STAGING_PREFIX}{package_id}-" if package_id is not None else STAGING_PREFIX
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=out.parent) as tmp:
+        staging = _Staging(Path(tmp) / "files")
+        staging.root.mkdir()
         report(2, "Loading the log's leaf hashes")
         tree = _load_tree(checkpoint)
         report(15, "Writing the registers")
@@ -334,7 +378,7 @@ def audit_package_build(
         report(85, "Hashing and zipping")
         manifest = _manifest(staging)
         staging.write("manifest.json", manifest)
-        _zip(staging, out)
+        _zip(staging, out, partial=Path(tmp) / "package.zip.partial")
     size, sha256 = _file_digest(out)
     report(99, "Done")
     return BuildResult(
@@ -811,8 +855,7 @@ def _file_digest(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def _zip(staging: _Staging, out: Path) -> None:
-    partial = out.with_name(out.name + ".partial")
+def _zip(staging: _Staging, out: Path, *, partial: Path) -> None:
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
         for name in staging.names():
             with staging.path(name).open("rb") as source, archive.open(name, "w", force_zip64=True) as target:

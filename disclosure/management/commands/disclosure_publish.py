@@ -37,6 +37,11 @@ class Command(BaseCommand):
                 pub = manifest_publish(store_code=code, directory=directory)
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
+            except OSError as exc:
+                raise CommandError(
+                    f"{code}: could not write the manifests into {directory}: "
+                    f"{exc.strerror or exc}; the previously published version stays current."
+                ) from None
             state = "published" if pub.changed else "unchanged"
             self.stdout.write(
                 f"{code}: {state} {pub.version[:12]} "
