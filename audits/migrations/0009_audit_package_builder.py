@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audits', '0007_audit_package_allow_empty'),
+        ('audits', '0008_admin_at_scale_indexes'),
     ]
 
     operations = [
