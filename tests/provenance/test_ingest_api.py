@@ -438,12 +438,12 @@ def mariadb_server_app(mariadb_url):
         server.wait(timeout=30)
 
 
-def _post(address: str, token: str, payload: dict) -> tuple[int, dict]:
-    conn = http.client.HTTPConnection(address, timeout=60)
+def _post(address: str, token: str, payload: dict, url: str = URL) -> tuple[int, dict]:
+    conn = http.client.HTTPConnection(address, timeout=120)
     try:
         conn.request(
             "POST",
-            URL,
+            url,
             body=json.dumps(payload),
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
         )

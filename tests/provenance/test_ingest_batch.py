@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from magento_bridge.connection import connect
 from provenance.auth import api_client_create
 from provenance.models import ContentItem, GenerationRecord, Generator, LogEntry, Origin
-from tests.provenance.test_ingest_api import body, mariadb_server_app  # noqa: F401 - the fixture
+from tests.provenance.test_ingest_api import _post, body, mariadb_server_app  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -182,21 +181,6 @@ def test_the_batch_needs_the_records_write_scope(generator, post_batch):
     assert post_batch({"records": [record(0)]}, auth="Bearer nope").status_code == 401
 
 
-def _post(address: str, token: str, payload: dict) -> tuple[int, dict]:
-    conn = http.client.HTTPConnection(address, timeout=120)
-    try:
-        conn.request(
-            "POST",
-            URL,
-            body=json.dumps(payload),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        )
-        response = conn.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        conn.close()
-
-
 def test_overlapping_batches_at_once_store_every_record_once(mariadb_server_app, mariadb_url):  # noqa: F811
     address, tokens = mariadb_server_app
     start = threading.Barrier(4)
@@ -205,7 +189,7 @@ def test_overlapping_batches_at_once_store_every_record_once(mariadb_server_app,
         # Four senders post overlapping halves of the same 200 records of one client.
         records = [record(i) for i in range(n * 50, n * 50 + 100) if i < 200]
         start.wait()
-        return _post(address, tokens[0], {"records": records})
+        return _post(address, tokens[0], {"records": records}, URL)
 
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(pipeline, range(4)))
