@@ -124,6 +124,16 @@ _LOCAL_ANSWERS: OrderedDict[str, tuple[float, bytes, str]] = OrderedDict()
 _LOCAL_ANSWERS_MAX = 512
 
 
+def _shared_answer(key: str, build) -> tuple[bytes, str]:
+    """``(body, ETag)`` from the shared cache, or built by ``build()`` and cached for the TTL."""
+    cached = cache_get(key)
+    if cached is None:
+        body = build()
+        cached = (body, '"' + hashlib.sha256(body).hexdigest()[:40] + '"')
+        cache_set(key, cached, settings.DISCLOSURE_CACHE_SECONDS or 1)
+    return cached
+
+
 def _answer(key: str, state: StoreState, refs: dict[str, list[str]]) -> tuple[bytes, str]:
     now = time.monotonic()
     local = settings.DISCLOSURE_LOCAL_SECONDS > 0
@@ -131,11 +141,7 @@ def _answer(key: str, state: StoreState, refs: dict[str, list[str]]) -> tuple[by
         held = _LOCAL_ANSWERS.get(key)
         if held is not None and held[0] > now:
             return held[1], held[2]
-    cached = cache_get(key)
-    if cached is None:
-        body = _ENCODER.encode(disclosures_resolve(state=state, **refs)).encode()
-        cached = (body, '"' + hashlib.sha256(body).hexdigest()[:40] + '"')
-        cache_set(key, cached, settings.DISCLOSURE_CACHE_SECONDS or 1)
+    cached = _shared_answer(key, lambda: _ENCODER.encode(disclosures_resolve(state=state, **refs)).encode())
     if local:
         _LOCAL_ANSWERS[key] = (now + settings.DISCLOSURE_CACHE_SECONDS, *cached)
         _LOCAL_ANSWERS.move_to_end(key)
@@ -246,12 +252,7 @@ class SyntheticImagesView(APIView):
         if not state.known:
             raise NotFound(f"Unknown store view {store_code!r}.")
         key = f"disclosure:images:{store_code}:{state.token}"
-        cached = cache_get(key)
-        if cached is None:
-            body = synthetic_images_body(store_code)
-            cached = (body, '"' + hashlib.sha256(body).hexdigest()[:40] + '"')
-            cache_set(key, cached, settings.DISCLOSURE_CACHE_SECONDS or 1)
-        body, etag = cached
+        body, etag = _shared_answer(key, lambda: synthetic_images_body(store_code))
         if _etag_matches(request.headers.get("If-None-Match", ""), etag):
             response = HttpResponse(status=304)
         else:
