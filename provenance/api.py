@@ -382,7 +382,10 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
         409: "The external id was already used for a different record.",
         413: "The request body is too large.",
         415: "The body is not application/json.",
-        503: "Ingest is paused (audit switch) or the log is busy; retry after `Retry-After` seconds.",
+        503: (
+            "Ingest is paused (audit switch), the log is busy or the registry database is unreachable "
+            "(`database_unavailable`, nothing stored); retry after `Retry-After` seconds."
+        ),
     }
     return {code: OpenApiResponse(ErrorResponseSerializer, description=descriptions[code]) for code in codes}
 
@@ -817,7 +820,9 @@ class InspectRecordSerializer(serializers.Serializer):
 class InspectWatermarkSerializer(serializers.Serializer):
     found = serializers.BooleanField()
     short_id = serializers.CharField(help_text="The 48-bit short id, 12 hex digits; empty when none.")
-    geometry = serializers.CharField(help_text="`whole`, or `trimmed` when read inside a frame's padding.")
+    geometry = serializers.CharField(
+        help_text="`whole`; `trimmed` when read inside a frame's padding; `uncropped` when read from a centred crop."
+    )
     record = InspectRecordSerializer(allow_null=True)
     note = serializers.CharField()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
@@ -21,12 +22,14 @@ from rest_framework.views import exception_handler
 
 __all__ = [
     "Conflict",
+    "DatabaseUnavailable",
     "ErrorResponseSerializer",
     "LogBusy",
     "PayloadTooLarge",
     "api_exception_handler",
     "error_body",
     "exception_error_body",
+    "is_database_unavailable",
 ]
 
 
@@ -55,6 +58,41 @@ class LogBusy(exceptions.APIException):
     default_detail = "The provenance log is busy with a sync; retry after the indicated delay."
     default_code = "log_busy"
     retry_after_seconds = 30
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    """The registry database cannot be reached right now (restarting, failing over, out of connections).
+
+    Nothing was written, so the request can be repeated as it is: ``503`` with ``Retry-After``
+    (RFC 9110 §15.6.4) rather than a ``500`` that tells a pipeline the request itself was at fault.
+    """
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = (
+        "The registry database is unavailable; nothing was stored. Retry after the indicated delay."
+    )
+    default_code = "database_unavailable"
+    retry_after_seconds = 5
+
+
+# MySQL/MariaDB error numbers that mean "cannot reach the server now", not "this query is wrong":
+# server side 1040 (too many connections), 1053 (shutting down), 1927 (connection killed); client side
+# 2002/2003 (cannot connect), 2006 (server has gone away), 2013 (lost connection), 2055 (lost at a
+# system error).
+_UNREACHABLE_MYSQL_CODES = frozenset({1040, 1053, 1927, 2002, 2003, 2006, 2013, 2055})
+_UNREACHABLE_SQLITE_MESSAGES = ("unable to open database file", "disk i/o error")
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database could not be reached (not that a statement failed)."""
+    if isinstance(exc, DatabaseInterfaceError):
+        return True
+    if not isinstance(exc, DatabaseOperationalError):
+        return False
+    code = exc.args[0] if exc.args else None
+    if isinstance(code, int):
+        return code in _UNREACHABLE_MYSQL_CODES
+    return str(exc).lower().startswith(_UNREACHABLE_SQLITE_MESSAGES)
 
 
 def _is_lock_timeout(exc: Exception) -> bool:
@@ -96,6 +134,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.PermissionDenied()
     elif _is_lock_timeout(exc):
         exc = LogBusy()
+    elif is_database_unavailable(exc):
+        exc = DatabaseUnavailable()
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge(
             f"A form field is larger than the {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes allowed "
@@ -104,8 +144,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         exc = TooManyFields()
     response = exception_handler(exc, context)
-    if isinstance(exc, LogBusy) and response is not None:
-        response["Retry-After"] = str(LogBusy.retry_after_seconds)
+    if isinstance(exc, LogBusy | DatabaseUnavailable) and response is not None:
+        response["Retry-After"] = str(exc.retry_after_seconds)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
     code, message, fields = _describe(exc)

@@ -7,9 +7,14 @@ readers get ``{"error": {"code", "message", "fields"}}`` instead. Staff pages ke
 
 from __future__ import annotations
 
+import logging
+
 from django.views import defaults
 
+from provenance.errors import DatabaseUnavailable, is_database_unavailable
 from provenance.views import error_response
+
+logger = logging.getLogger(__name__)
 
 MACHINE_PREFIXES = ("/api/", "/log/", "/healthz")
 
@@ -46,3 +51,29 @@ def server_error(request):
         response["Cache-Control"] = "no-store"
         return response
     return defaults.server_error(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """A machine path whose database cannot be reached answers ``503 database_unavailable``.
+
+    DRF views get the same answer from ``provenance.errors.api_exception_handler``; this covers the
+    plain views (``/log/*``) and anything raised around a view. Staff pages keep Django's 500 page.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not (_machine(request) and is_database_unavailable(exception)):
+            return None
+        logger.error("Database unreachable while answering %s: %s", request.path[:200], exception)
+        response = error_response(
+            503, DatabaseUnavailable.default_code, str(DatabaseUnavailable.default_detail)
+        )
+        response["Retry-After"] = str(DatabaseUnavailable.retry_after_seconds)
+        if request.path.startswith(("/log/", "/healthz")):
+            response["Access-Control-Allow-Origin"] = "*"
+        return response

@@ -69,6 +69,11 @@ def rate_limited_response(retry_after: int) -> JsonResponse:
     )
     response["Retry-After"] = str(retry_after)
     response["Cache-Control"] = "no-store"
+    # Without CORS headers a storefront script sees a network error instead of the 429 and cannot
+    # honour Retry-After. The body says nothing about any store, so any origin may read it (the badge
+    # API's own answers stay limited to each store's configured origins).
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Expose-Headers"] = "Retry-After"
     return response
 
 

@@ -115,6 +115,7 @@ MIDDLEWARE = [
     "audits.middleware.AdminAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "sidecar.error_pages.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "sidecar.urls"
@@ -327,6 +328,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 6 * 3600, minimum=60)
+# Redis gives an unacknowledged message to another worker after this many seconds: that is how the
+# task of a worker killed as a whole (main process too: a host lost, `docker kill`) runs again. Below
+# the task time limit, a task still running on a live worker would be delivered a second time, so the
+# default is the time limit plus five minutes; deployments whose tasks are short lower both.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int(
+        "PROVENANT_CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 300, minimum=10
+    ),
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

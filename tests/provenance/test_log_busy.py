@@ -18,4 +18,10 @@ def test_a_locked_sqlite_database_becomes_503_log_busy():
 
 
 def test_other_database_errors_are_not_disguised():
-    assert api_exception_handler(OperationalError(2003, "Can't connect"), {}) is None
+    assert api_exception_handler(OperationalError(1054, "Unknown column 'x'"), {}) is None
+
+
+def test_an_unreachable_database_is_503_database_unavailable_not_log_busy():
+    response = api_exception_handler(OperationalError(2003, "Can't connect"), {})
+    assert response.status_code == 503
+    assert response.data["error"]["code"] == "database_unavailable"

@@ -51,6 +51,20 @@ def test_beyond_the_budget_the_answer_is_429_in_the_error_shape_with_retry_after
     assert "cookie" not in response.get("Vary", "").lower()
 
 
+PUBLIC_PATHS = ["/api/v1/disclosures/default?products=MED-1", "/log/checkpoint", "/healthz"]
+
+
+@pytest.mark.parametrize("path", PUBLIC_PATHS)
+def test_a_429_is_readable_by_a_storefront_script_on_another_origin(client, limits, path):
+    """Without CORS headers the browser hides the 429 and its Retry-After from the badge script."""
+    for _ in range(3):
+        client.get(path, HTTP_ORIGIN="https://shop.example")
+    response = client.get(path, HTTP_ORIGIN="https://shop.example")
+    assert response.status_code == 429
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "Retry-After" in response["Access-Control-Expose-Headers"]
+
+
 def test_each_address_and_each_bucket_has_its_own_budget(client, limits):
     for _ in range(3):
         client.get("/log/key")
