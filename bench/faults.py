@@ -17,6 +17,9 @@ Faults covered:
   badge request must still be answered 200 (`runserver` with its own Redis on its own port);
 - a real `celery -A sidecar worker` (prefork, one child; broker and results on a second private
   Redis): the child running the sync task SIGKILLed mid-sync; the task must run again and complete;
+- the same worker killed as a whole (SIGKILL to its process group, so nothing rejects the message):
+  a new worker gets the task back from Redis after `PROVENANT_CELERY_VISIBILITY_TIMEOUT` (30 s here)
+  and completes it;
 - Redis (the broker, with its append-only file as docker-compose.yml runs it) SIGKILLed and
   restarted while a sync and a checkpoint are queued and no worker runs: a worker started afterwards
   runs both; a task queued while Redis is down fails at the caller;
@@ -49,7 +52,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FAULTS = ("magento", "sync", "checkpoint", "badge", "worker", "queued", "package", "disk", "registry")
+FAULTS = (
+    "magento",
+    "sync",
+    "checkpoint",
+    "badge",
+    "worker",
+    "wholeworker",
+    "queued",
+    "package",
+    "disk",
+    "registry",
+)
 PYTHON = sys.executable
 
 
@@ -579,6 +593,51 @@ def celery_worker_killed_mid_task(
     return Outcome("Celery worker child SIGKILL mid-task", outcome, lost, dup, run.verified() and rerun)
 
 
+def celery_worker_killed_whole(
+    base: Path, magento_url: str, key_file: Path, redis: Redis, baseline: list[tuple], delay: float
+) -> Outcome:
+    """The whole worker (main process and child, SIGKILL to its process group: a lost host or
+    ``docker kill``) dies mid-sync, so nothing rejects the message. A new worker gets it back from
+    Redis once ``PROVENANT_CELERY_VISIBILITY_TIMEOUT`` (here 30 s) has passed, and completes it."""
+    run = Sidecar(base, "worker_whole", magento_url, key_file)
+    celery_env(run, redis)
+    run.env["PROVENANT_CELERY_VISIBILITY_TIMEOUT"] = "30"
+    run.run("migrate", "--no-input")
+    worker = celery_worker(run)
+    replacement = None
+    try:
+        queued = enqueue(run, "__import__('magento_bridge.tasks').tasks.magento_sync_task.delay(full=True)")
+        if queued.returncode:
+            raise SystemExit(queued.stdout + queued.stderr)
+        running = "SELECT COUNT(*) FROM magento_bridge_syncrun WHERE status = 'running'"
+        hit = wait_for(lambda: sqlite_value(run.registry, running), 120) and time.sleep(delay) is None
+        hit = hit and not succeeded_syncs(run)
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=60)
+        killed_at = time.monotonic()
+        replacement = celery_worker(run)
+        rerun = wait_for(lambda: succeeded_syncs(run) >= 1, 600, step=0.5)
+        back_after = time.monotonic() - killed_at
+    finally:
+        for process in (worker, replacement):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=60)
+    runs = sqlite_value(run.registry, "SELECT GROUP_CONCAT(status, ',') FROM magento_bridge_syncrun")
+    run.run("provenance_checkpoint")
+    lost, dup = compare(baseline, run.items())
+    outcome = (
+        f"{'worker killed mid-sync' if hit else 'the sync ended before the kill'}; "
+        + (
+            f"task ran again on a new worker and completed {back_after:.0f} s after the kill"
+            if rerun
+            else "task NOT run again"
+        )
+        + f" (runs: {runs})"
+    )
+    return Outcome("Celery worker killed whole mid-task", outcome, lost, dup, run.verified() and rerun)
+
+
 def redis_stopped_with_queued_tasks(
     base: Path, magento_url: str, key_file: Path, redis: Redis, baseline: list[tuple]
 ) -> Outcome:
@@ -893,6 +952,10 @@ def main() -> None:
             if "worker" in options.only:
                 results.append(
                     celery_worker_killed_mid_task(base, db.url("magento"), key_file, redis, baseline, delay)
+                )
+            if "wholeworker" in options.only:
+                results.append(
+                    celery_worker_killed_whole(base, db.url("magento"), key_file, redis, baseline, delay)
                 )
             if "queued" in options.only:
                 results.append(

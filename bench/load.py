@@ -2,7 +2,12 @@
 published manifests (a static file server) from client threads, first idle, then during a full sync
 of the demo store; errors, p50/p99 and throughput during the sync as a ratio of idle.
 
-    python bench/load.py [--products N] [--seconds S] [--threads T]
+    python bench/load.py [--products N] [--seconds S] [--threads T] [--sync-nice N[,N...]]
+
+A phase per ``--sync-nice`` value runs a full sync at that CPU priority (``nice``): 0 is the sync
+competing with the web workers as equals, 10 is how the compose file's worker runs it
+(``cpu_shares``, the same lever for containers). Each phase prints its throughput as a ratio of
+idle and how long the sync took, so the cost of the priority to the sync is printed too.
 
 The Magento store is a throwaway database on the benchmark MariaDB (bench/_mariadb.py), the registry
 a SQLite file; nothing is killed. The target (issue 19) is 0 errors and throughput within 20% of idle.
@@ -37,18 +42,22 @@ def manage(env: dict, *args: str) -> None:
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
 
 
-def hammer(urls: list[str], seconds: float, threads: int) -> dict:
-    """GET the URLs round-robin from ``threads`` clients for ``seconds``: count, errors, latencies."""
+def hammer(
+    urls: list[str], seconds: float, threads: int, while_running: subprocess.Popen | None = None
+) -> dict:
+    """GET the URLs round-robin from ``threads`` clients for ``seconds`` (or until ``while_running``
+    ends, so a phase measures only time with the sync running): count, errors, latencies."""
     latencies: list[float] = []
     errors: dict[str, int] = {}
     lock = threading.Lock()
-    stop = time.monotonic() + seconds
+    began = time.monotonic()
+    stop = began + seconds
 
     def client(n: int) -> None:
         mine: list[float] = []
         with httpx.Client(timeout=10) as http:
             i = n
-            while time.monotonic() < stop:
+            while time.monotonic() < stop and (while_running is None or while_running.poll() is None):
                 i += 1
                 started = time.perf_counter()
                 try:
@@ -69,9 +78,10 @@ def hammer(urls: list[str], seconds: float, threads: int) -> dict:
     for w in workers:
         w.join()
     latencies.sort()
+    elapsed = time.monotonic() - began
     return {
         "requests": len(latencies),
-        "rps": len(latencies) / seconds,
+        "rps": len(latencies) / elapsed if elapsed else 0.0,
         "p50_ms": 1000 * statistics.median(latencies) if latencies else 0.0,
         "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else 0.0,
         "errors": errors,
@@ -87,6 +97,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="client threads (default 8)")
     parser.add_argument("--port", type=int, default=8418, help="gunicorn port (default 8418)")
     parser.add_argument("--static-port", type=int, default=8419, help="manifest server port (default 8419)")
+    parser.add_argument(
+        "--sync-nice",
+        default="0,10",
+        help="comma-separated CPU priorities (nice values) of the sync, one phase each (default 0,10)",
+    )
     options = parser.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="provenant-load-"))
@@ -162,16 +177,20 @@ def main() -> None:
         urls.append(f"http://127.0.0.1:{options.static_port}/default/current.json")
 
         idle = hammer(urls, options.seconds, options.threads)
-        sync = subprocess.Popen(
-            [PYTHON, "manage.py", "magento_sync", "--full", "--no-progress"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        busy = hammer(urls, options.seconds, options.threads)
-        sync_running = sync.poll() is None
-        sync.wait()
+        phases = []
+        for nice in (int(value) for value in options.sync_nice.split(",")):
+            started = time.monotonic()
+            sync = subprocess.Popen(
+                ["nice", "-n", str(nice), PYTHON, "manage.py", "magento_sync", "--full", "--no-progress"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            busy = hammer(urls, options.seconds, options.threads, while_running=sync)
+            running = sync.poll() is None
+            sync.wait()
+            phases.append((nice, busy, running, time.monotonic() - started))
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -179,16 +198,21 @@ def main() -> None:
         drop()
 
     print(f"{options.products} products, {options.threads} threads, {options.seconds:.0f} s per phase")
-    print(f"{'phase':<12} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  errors")
-    for name, result in (("idle", idle), ("during sync", busy)):
-        print(
-            f"{name:<12} {result['requests']:>9} {result['rps']:>8.1f} {result['p50_ms']:>8.1f} "
-            f"{result['p99_ms']:>8.1f}  {result['errors'] or 0}"
-        )
-    ratio = busy["rps"] / idle["rps"] if idle["rps"] else 0.0
     print(
-        f"throughput during sync / idle: {ratio:.2f} (target >= 0.80); sync still running at the end: {sync_running}"
+        f"{'phase':<22} {'requests':>9} {'req/s':>8} {'/idle':>6} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'sync s':>7}  errors"
     )
+    rows = [("idle", idle, None, None)] + [
+        (f"sync at nice {nice}{'' if running else ' (ended)'}", busy, busy["rps"], took)
+        for nice, busy, running, took in phases
+    ]
+    for name, result, rps, took in rows:
+        ratio = f"{rps / idle['rps']:.2f}" if rps is not None and idle["rps"] else "1.00"
+        print(
+            f"{name:<22} {result['requests']:>9} {result['rps']:>8.1f} {ratio:>6} {result['p50_ms']:>8.1f} "
+            f"{result['p99_ms']:>8.1f} {took or 0:>7.0f}  {result['errors'] or 0}"
+        )
+    print("target: throughput during a sync >= 0.80 of idle, 0 errors; '(ended)': the sync finished first")
 
 
 if __name__ == "__main__":

@@ -23,3 +23,10 @@ def test_a_task_killed_with_its_worker_runs_again(name):
     # it never runs again. reject_on_worker_lost requeues it.
     assert task.acks_late is True
     assert task.reject_on_worker_lost is True
+
+
+def test_a_task_of_a_worker_killed_as_a_whole_comes_back_but_never_while_it_runs():
+    # Redis hands an unacknowledged message to another worker after the visibility timeout (kombu's
+    # default is one hour, below the six-hour task limit: a long sync would be delivered twice).
+    timeout = app.conf.broker_transport_options["visibility_timeout"]
+    assert timeout > app.conf.task_time_limit
