@@ -667,8 +667,8 @@ def main() -> int:
     attempts = wm.ATTEMPTS_PER_IMAGE
     print(
         f"Payload arithmetic: with up to 6 erasures RS(16,10) accepts any word, so the CRC-32 alone bounds an attempt: "
-        f"p <= 2^-32 = {per_attempt:.1e}; at most {attempts} attempts per image (10 geometries x 2 versions x 4 erasure "
-        f"counts): < {attempts * per_attempt:.1e} (goal <= 1e-6), before the short id must also be one of the "
+        f"p <= 2^-32 = {per_attempt:.1e}; at most {attempts} attempts per image ((10 geometries x 2 versions + 4 surest "
+        f"centred-crop candidates) x 4 erasure counts): < {attempts * per_attempt:.1e} (goal <= 1e-6), before the short id must also be one of the "
         f"registry's N in 2^48"
     )
     print(

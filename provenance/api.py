@@ -821,7 +821,10 @@ class InspectWatermarkSerializer(serializers.Serializer):
     found = serializers.BooleanField()
     short_id = serializers.CharField(help_text="The 48-bit short id, 12 hex digits; empty when none.")
     geometry = serializers.CharField(
-        help_text="`whole`; `trimmed` when read inside a frame's padding; `uncropped` when read from a centred crop."
+        help_text=(
+            "`whole`; `trimmed` when read inside a frame's padding; `uncropped` when read from a "
+            "centred crop."
+        )
     )
     record = InspectRecordSerializer(allow_null=True)
     note = serializers.CharField()

@@ -315,7 +315,11 @@ def inspect_image(data: bytes) -> dict[str, object]:
     if min(width, height) < settings.WATERMARK_MIN_READ_SIDE:
         watermark["note"] = f"too small to read a watermark (below {settings.WATERMARK_MIN_READ_SIDE} px)"
     else:
-        reading = wm.watermark_read(rgb, min_side=settings.WATERMARK_MIN_READ_SIDE)
+        # The centred-crop search costs about ten plain reads; where the fingerprint already matched,
+        # the image is hardly cropped (a crop moves the Image-Code too), so it is not run.
+        reading = wm.watermark_read(rgb, min_side=settings.WATERMARK_MIN_READ_SIDE, crops=match is None)
+        if reading is None and match is not None:
+            watermark["note"] = "none whole or inside a frame; crops not searched: the fingerprint matched"
         if reading is not None:
             watermark.update(found=True, short_id=f"{reading.short_id:012x}", geometry=reading.geometry)
             mark = watermark_resolve(reading.short_id)

@@ -123,6 +123,27 @@ def test_the_short_id_survives_a_frame_of_padding(marked):
     assert reading.geometry == "trimmed"
 
 
+@pytest.mark.parametrize("share", [0.03, 0.05, 0.08, 0.1])
+def test_the_short_id_survives_a_centred_crop(marked, share):
+    """A crop taking the same share off each side (5 %: the 10 % crop of the benchmark), re-encoded."""
+    image = Image.fromarray(marked[1])
+    width, height = image.size
+    box = (int(width * share), int(height * share), int(width * (1 - share)), int(height * (1 - share)))
+    buffer = io.BytesIO()
+    image.crop(box).save(buffer, "JPEG", quality=85)
+
+    reading = wm.watermark_read(np.asarray(Image.open(buffer).convert("RGB")))
+
+    assert reading is not None and reading.short_id == SHORT_ID
+    assert reading.geometry == "uncropped"
+
+
+def test_the_crop_search_stays_within_the_attempt_budget():
+    # 10 geometries x 2 versions, plus the 4 surest crop candidates, each with 4 erasure counts.
+    assert wm.ATTEMPTS_PER_IMAGE == 96
+    assert wm.ATTEMPTS_PER_IMAGE / 2**32 < 1e-6
+
+
 def test_an_unmarked_photo_reads_as_unmarked():
     assert wm.watermark_read(photo(5)) is None
 
