@@ -25,18 +25,26 @@ from django.conf import settings
 from django.db import transaction
 from PIL import Image, UnidentifiedImageError
 
-from provenance.marks import EmbeddedMarks, image_mark_save, marks_embed, marks_log_fields
+from provenance.marks import (
+    EmbeddedMarks,
+    image_mark_save,
+    marks_embed,
+    marks_log_fields,
+    watermark_in,
+)
 from provenance.models import ApiClient, GenerationRecord, Generator, Origin, OriginSource
 from provenance.records import RecordConflict, generation_record_submit
 from provenance.standards.content_credentials import (
     C2PA_MIME_TYPES,
     CredentialsError,
+    ManifestReport,
     SigningCredentials,
     SigningError,
     created_manifest,
     manifest_findings,
     manifest_read,
     manifest_sign,
+    opened_manifest,
 )
 from provenance.standards.fingerprint import soft_binding_assertion
 from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA, detect_ai_marks, strength_rank
@@ -165,7 +173,13 @@ IMAGE_MARK_ERRORS: dict[str, MarkFailure] = {
     "already_marked": MarkFailure(
         "already_marked",
         409,
-        "The image already carries a C2PA manifest; send the generator's output before it is signed.",
+        "The image already carries a C2PA manifest of {claim_generator}; each image is marked once.",
+    ),
+    "already_watermarked": MarkFailure(
+        "already_marked",
+        409,
+        "The image already carries this registry's watermark (generation record {record_id}); "
+        "each image is marked once.",
     ),
     "xml_forbidden": MarkFailure(
         "invalid",
@@ -227,6 +241,12 @@ class ValidImage:
     media_type: str
     width: int
     height: int
+    # Someone else's C2PA manifest the image arrived with (a generator vendor's): kept as the
+    # parent ingredient of the manifest marking signs, never stripped.
+    foreign_manifest: ManifestReport | None = None
+
+
+OUR_CLAIM_GENERATOR = "Provenant"
 
 
 @dataclass(frozen=True)
@@ -268,9 +288,14 @@ def image_validate(data: bytes) -> ValidImage:
             image.load()
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise ImageRejected("corrupt", format=fmt, cause=exc) from None
-    if manifest_read(data) is not None:
-        raise ImageRejected("already_marked")
-    return ValidImage(format=fmt, media_type=C2PA_MIME_TYPES[fmt], width=width, height=height)
+    report = manifest_read(data)
+    if report is not None and report.claim_generator.split(" ")[0] == OUR_CLAIM_GENERATOR:
+        raise ImageRejected("already_marked", claim_generator=OUR_CLAIM_GENERATOR)
+    if (mark := watermark_in(data)) is not None:
+        raise ImageRejected("already_watermarked", record_id=mark.record_id)
+    return ValidImage(
+        format=fmt, media_type=C2PA_MIME_TYPES[fmt], width=width, height=height, foreign_manifest=report
+    )
 
 
 def signing_credentials() -> SigningCredentials:
@@ -347,17 +372,25 @@ def image_mark(
         raise ImageRejected("xml_forbidden", field=exc.field, char=exc.char) from None
     except XmpError as exc:
         raise ImageRejected("container_unwritable", cause=exc) from None
-    manifest = created_manifest(
+    manifest = (opened_manifest if image.foreign_manifest is not None else created_manifest)(
         title=title or external_id,
         digital_source_type=digital_source_type,
         generator=generator.name,
         generator_version=generator_version,
-        claim_generator="Provenant",
+        claim_generator=OUR_CLAIM_GENERATOR,
         claim_generator_version=_version(),
         soft_bindings=(soft_binding_assertion(marks.code),),
     )
+    parent = data if image.foreign_manifest is not None else None
     try:
-        signed = manifest_sign(with_xmp, image.media_type, manifest=manifest, credentials=credentials)
+        signed = manifest_sign(
+            with_xmp,
+            image.media_type,
+            manifest=manifest,
+            credentials=credentials,
+            parent=parent,
+            parent_title=(image.foreign_manifest.title if image.foreign_manifest else "") or external_id,
+        )
     except SigningError as exc:
         raise SigningUnavailable("signing_failed", cause=exc) from None
     digest = hashlib.sha256(signed).hexdigest()

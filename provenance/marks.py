@@ -36,6 +36,7 @@ __all__ = [
     "image_mark_save",
     "inspect_image",
     "marks_embed",
+    "watermark_in",
     "watermark_resolve",
 ]
 
@@ -167,6 +168,19 @@ def watermark_resolve(short_id: int) -> ImageMark | None:
         .filter(watermark_id=short_id)
         .first()
     )
+
+
+def watermark_in(data: bytes) -> ImageMark | None:
+    """The mark of this registry that a validated image's pixels already carry (read whole and
+    inside a frame, not searched for crops), or ``None``: marking it again would lay a second
+    watermark over the first and leave neither readable."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        if min(image.size) < settings.WATERMARK_MIN_READ_SIDE:
+            return None
+        rgb = _rgb(image)
+    reading = wm.watermark_read(rgb, min_side=settings.WATERMARK_MIN_READ_SIDE, crops=False)
+    return watermark_resolve(reading.short_id) if reading is not None else None
 
 
 def fingerprint_match(

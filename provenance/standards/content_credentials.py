@@ -41,6 +41,8 @@ __all__ = [
     "CredentialsError",
     "DevelopmentCredentials",
     "created_manifest",
+    "opened_manifest",
+    "PARENT_LABEL",
     "ManifestReport",
     "SigningCredentials",
     "SigningError",
@@ -377,9 +379,65 @@ def created_manifest(
     }
 
 
-def manifest_sign(data: bytes, mime_type: str, *, manifest: dict, credentials: SigningCredentials) -> bytes:
+PARENT_LABEL = "parent"
+
+
+def opened_manifest(
+    *,
+    title: str,
+    digital_source_type: str,
+    generator: str,
+    generator_version: str,
+    claim_generator: str,
+    claim_generator_version: str,
+    soft_bindings: tuple[dict, ...] = (),
+) -> dict:
+    """A manifest definition for an image that already carried someone else's C2PA manifest (a
+    generator vendor's): the original is the ``parentOf`` ingredient (see :func:`manifest_sign`'s
+    ``parent``), so its manifest stays in the new manifest store and validates as it did (the Code
+    of Practice, Measure 1.2: existing marks are kept, not stripped). Actions per C2PA 2.x:
+    ``c2pa.opened`` on that ingredient, declaring the IPTC digital source type, then ``c2pa.edited``
+    by the claim generator for the watermark and the XMP it added."""
+    return {
+        "claim_generator_info": [{"name": claim_generator, "version": claim_generator_version}],
+        "title": title,
+        "assertions": [
+            {
+                "label": "c2pa.actions",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.opened",
+                            "digitalSourceType": digital_source_type,
+                            "softwareAgent": {"name": generator, "version": generator_version},
+                            "parameters": {"ingredientIds": [PARENT_LABEL]},
+                        },
+                        {
+                            "action": "c2pa.edited",
+                            "softwareAgent": {"name": claim_generator, "version": claim_generator_version},
+                            "description": "imperceptible watermark and IPTC DigitalSourceType added",
+                        },
+                    ]
+                },
+            },
+            *soft_bindings,
+        ],
+    }
+
+
+def manifest_sign(
+    data: bytes,
+    mime_type: str,
+    *,
+    manifest: dict,
+    credentials: SigningCredentials,
+    parent: bytes | None = None,
+    parent_title: str = "",
+) -> bytes:
     """Embed a signed C2PA manifest built from ``manifest`` in the image ``data`` and return the new
-    file. Raises :class:`SigningError` when the library refuses (the message says why)."""
+    file. ``parent``: the file as it arrived, with its own manifest, added as the ``parentOf``
+    ingredient labelled :data:`PARENT_LABEL` (for :func:`opened_manifest`). Raises
+    :class:`SigningError` when the library refuses (the message says why)."""
     import c2pa
 
     try:
@@ -391,6 +449,9 @@ def manifest_sign(data: bytes, mime_type: str, *, manifest: dict, credentials: S
         )
         out = io.BytesIO()
         with c2pa.Signer.from_info(info) as signer, c2pa.Builder(manifest) as builder:
+            if parent is not None:
+                ingredient = {"title": parent_title or "original", "relationship": "parentOf"}
+                builder.add_ingredient({**ingredient, "label": PARENT_LABEL}, mime_type, io.BytesIO(parent))
             builder.sign(signer, mime_type, io.BytesIO(data), out)
     except c2pa.C2paError as exc:
         raise SigningError(str(exc) or type(exc).__name__) from None

@@ -203,6 +203,68 @@ def test_an_image_that_already_carries_a_manifest_is_a_409(mark, c2pa_signing):
     assert_error(mark(marked, external_id="shot-0002"), 409, "already_marked")
 
 
+def vendor_signed(data: bytes, mime: str) -> tuple[bytes, str]:
+    """``data`` signed by a generator vendor's own C2PA certificate (another organisation's CA)."""
+    from provenance.standards.content_credentials import (
+        SigningCredentials,
+        created_manifest,
+        development_credentials,
+        manifest_sign,
+    )
+
+    vendor = development_credentials(organisation="Example Vendor AI")
+    manifest = created_manifest(
+        title="vendor output",
+        digital_source_type=TRAINED,
+        generator="vendor-image-model",
+        generator_version="7",
+        claim_generator="VendorStudio",
+        claim_generator_version="2.0",
+    )
+    credentials = SigningCredentials.load(vendor.chain_pem, vendor.key_pem)
+    return manifest_sign(data, mime, manifest=manifest, credentials=credentials), vendor.ca_pem
+
+
+@pytest.mark.parametrize("size", [(64, 48), (400, 300)])
+def test_a_vendors_manifest_is_kept_as_the_parent_ingredient(mark, c2pa_signing, size):
+    """Code of Practice Measure 1.2: an existing C2PA manifest is kept, not stripped or refused
+    (small images keep their bytes, larger ones are watermarked and re-encoded)."""
+    original, vendor_ca = vendor_signed(image_bytes("jpg", size=size), "image/jpeg")
+
+    response = mark(original)
+
+    assert response.status_code == 201, response.content
+    state, manifest = read_c2pa(response.content, "image/jpeg", c2pa_signing.ca_pem + vendor_ca)
+    assert state == "Trusted"
+    [actions] = [
+        a["data"]["actions"] for a in manifest["assertions"] if a["label"].startswith("c2pa.actions")
+    ]
+    assert [a["action"] for a in actions] == ["c2pa.opened", "c2pa.edited"]
+    assert actions[0]["digitalSourceType"] == TRAINED
+    [parent] = manifest["ingredients"]
+    assert parent["relationship"] == "parentOf"
+    assert parent["title"] == "vendor output"
+    context = c2pa.Context.from_dict(
+        {"trust": {"trust_anchors": c2pa_signing.ca_pem + vendor_ca}, "verify": {"verify_trust": True}}
+    )
+    with c2pa.Reader("image/jpeg", io.BytesIO(response.content), context=context) as reader:
+        store = json.loads(reader.json())
+    claims = [m["claim_generator_info"][0]["name"] for m in store["manifests"].values()]
+    assert sorted(claims) == ["Provenant", "VendorStudio"]
+    assert GenerationRecord.objects.get().output_sha256 == hashlib.sha256(response.content).hexdigest()
+
+
+def test_an_image_with_this_registrys_watermark_but_no_metadata_is_a_409(mark, c2pa_signing):
+    from PIL import Image
+
+    marked = mark(image_bytes("png", size=(400, 300))).content
+    stripped = io.BytesIO()
+    Image.open(io.BytesIO(marked)).convert("RGB").save(stripped, "PNG")  # XMP and C2PA gone
+
+    error = assert_error(mark(stripped.getvalue(), external_id="shot-0002"), 409, "already_marked")
+    assert str(GenerationRecord.objects.get().pk) in error["message"]
+
+
 def test_an_external_id_is_marked_once(mark, c2pa_signing):
     assert mark(image_bytes("jpg")).status_code == 201
     error = assert_error(mark(image_bytes("jpg", color=(1, 1, 1))), 409, "conflict")
