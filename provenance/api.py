@@ -221,6 +221,15 @@ class RecordSubmitSerializer(serializers.Serializer):
     external_id = StrictCharField(
         max_length=200, help_text="The pipeline's id for this output; a replay with the same id is safe."
     )
+    digital_source_type = StrictCharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=200,
+        help_text="IPTC digital source type of the output: `trainedAlgorithmicMedia` (generated; assumed "
+        "when absent) or `compositeWithTrainedAlgorithmicMedia` (an AI edit of existing content, disclosed "
+        "as AI-modified). Term names or the vocabulary URI.",
+    )
 
     def to_internal_value(self, data):
         # Unknown fields are reported with the others: a misspelt optional field would otherwise
@@ -236,6 +245,14 @@ class RecordSubmitSerializer(serializers.Serializer):
         if problems:
             raise serializers.ValidationError(problems)
         return value
+
+    def validate_digital_source_type(self, value: str) -> str:
+        if not value:
+            return value
+        try:
+            return generative_source_type(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
     def validate_generator(self, value: str) -> Generator:
         # A batch validates many records against a few generators: look each name up once.
@@ -342,6 +359,9 @@ class RecordSerializer(serializers.Serializer):
     output_media_type = serializers.CharField()
     generated_at = serializers.DateTimeField()
     pipeline_run_id = serializers.CharField()
+    digital_source_type = serializers.CharField(
+        help_text="The IPTC digital source type the producer declared; empty when not declared."
+    )
     created_at = serializers.DateTimeField()
     log_index = serializers.IntegerField(help_text="The record's entry in the transparency log.")
     checkpoint = serializers.SerializerMethodField()
@@ -692,12 +712,6 @@ class ImageMarkSerializer(RecordSubmitSerializer):
 
     def validate_generator_version(self, value: str) -> str:
         return _xml_text(value)
-
-    def validate_digital_source_type(self, value: str) -> str:
-        try:
-            return generative_source_type(value)
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from None
 
     def validate(self, attrs: dict) -> dict:
         errors: dict[str, list[str]] = {}

@@ -409,6 +409,7 @@ def image_mark(
                 external_id=external_id,
                 actor=actor,
                 marks=marks,
+                digital_source_type=digital_source_type,
             )
     except RecordConflict as exc:  # a concurrent request with the same external id came first
         raise ExternalIdUsed(exc.record) from None

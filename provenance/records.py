@@ -131,8 +131,9 @@ def _submitted_values(
     output_media_type: str,
     generated_at: datetime,
     pipeline_run_id: str,
+    digital_source_type: str = "",
 ) -> dict[str, object]:
-    return {
+    values: dict[str, object] = {
         "generator": generator.name,
         "generator_version": generator_version,
         "prompt_sha256": prompt_sha256,
@@ -143,6 +144,9 @@ def _submitted_values(
         "generated_at": _utc(generated_at),
         "pipeline_run_id": pipeline_run_id,
     }
+    if digital_source_type:  # absent when not declared, so earlier fingerprints stay the same
+        values["digital_source_type"] = digital_source_type
+    return values
 
 
 def generation_record_payload(record: GenerationRecord) -> dict[str, object]:
@@ -150,7 +154,7 @@ def generation_record_payload(record: GenerationRecord) -> dict[str, object]:
 
     The record is found from its entry by ``(client, external_id)``, and from the row by ``log_index``.
     """
-    return {
+    payload: dict[str, object] = {
         "generator": record.generator.name,
         "generator_version": record.generator_version,
         "prompt_sha256": record.prompt_sha256,
@@ -163,6 +167,9 @@ def generation_record_payload(record: GenerationRecord) -> dict[str, object]:
         "client": record.client.name,
         "external_id": record.external_id,
     }
+    if record.digital_source_type:  # only when declared: entries logged before it are unchanged
+        payload["digital_source_type"] = record.digital_source_type
+    return payload
 
 
 def record_origin(
@@ -172,7 +179,8 @@ def record_origin(
     of content that ``record`` generated. Evidence other than a rule's or an earlier record's is kept
     after the record's. The digital source type is the generative IPTC term the content's own marks
     declare (``declared_source_type``, e.g. ``compositeWithTrainedAlgorithmicMedia`` for an AI edit,
-    disclosed as "AI-modified"), else ``trainedAlgorithmicMedia``."""
+    disclosed as "AI-modified"), else the one the record declares, else ``trainedAlgorithmicMedia``.
+    The content's marks win: they travel with it, a record may describe a step before an edit."""
     evidence = {
         "kind": EVIDENCE_KIND,
         "strength": "conclusive",
@@ -193,7 +201,7 @@ def record_origin(
         "digital_source_type": (
             normalise_digital_source_type(declared_source_type)
             if declared_source_type and is_generative(declared_source_type)
-            else TRAINED_ALGORITHMIC_MEDIA
+            else record.digital_source_type or TRAINED_ALGORITHMIC_MEDIA
         ),
     }
 
@@ -223,11 +231,15 @@ def generation_record_submit(
     external_id: str,
     actor: ApiClient,
     image_marks: Mapping[str, str] | None = None,
+    digital_source_type: str = "",
 ) -> RecordSubmission:
     """Record what ``generator`` produced, as submitted by the client ``actor``, and log it.
 
     ``image_marks`` (from image marking: the watermark's short id and the ISCC Image-Code) enters
     the record's log entry as ``image_marks``; entries without it are unchanged.
+    ``digital_source_type``: the generative IPTC term the producer declares (``""``: not declared,
+    ``trainedAlgorithmicMedia`` is assumed); ``compositeWithTrainedAlgorithmicMedia`` makes the
+    content it matches "AI-modified".
 
     Idempotent on ``(actor, external_id)``: submitting the same values again returns the existing
     record with ``created=False``; different values under a used external id raise
@@ -248,6 +260,7 @@ def generation_record_submit(
         pipeline_run_id=pipeline_run_id,
         external_id=external_id,
         actor=actor,
+        digital_source_type=digital_source_type,
     )
     existing = _record_by_external_id(actor, external_id)
     if existing is not None:
@@ -322,6 +335,7 @@ def _prepared_record(
     pipeline_run_id: str = "",
     external_id: str,
     actor: ApiClient,
+    digital_source_type: str = "",
 ) -> GenerationRecord:
     """The unsaved record of a submission, with its fingerprint (``submission_sha256``)."""
     for name, value in (("prompt_sha256", prompt_sha256), ("output_sha256", output_sha256)):
@@ -345,6 +359,7 @@ def _prepared_record(
             output_media_type=output_media_type,
             generated_at=generated_at,
             pipeline_run_id=pipeline_run_id,
+            digital_source_type=digital_source_type,
         )
     )
     return GenerationRecord(
@@ -361,6 +376,7 @@ def _prepared_record(
         client=actor,
         external_id=external_id,
         submission_sha256=fingerprint,
+        digital_source_type=digital_source_type,
     )
 
 

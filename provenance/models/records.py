@@ -156,6 +156,13 @@ class GenerationRecord(models.Model):
     output_media_type = models.CharField(max_length=100)
     generated_at = models.DateTimeField()
     pipeline_run_id = models.CharField(max_length=200, blank=True, default="")
+    digital_source_type = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="The generative IPTC digital source type the producer declared; empty: not declared "
+        "(trainedAlgorithmicMedia is assumed).",
+    )
     client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, related_name="records")
     external_id = models.CharField(max_length=200)
     submission_sha256 = models.CharField(max_length=64, editable=False)

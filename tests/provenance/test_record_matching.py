@@ -366,3 +366,71 @@ def test_a_declared_source_type_that_is_not_generative_gives_way_to_the_record(s
         record, declared_source_type="http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
     )
     assert origin["digital_source_type"] == TRAINED_ALGORITHMIC_MEDIA
+
+
+def test_a_cms_record_declaring_an_ai_edit_makes_the_block_ai_modified(generator, pipeline, client):
+    """A text pipeline that rewrote an existing leaflet says so on its record; the block it matches
+    is then disclosed as AI-modified, and the declaration is in the record's log entry."""
+    block = make_item(
+        surface="cms_block",
+        magento_id=12,
+        part_key="",
+        sku="",
+        file_path="",
+        content_sha256=cms_content_sha256(HTML),
+    )
+    token = api_client_create(name="cms-pipeline", scopes=["records:write"], actor="test").token
+    response = client.post(
+        "/api/v1/provenance/records",
+        data=json.dumps(
+            {
+                "generator": generator.name,
+                "generator_version": "2.1",
+                "prompt_text": "shorten",
+                "output_text": HTML,
+                "generated_at": "2026-01-31T09:30:00Z",
+                "external_id": "leaflet-12",
+                "digital_source_type": "compositeWithTrainedAlgorithmicMedia",
+            }
+        ),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["digital_source_type"] == COMPOSITE
+    block.refresh_from_db()
+    assert block.origin == Origin.SYNTHETIC
+    assert block.digital_source_type == COMPOSITE
+    record = GenerationRecord.objects.get()
+    assert entry_payload(record.log_index)["digital_source_type"] == COMPOSITE
+
+
+def test_an_undeclared_record_logs_no_source_type(submit):
+    record = submit().record
+
+    assert record.digital_source_type == ""
+    # Entries and fingerprints of undeclared records are what they were before the field existed.
+    assert "digital_source_type" not in entry_payload(record.log_index)
+
+
+def test_a_non_generative_source_type_on_a_record_is_a_400_naming_the_field(generator, client):
+    token = api_client_create(name="cms-pipeline", scopes=["records:write"], actor="test").token
+    response = client.post(
+        "/api/v1/provenance/records",
+        data=json.dumps(
+            {
+                "generator": generator.name,
+                "generator_version": "2.1",
+                "prompt_text": "p",
+                "output_text": HTML,
+                "generated_at": "2026-01-31T09:30:00Z",
+                "external_id": "leaflet-13",
+                "digital_source_type": "digitalCapture",
+            }
+        ),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["digital_source_type"]
