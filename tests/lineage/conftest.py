@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import pytest
 
@@ -68,3 +69,47 @@ def post_event(client, write_token):
         )
 
     return post
+
+
+@dataclass
+class RegistryItem:
+    generator: object
+    record: object
+    item: object
+
+
+def make_registry_item(generator_name: str = "patient-synth", n: int = 1) -> RegistryItem:
+    """A generator, one generation record of it and the storefront item whose content it made."""
+    from django.utils import timezone
+
+    from provenance.models import ApiClient, ContentItem, GenerationRecord, Generator
+
+    generator, _ = Generator.objects.get_or_create(name=generator_name, defaults={"version": "2.1"})
+    client, _ = ApiClient.objects.get_or_create(name="generation-pipeline", defaults={"scopes": []})
+    digest = f"{n:064x}"
+    record = GenerationRecord.objects.create(
+        generator=generator,
+        generator_version="2.1",
+        prompt_sha256="a" * 64,
+        parameters_sha256="b" * 64,
+        output_sha256=digest,
+        output_media_type="text/html",
+        generated_at=timezone.now(),
+        client=client,
+        external_id=f"ext-{generator_name}-{n}",
+        submission_sha256="c" * 64,
+    )
+    item = ContentItem.objects.create(
+        store_code="default",
+        surface="cms_block",
+        magento_id=n,
+        identifier=f"patient-guide-{n}",
+        content_sha256=digest,
+        origin="synthetic",
+    )
+    return RegistryItem(generator=generator, record=record, item=item)
+
+
+@pytest.fixture
+def registry_item(db) -> RegistryItem:
+    return make_registry_item()
