@@ -65,6 +65,13 @@ PAGES = {
     "/admin/audits/separationmarker/add/": {A, AD},
     "/admin/datasets/syntheticdataset/": EVERYONE,
     "/admin/datasets/reference/": EVERYONE,
+    "/admin/lineage/lineagejob/": EVERYONE,
+    "/admin/lineage/lineagerun/": EVERYONE,
+    "/admin/lineage/lineagedataset/": EVERYONE,
+    "/admin/lineage/lineageevent/": EVERYONE,
+    "/admin/lineage/processinglocation/": EVERYONE,
+    "/admin/lineage/processinglocation/add/": {A, AD},
+    "/admin/lineage/lineagedataset/graph/": EVERYONE,
 }
 
 
@@ -234,6 +241,7 @@ CUSTOM_ADMIN_VIEWS = {
     "audits/simulationcheck/<int:pk>/screenshot/": ("GET", "audits.view_simulationcheck"),
     "audits/separationscan/run/": ("POST", "audits.run_separation_scan"),
     "audits/auditpackage/<int:package_id>/download/": ("GET", "audits.download_auditpackage"),
+    "lineage/lineagedataset/graph/": ("GET", "lineage.view_lineagedataset"),
 }
 
 PUBLIC = "public"
