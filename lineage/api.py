@@ -2,6 +2,7 @@
 
     POST /api/v1/lineage         (scope lineage:write) one OpenLineage RunEvent, DatasetEvent or
                                  JobEvent, as the openlineage-python HTTP transport sends it
+    POST /api/v1/lineage/batch   (scope lineage:write) ``{"events": [...]}``, one transaction
     GET  /api/v1/lineage/graph   (scope lineage:read) the lineage graph around a node
 
 Token authentication (``Authorization: Bearer pvt_…``, which is what the OpenLineage HTTP
@@ -14,7 +15,7 @@ import zlib
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ParseError, UnsupportedMediaType
 from rest_framework.response import Response
@@ -22,10 +23,10 @@ from rest_framework.views import APIView
 
 from lineage.openlineage import EventInvalid
 from lineage.selectors import DIRECTIONS, NodeNotFound, lineage_graph, node_resolve
-from lineage.services import lineage_event_ingest
+from lineage.services import lineage_event_ingest, lineage_events_ingest
 from provenance.api import BoundedJSONParser
 from provenance.auth import ApiTokenAuthentication, HasScope
-from provenance.errors import ErrorResponseSerializer, PayloadTooLarge
+from provenance.errors import ErrorResponseSerializer, PayloadTooLarge, exception_error_body
 from provenance.ingest_gate import IngestOpen
 from provenance.models import ApiScope
 
@@ -120,12 +121,116 @@ class EventCollectionView(_ApiView):
             result = lineage_event_ingest(event=request.data, client=request.user.name)
         except EventInvalid as exc:
             raise serializers.ValidationError({exc.path: [exc.message]}, code="invalid") from None
-        body = {
-            "event": result.event.sha256,
-            "event_type": result.event.event_type,
-            "created": result.created,
-        }
+        body = {"event": result.sha256, "event_type": result.event_type, "created": result.created}
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+class BatchJSONParser(OpenLineageJSONParser):
+    """A batch's JSON, up to ``PROVENANT_LINEAGE_BATCH_MAX_BODY_BYTES`` (plain or gzip)."""
+
+    limit_setting = "LINEAGE_BATCH_MAX_BODY_BYTES"
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": 1,
+        "items": {
+            "type": "object",
+            "description": "An OpenLineage event as `POST /api/v1/lineage` takes it; an invalid one is "
+            "answered `invalid` in its result and does not fail the batch.",
+        },
+    }
+)
+class _EventsField(serializers.ListField):
+    pass
+
+
+class EventBatchSerializer(serializers.Serializer):
+    events = _EventsField(help_text="Up to `PROVENANT_LINEAGE_BATCH_MAX_EVENTS` events, stored in order.")
+
+
+class EventResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["created", "replayed", "invalid"])
+    event = serializers.CharField(allow_null=True, help_text="The event's SHA-256; null when invalid.")
+    event_type = serializers.CharField(allow_null=True)
+    error = ErrorResponseSerializer(allow_null=True, help_text="Why the event was refused; null otherwise.")
+
+
+class EventBatchResponseSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    replayed = serializers.IntegerField()
+    invalid = serializers.IntegerField()
+    results = EventResultSerializer(many=True)
+
+
+def _batch_events(data: object) -> list:
+    if not isinstance(data, dict) or set(data) != {"events"} or not isinstance(data["events"], list):
+        raise ParseError(
+            'The body must be an object with one member, "events": a list of OpenLineage events.'
+        )
+    events = data["events"]
+    if not events:
+        raise serializers.ValidationError({"events": ["Send at least one event."]})
+    limit = settings.LINEAGE_BATCH_MAX_EVENTS
+    if len(events) > limit:
+        raise PayloadTooLarge(f"A batch holds at most {limit} events; this one has {len(events)}.")
+    return events
+
+
+class EventBatchView(_ApiView):
+    permission_classes = [HasScope, IngestOpen]
+    parser_classes = [BatchJSONParser]
+    required_scopes = {"POST": (ApiScope.LINEAGE_WRITE,)}
+
+    @extend_schema(
+        operation_id="lineage_events_batch",
+        tags=["lineage"],
+        summary="Receive many OpenLineage events in one request",
+        description=(
+            "Each event is validated and stored as by `POST /api/v1/lineage`, in order, in one "
+            "transaction, and answered on its own: an invalid event is reported in its result and the "
+            "others still land; a replay (stored before, or earlier in the batch) changes nothing."
+        ),
+        request=EventBatchSerializer,
+        responses={
+            200: OpenApiResponse(EventBatchResponseSerializer, description="Every event's outcome."),
+            **_errors(
+                {
+                    400: "Malformed JSON, or not an object with a non-empty `events` list.",
+                    401: "No valid token.",
+                    403: "The token lacks the scope `lineage:write`.",
+                    413: "Over `PROVENANT_LINEAGE_BATCH_MAX_EVENTS` events or "
+                    "`PROVENANT_LINEAGE_BATCH_MAX_BODY_BYTES` bytes.",
+                    415: "The body is not JSON, or has an unsupported Content-Encoding.",
+                    503: "An audit switch pauses ingest (`ingest_paused`).",
+                }
+            ),
+        },
+    )
+    def post(self, request):
+        events = _batch_events(request.data)
+        outcomes = lineage_events_ingest(events=events, client=request.user.name)
+        results = []
+        for index, outcome in enumerate(outcomes):
+            error = None
+            if outcome.error is not None:
+                invalid = serializers.ValidationError({outcome.error.path: [outcome.error.message]})
+                error = exception_error_body(invalid)
+            results.append(
+                {
+                    "index": index,
+                    "status": outcome.status,
+                    "event": outcome.sha256 or None,
+                    "event_type": outcome.event_type or None,
+                    "error": error,
+                }
+            )
+        counts = {
+            name: sum(r["status"] == name for r in results) for name in ("created", "replayed", "invalid")
+        }
+        return Response({**counts, "results": results}, status=status.HTTP_200_OK)
 
 
 class GraphQuerySerializer(serializers.Serializer):

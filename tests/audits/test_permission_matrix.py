@@ -275,6 +275,7 @@ ROUTES = {
     "api/v1/provenance/images": {"POST": "scope:images:mark"},
     "api/v1/datasets": {"POST": "scope:datasets:write"},
     "api/v1/lineage": {"POST": "scope:lineage:write"},
+    "api/v1/lineage/batch": {"POST": "scope:lineage:write"},
     "api/v1/lineage/graph": {"GET": "scope:lineage:read"},
     "api/v1/audits/reviews": {"GET": "perm:audits.view_review"},
     "api/v1/audits/reviews/<int:review_id>/<str:decision>": {

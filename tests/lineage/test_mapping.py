@@ -48,7 +48,7 @@ def test_an_output_dataset_maps_to_a_generation_record_by_its_sha256(post_event,
 def test_a_malformed_sha256_facet_is_a_400_and_stores_nothing(post_event):
     response = post_event(run_event("publish", outputs=[dataset("x", provenant_sha256=facet(sha256="abc"))]))
     assert response.status_code == 400
-    assert list(response.json()["error"]["fields"]) == ["facets.provenant_sha256.sha256"]
+    assert list(response.json()["error"]["fields"]) == ["$.outputs[0].facets.provenant_sha256.sha256"]
     assert LineageJob.objects.count() == 0
 
 

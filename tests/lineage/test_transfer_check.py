@@ -47,7 +47,9 @@ def test_a_malformed_data_protection_facet_is_a_400(post_event):
     bad = dataset("x", provenant_dataProtection=facet(subjectsRegion="mars"))
     response = post_event(run_event("j", inputs=[bad]))
     assert response.status_code == 400
-    assert list(response.json()["error"]["fields"]) == ["facets.provenant_dataProtection.subjectsRegion"]
+    assert list(response.json()["error"]["fields"]) == [
+        "$.inputs[0].facets.provenant_dataProtection.subjectsRegion"
+    ]
 
 
 def test_an_admin_edited_entry_is_not_overwritten_by_a_facet(post_event, trained_on_eu_patients):
