@@ -384,10 +384,13 @@ def _load(model, keys: set[tuple[str, str]]) -> dict:
         return {}
 
     def fetch() -> dict:
+        namespaces = list({namespace for namespace, _ in keys})
         names = list({name for _, name in keys})
         rows = {}
         for start in range(0, len(names), 2000):
-            for row in model.objects.filter(name__in=names[start : start + 2000]):
+            # Both columns, so the (namespace, name) unique index answers.
+            found = model.objects.filter(namespace__in=namespaces, name__in=names[start : start + 2000])
+            for row in found:
                 if (row.namespace, row.name) in keys:
                     rows[(row.namespace, row.name)] = row
         return rows
