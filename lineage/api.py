@@ -136,7 +136,6 @@ class BatchJSONParser(OpenLineageJSONParser):
         "type": "array",
         "minItems": 1,
         "items": {
-            "type": "object",
             "description": "An OpenLineage event as `POST /api/v1/lineage` takes it; an invalid one is "
             "answered `invalid` in its result and does not fail the batch.",
         },
