@@ -114,3 +114,13 @@ def test_the_command_exits_non_zero_on_findings_and_prints_json(trained_on_eu_pa
     assert body["adequacy_list"]["as_of"] and body["findings"][0]["items"] == [
         f"item:{trained_on_eu_patients.item.pk}"
     ]
+
+
+def test_the_dashboard_names_the_findings_and_links_the_items(client, trained_on_eu_patients):
+    from django.contrib.auth.models import User
+
+    locate(trained_on_eu_patients.generator, "US")
+    client.force_login(User.objects.create_superuser("root", "root@example.test", "pw"))
+    page = client.get("/admin/workspace/dashboard/").content.decode()
+    assert "1 cross-border transfer finding(s) on 1 item(s)" in page
+    assert f"?id__in={trained_on_eu_patients.item.pk}" in page
