@@ -80,7 +80,9 @@ def test_the_data_protection_entry_is_edited_inline_and_marked_as_from_the_admin
     from audits.models import AuditEvent
 
     recorded = list(AuditEvent.objects.values_list("action", "object_type", "object_id"))
-    assert any(kind == "lineage.lineagedataset" and oid == str(stored.pk) for _, kind, oid in recorded), recorded
+    assert any(kind == "lineage.lineagedataset" and oid == str(stored.pk) for _, kind, oid in recorded), (
+        recorded
+    )
 
 
 def test_processing_locations_show_whether_the_transfer_is_valid(admin_client, registry_item):
