@@ -81,6 +81,7 @@ bench: install
 	$(BIN)/python bench/disclosure.py
 	$(BIN)/python bench/package.py
 	$(BIN)/python bench/separation.py
+	$(BIN)/python bench/lineage.py
 	$(BIN)/python bench/faults.py
 	$(BIN)/python bench/load.py
 

@@ -29,6 +29,7 @@ _READ_REGISTRY = [
     "magento_bridge.view_syncrun",
     "disclosure.view_*",
     "datasets.view_*",  # synthetic datasets, their versions, references and reports
+    "lineage.view_*",  # OpenLineage jobs, runs, datasets, the data-protection inventory
 ]
 _WORKSPACE = [
     "audits.view_review",
@@ -62,6 +63,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "disclosure.change_disclosurepolicy",
         "disclosure.add_auditswitch",
         "disclosure.change_auditswitch",
+        # the GDPR facts of source datasets and where generators process them are compliance facts
+        "lineage.add_dataprotection",
+        "lineage.change_dataprotection",
+        "lineage.add_processinglocation",
+        "lineage.change_processinglocation",
         *_CHECK_RESULTS,
         *_CHECK_RUNS,
     ],
@@ -70,6 +76,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "magento_bridge.view_*",
         "disclosure.view_*",
         "datasets.view_*",
+        "lineage.view_*",
         "audits.view_*",
         "otp_totp.view_totpdevice",
         "audits.export_auditevent",
@@ -91,6 +98,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audits.view_classification",
         "disclosure.view_*",
         "datasets.view_*",
+        "lineage.view_*",
         "disclosure.*_storefrontsettings",  # CORS origins of the storefront: a technical setting
     ],
     Role.ADMINISTRATOR: ["*"],

@@ -29,6 +29,7 @@ from audits.models import (
     SimulationRun,
 )
 from disclosure.selectors import BadgeCoverage, badge_coverage
+from lineage.transfers import transfer_check
 from magento_bridge.models import SyncRun
 from magento_bridge.selectors import derivative_layer_counts
 from provenance.models import ContentItem, Generator, Origin
@@ -80,6 +81,18 @@ def disclosure_coverage() -> BadgeCoverage:
     """Badge coverage as :func:`disclosure.selectors.badge_coverage` defines it (the package's too),
     with the first :data:`COVERAGE_IDS_MAX` items shown without a badge; cached (:func:`_summary`)."""
     return _summary("coverage", lambda: badge_coverage(ids_limit=COVERAGE_IDS_MAX))
+
+
+def transfer_findings() -> dict:
+    """GDPR Chapter V findings of the lineage (:func:`lineage.transfers.transfer_check`): how many,
+    and the content items downstream of them (ids, at most ``COVERAGE_IDS_MAX``; the count is exact)."""
+
+    def compute() -> dict:
+        findings = transfer_check()
+        items = sorted({int(key.split(":")[1]) for finding in findings for key in finding.items})
+        return {"findings": len(findings), "items": len(items), "item_ids": items[:COVERAGE_IDS_MAX]}
+
+    return _summary("transfer_findings", compute)
 
 
 def derivative_layers() -> dict[str, int]:

@@ -70,7 +70,16 @@ _ATTENTION_MAX_IDS = selectors.COVERAGE_IDS_MAX
 
 
 def _attention(
-    *, coverage, incidents_overdue, overdue, awaiting, health, simulation, separation, served_unmarked=0
+    *,
+    coverage,
+    incidents_overdue,
+    overdue,
+    awaiting,
+    health,
+    simulation,
+    separation,
+    served_unmarked=0,
+    transfers=None,
 ) -> list[dict]:
     """The "Needs attention" lines, each with the link to the filtered list it counts."""
     lines = []
@@ -120,6 +129,13 @@ def _attention(
         line(
             f"{separation.findings_count} synthetic/real separation finding(s)",
             reverse("admin:audits_separationscan_change", args=[separation.pk]),
+        )
+    if transfers and transfers["findings"]:
+        ids = ",".join(str(pk) for pk in transfers["item_ids"])
+        line(
+            f"{transfers['findings']} cross-border transfer finding(s) on {transfers['items']} item(s) "
+            "(manage.py transfer_check)",
+            reverse("admin:provenance_contentitem_changelist") + f"?id__in={ids}",
         )
     return lines
 
@@ -181,6 +197,7 @@ def dashboard(request):
         simulation=simulation,
         separation=separation,
         served_unmarked=layers["images_unmarked"],
+        transfers=selectors.transfer_findings(),
     )
     context = {
         **admin.site.each_context(request),

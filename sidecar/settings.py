@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "disclosure",
     "audits",
     "datasets",
+    "lineage",
 ]
 
 MIDDLEWARE = [
@@ -359,6 +360,15 @@ API_MAX_BODY_BYTES = env_int("PROVENANT_API_MAX_BODY_BYTES", 64 * 1024, minimum=
 # about 700 bytes each fit the default).
 API_BATCH_MAX_RECORDS = env_int("PROVENANT_API_BATCH_MAX_RECORDS", 1000, minimum=1, maximum=10000)
 API_BATCH_MAX_BODY_BYTES = env_int("PROVENANT_API_BATCH_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024)
+# OpenLineage ingest (issue 16): the largest event body read (larger: 413 before parsing), and the
+# most nodes one lineage graph answer holds (the answer says when it was cut).
+LINEAGE_MAX_BODY_BYTES = env_int("PROVENANT_LINEAGE_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+# POST /api/v1/lineage/batch: events per request and the body's size.
+LINEAGE_BATCH_MAX_EVENTS = env_int("PROVENANT_LINEAGE_BATCH_MAX_EVENTS", 1000, minimum=1, maximum=10_000)
+LINEAGE_BATCH_MAX_BODY_BYTES = env_int(
+    "PROVENANT_LINEAGE_BATCH_MAX_BODY_BYTES", 8 * 1024 * 1024, minimum=1024
+)
+LINEAGE_MAX_NODES = env_int("PROVENANT_LINEAGE_MAX_NODES", 50_000, minimum=10, maximum=1_000_000)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Provenant API",
     "DESCRIPTION": "Provenance and disclosure of AI-generated content in Magento stores.",

@@ -65,6 +65,13 @@ PAGES = {
     "/admin/audits/separationmarker/add/": {A, AD},
     "/admin/datasets/syntheticdataset/": EVERYONE,
     "/admin/datasets/reference/": EVERYONE,
+    "/admin/lineage/lineagejob/": EVERYONE,
+    "/admin/lineage/lineagerun/": EVERYONE,
+    "/admin/lineage/lineagedataset/": EVERYONE,
+    "/admin/lineage/lineageevent/": EVERYONE,
+    "/admin/lineage/processinglocation/": EVERYONE,
+    "/admin/lineage/processinglocation/add/": {A, AD},
+    "/admin/lineage/lineagedataset/graph/": EVERYONE,
 }
 
 
@@ -234,6 +241,7 @@ CUSTOM_ADMIN_VIEWS = {
     "audits/simulationcheck/<int:pk>/screenshot/": ("GET", "audits.view_simulationcheck"),
     "audits/separationscan/run/": ("POST", "audits.run_separation_scan"),
     "audits/auditpackage/<int:package_id>/download/": ("GET", "audits.download_auditpackage"),
+    "lineage/lineagedataset/graph/": ("GET", "lineage.view_lineagedataset"),
 }
 
 PUBLIC = "public"
@@ -266,6 +274,9 @@ ROUTES = {
     "api/v1/provenance/records/<int:record_id>": {"GET": "scope:records:write|records:read"},
     "api/v1/provenance/images": {"POST": "scope:images:mark"},
     "api/v1/datasets": {"POST": "scope:datasets:write"},
+    "api/v1/lineage": {"POST": "scope:lineage:write"},
+    "api/v1/lineage/batch": {"POST": "scope:lineage:write"},
+    "api/v1/lineage/graph": {"GET": "scope:lineage:read"},
     "api/v1/audits/reviews": {"GET": "perm:audits.view_review"},
     "api/v1/audits/reviews/<int:review_id>/<str:decision>": {
         "POST": "perm:audits.propose_review|audits.approve_review"
