@@ -9,6 +9,7 @@ COPY magento_bridge magento_bridge
 COPY provenance provenance
 COPY disclosure disclosure
 COPY audits audits
+COPY datasets datasets
 COPY templates templates
 COPY static static
 COPY manage.py ./

@@ -62,6 +62,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "disclosure.change_disclosurepolicy",
         "disclosure.add_auditswitch",
         "disclosure.change_auditswitch",
+        "datasets.add_thresholdset",  # what a synthetic dataset is judged by
         *_CHECK_RESULTS,
         *_CHECK_RUNS,
     ],

@@ -1,13 +1,22 @@
 """Admin for synthetic datasets: read-only lists and pages (registration goes through the command or
-the API, so every version is in the transparency log), with each dataset's latest report scores."""
+the API, so every version is in the transparency log), with each version's latest report, and the
+thresholds per kind: added as new versions, never edited in place."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 
-from datasets.models import Reference, SyntheticDataset
-from datasets.selectors import datasets_with_latest_report, reference_display_url, report_summary
+from datasets.models import Reference, SyntheticDataset, ThresholdSet
+from datasets.selectors import (
+    datasets_with_latest_report,
+    reference_display_url,
+    report_summary,
+    thresholds_for,
+    versions_with_latest_report,
+)
+from datasets.services import DatasetError, thresholds_set
 from provenance.admin_mixins import ReadOnlyAdminMixin
 
 
@@ -73,14 +82,31 @@ class SyntheticDatasetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Versions")
     def versions_table(self, dataset: SyntheticDataset):
-        rows = dataset.versions.order_by("-number")[:100]
+        rows = versions_with_latest_report(dataset.versions.order_by("-number"))[:100]
+        expecting = dataset.reference_id is not None
+
+        def report_cell(version) -> str:
+            if version.latest_report_id is None:
+                return "queued" if expecting else "no reference"
+            summary = report_summary(version.latest_scores)
+            count = len(version.latest_findings or [])
+            judged = summary.get("thresholds_version")
+            return (
+                f"report {version.latest_report_id}: quality {_score(summary.get('quality'))}, "
+                f"{count} finding(s), thresholds {'v' + str(judged) if judged else 'default'}"
+            )
+
         return format_html(
             "<table><tr><th>Version</th><th>Rows</th><th>Bytes</th><th>SHA-256</th><th>Log index</th>"
-            "<th>Registered</th></tr>{}</table>",
+            "<th>Registered</th><th>Latest report</th></tr>{}</table>",
             format_html_join(
                 "",
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                ((v.number, v.row_count, v.size_bytes, v.sha256, v.log_index, v.created_at) for v in rows),
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td>"
+                "<td>{}</td></tr>",
+                (
+                    (v.number, v.row_count, v.size_bytes, v.sha256, v.log_index, v.created_at, report_cell(v))
+                    for v in rows
+                ),
             ),
         )
 
@@ -95,15 +121,40 @@ class SyntheticDatasetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "exact_copies": "Exact copies of reference rows",
             "dcr_baseline_protection": "DCR baseline protection",
             "worst_group_difference": "Worst group share difference",
+            "integrity_findings": "Rows breaking integrity rules",
+            "thresholds_version": "Judged by thresholds version",
         }
         findings = dataset.latest_findings or []
+        integrity = dataset.latest_scores.get("integrity", {})
         return format_html(
-            "<table>{}</table><p>{}</p><ul>{}</ul>",
+            "<table>{}</table><p>{}</p><ul>{}</ul><h4>Integrity rules of {}</h4><table><tr><th>Rule</th>"
+            "<th>What</th><th>Rows breaking it</th><th>First rows</th></tr>{}</table>",
             format_html_join(
-                "", "<tr><th>{}</th><td>{}</td></tr>", ((labels[k], _score(v)) for k, v in summary.items())
+                "",
+                "<tr><th>{}</th><td>{}</td></tr>",
+                (
+                    (labels[k], _score(v if v is not None or k != "thresholds_version" else "default"))
+                    for k, v in summary.items()
+                ),
             ),
-            f"{len(findings)} finding(s)" if findings else "No findings: every threshold met.",
+            f"{len(findings)} finding(s)" if findings else "No findings: every threshold and rule met.",
             format_html_join("", "<li>{}</li>", ((f.get("message", ""),) for f in findings)),
+            dataset.get_kind_display(),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        rule_id,
+                        rule.get("description", ""),
+                        rule.get("count", 0)
+                        if rule.get("applicable")
+                        else f"not applied: {rule.get('reason')}",
+                        ", ".join(str(r) for r in rule.get("rows", [])),
+                    )
+                    for rule_id, rule in integrity.items()
+                ),
+            ),
         )
 
 
@@ -116,3 +167,58 @@ class ReferenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Where")
     def location(self, reference: Reference) -> str:
         return reference_display_url(reference) or reference.file_path
+
+
+@admin.register(ThresholdSet)
+class ThresholdSetAdmin(admin.ModelAdmin):
+    """Adding a threshold set stores the next version for its kind and re-runs the reports of the
+    newest version of each dataset of that kind; stored versions are never changed or deleted."""
+
+    list_display = (
+        "kind",
+        "version",
+        "quality",
+        "exact_copies",
+        "dcr_protection",
+        "group_difference",
+        "created_at",
+        "created_by",
+        "note",
+    )
+    list_filter = ("kind",)
+    fields = ("kind", "quality", "exact_copies", "dcr_protection", "group_difference", "note")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        kind = initial.get("kind")
+        if kind:
+            current = thresholds_for(kind)
+            initial.update(
+                quality=current.fidelity,
+                exact_copies=current.exact_copies,
+                dcr_protection=current.dcr_protection,
+                group_difference=current.group_difference,
+            )
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        try:
+            row = thresholds_set(
+                kind=obj.kind,
+                quality=obj.quality,
+                exact_copies=obj.exact_copies,
+                dcr_protection=obj.dcr_protection,
+                group_difference=obj.group_difference,
+                note=obj.note,
+                actor=request.user.get_username(),
+            )
+        except DatasetError as exc:  # the form's own validation catches these first
+            raise ValidationError(str(exc)) from None
+        obj.pk, obj.version = row.pk, row.version
+        messages.info(request, f"{row}: the reports of this kind's datasets run again.")

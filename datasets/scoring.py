@@ -60,12 +60,16 @@ class Thresholds:
     exact_copies: int = 0
     fidelity: float = 0.8
     group_difference: float = 0.05
+    dcr_protection: float = 0.2
+    version: int | None = None  # the stored threshold set's version; None for these defaults
 
     def as_dict(self) -> dict:
         return {
             "exact_copies": self.exact_copies,
             "fidelity": self.fidelity,
             "group_difference": self.group_difference,
+            "dcr_protection": self.dcr_protection,
+            "version": self.version,
         }
 
 
@@ -339,6 +343,16 @@ def _findings(scores: dict, thresholds: Thresholds) -> list[dict]:
                 "value": fidelity,
                 "threshold": thresholds.fidelity,
                 "message": f"quality score {fidelity} is below {thresholds.fidelity}",
+            }
+        )
+    dcr = scores["privacy"]["dcr_baseline_protection"]["score"]
+    if thresholds.dcr_protection > 0 and (dcr is None or dcr < thresholds.dcr_protection):
+        findings.append(
+            {
+                "check": "dcr_protection",
+                "value": dcr,
+                "threshold": thresholds.dcr_protection,
+                "message": f"DCR baseline protection {dcr} is below {thresholds.dcr_protection}",
             }
         )
     for name, bias in scores["bias"].items():

@@ -6,9 +6,45 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.db.models import Count, JSONField, OuterRef, QuerySet, Subquery
 
-from datasets.models import Reference, Report, SyntheticDataset
+from datasets.models import DatasetVersion, Reference, Report, SyntheticDataset, ThresholdSet
+from datasets.scoring import DEFAULT_THRESHOLDS, Thresholds
 
-__all__ = ["datasets_with_latest_report", "reference_display_url", "report_summary"]
+__all__ = [
+    "datasets_with_latest_report",
+    "reference_display_url",
+    "report_summary",
+    "thresholds_for",
+    "versions_with_latest_report",
+]
+
+
+def thresholds_for(kind: str) -> Thresholds:
+    """The newest threshold set of ``kind`` as :class:`Thresholds`; the defaults when none is stored."""
+    row = ThresholdSet.objects.filter(kind=kind).order_by("-version").first()
+    if row is None:
+        return DEFAULT_THRESHOLDS
+    return Thresholds(
+        exact_copies=row.exact_copies,
+        fidelity=row.quality,
+        group_difference=row.group_difference,
+        dcr_protection=row.dcr_protection,
+        version=row.version,
+    )
+
+
+def versions_with_latest_report(
+    queryset: QuerySet[DatasetVersion] | None = None,
+) -> QuerySet[DatasetVersion]:
+    """Versions annotated with their newest report's ``latest_report_id``, ``latest_scores``,
+    ``latest_findings`` and ``latest_report_at``, in one query."""
+    latest = Report.objects.filter(version=OuterRef("pk")).order_by("-created_at", "-id")
+    queryset = queryset if queryset is not None else DatasetVersion.objects.all()
+    return queryset.annotate(
+        latest_report_id=Subquery(latest.values("pk")[:1]),
+        latest_scores=Subquery(latest.values("scores")[:1], output_field=JSONField()),
+        latest_findings=Subquery(latest.values("findings")[:1], output_field=JSONField()),
+        latest_report_at=Subquery(latest.values("created_at")[:1]),
+    )
 
 
 def datasets_with_latest_report(
@@ -37,6 +73,8 @@ def report_summary(scores: dict | None) -> dict[str, object]:
         "exact_copies": scores.get("privacy", {}).get("exact_copies", {}).get("count"),
         "dcr_baseline_protection": scores.get("privacy", {}).get("dcr_baseline_protection", {}).get("score"),
         "worst_group_difference": max(worst) if worst else None,
+        "integrity_findings": sum(rule.get("count", 0) for rule in scores.get("integrity", {}).values()),
+        "thresholds_version": scores.get("thresholds", {}).get("version"),
     }
 
 

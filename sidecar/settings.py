@@ -206,6 +206,8 @@ DATASET_MAX_BYTES = env_int("PROVENANT_DATASET_MAX_BYTES", 512 * 1024 * 1024, mi
 # row (cost grows with the square of the sample): rows per sample and samples averaged.
 DATASET_DCR_ROWS = env_int("PROVENANT_DATASET_DCR_ROWS", 1000, minimum=100, maximum=100_000)
 DATASET_DCR_ITERATIONS = env_int("PROVENANT_DATASET_DCR_ITERATIONS", 3, minimum=1, maximum=50)
+# A store's own integrity rules, merged over datasets/rules/integrity.json (empty: the shipped rules).
+DATASET_RULES_FILE = env_str("PROVENANT_DATASET_RULES_FILE", "")
 SYNC_INCREMENTAL_MINUTES = env_int("PROVENANT_SYNC_INCREMENTAL_MINUTES", 15, minimum=1)
 SYNC_FULL_CRON_HOUR = env_int("PROVENANT_SYNC_FULL_HOUR", 2, minimum=0, maximum=23)
 SYNC_LOCK_SECONDS = env_int("PROVENANT_SYNC_LOCK_SECONDS", 6 * 3600, minimum=60)

@@ -65,6 +65,8 @@ PAGES = {
     "/admin/audits/separationmarker/add/": {A, AD},
     "/admin/datasets/syntheticdataset/": EVERYONE,
     "/admin/datasets/reference/": EVERYONE,
+    "/admin/datasets/thresholdset/": EVERYONE,
+    "/admin/datasets/thresholdset/add/": {A, AD},
 }
 
 
