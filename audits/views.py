@@ -25,6 +25,7 @@ from audits.ai_act import RiskClass
 from audits.models import AuditEvent, ReviewStatus
 from audits.signin import TOTP_DEVICE_NAME, throttle_count, throttle_key, totp_code_check
 from audits.trail import client_ip
+from datasets.selectors import versions_below_threshold
 
 _RISK_COLOURS = {
     RiskClass.HIGH_ANNEX_I: "#b3261e",
@@ -70,7 +71,16 @@ _ATTENTION_MAX_IDS = selectors.COVERAGE_IDS_MAX
 
 
 def _attention(
-    *, coverage, incidents_overdue, overdue, awaiting, health, simulation, separation, served_unmarked=0
+    *,
+    coverage,
+    incidents_overdue,
+    overdue,
+    awaiting,
+    health,
+    simulation,
+    separation,
+    served_unmarked=0,
+    datasets_below=0,
 ) -> list[dict]:
     """The "Needs attention" lines, each with the link to the filtered list it counts."""
     lines = []
@@ -120,6 +130,11 @@ def _attention(
         line(
             f"{separation.findings_count} synthetic/real separation finding(s)",
             reverse("admin:audits_separationscan_change", args=[separation.pk]),
+        )
+    if datasets_below:
+        line(
+            f"{datasets_below} synthetic dataset(s) below a threshold or breaking an integrity rule",
+            reverse("admin:datasets_syntheticdataset_changelist") + "?judged=below",
         )
     return lines
 
@@ -181,6 +196,7 @@ def dashboard(request):
         simulation=simulation,
         separation=separation,
         served_unmarked=layers["images_unmarked"],
+        datasets_below=len(versions_below_threshold()),
     )
     context = {
         **admin.site.each_context(request),

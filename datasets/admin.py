@@ -14,10 +14,27 @@ from datasets.selectors import (
     reference_display_url,
     report_summary,
     thresholds_for,
+    versions_below_threshold,
     versions_with_latest_report,
 )
 from datasets.services import DatasetError, thresholds_set
 from provenance.admin_mixins import ReadOnlyAdminMixin
+
+
+class JudgedFilter(admin.SimpleListFilter):
+    """``?judged=below``: datasets whose newest version's latest report has findings (the dashboard's
+    and the review queue's line links here)."""
+
+    title = "newest version"
+    parameter_name = "judged"
+
+    def lookups(self, request, model_admin):
+        return [("below", "Below a threshold or breaking a rule")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "below":
+            return queryset.filter(pk__in=[v.dataset_id for v in versions_below_threshold()])
+        return queryset
 
 
 def _score(value: object) -> str:
@@ -36,7 +53,7 @@ class SyntheticDatasetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "worst_group_difference",
         "findings",
     )
-    list_filter = ("kind", "generator")
+    list_filter = (JudgedFilter, "kind", "generator")
     search_fields = ("name",)
     fields = ("name", "kind", "generator", "generator_version", "generation_record", "format", "reference")
     readonly_fields = fields + ("schema_table", "versions_table", "latest_report")

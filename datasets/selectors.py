@@ -14,6 +14,7 @@ __all__ = [
     "reference_display_url",
     "report_summary",
     "thresholds_for",
+    "versions_below_threshold",
     "versions_with_latest_report",
 ]
 
@@ -59,6 +60,17 @@ def datasets_with_latest_report(
         latest_scores=Subquery(latest.values("scores")[:1], output_field=JSONField()),
         latest_findings=Subquery(latest.values("findings")[:1], output_field=JSONField()),
     )
+
+
+def versions_below_threshold() -> list[DatasetVersion]:
+    """The newest version of each dataset whose latest report has findings (a threshold or an
+    integrity rule breached), worst first (most findings), with ``latest_findings`` annotated."""
+    newest = DatasetVersion.objects.filter(dataset=OuterRef("dataset")).order_by("-number").values("pk")[:1]
+    versions = versions_with_latest_report(
+        DatasetVersion.objects.filter(pk=Subquery(newest)).select_related("dataset")
+    )
+    below = [v for v in versions if v.latest_findings]
+    return sorted(below, key=lambda v: (-len(v.latest_findings), v.dataset.name))
 
 
 def report_summary(scores: dict | None) -> dict[str, object]:

@@ -4,12 +4,10 @@ thresholds change; each version's latest report shows on the dataset's admin pag
 import json
 
 import pytest
-from django.apps import apps
-from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from audits.roles import Role, roles_sync
+from audits.roles import Role
 from datasets.models import Report, ThresholdSet
 from datasets.selectors import thresholds_for
 from datasets.services import DatasetError, dataset_register, reference_create, thresholds_set
@@ -133,19 +131,6 @@ def test_thresholds_out_of_range_are_refused():
     with pytest.raises(DatasetError, match="unknown kind"):
         thresholds_set(kind="pets", quality=0.8, exact_copies=0, dcr_protection=0, group_difference=0)
     assert ThresholdSet.objects.count() == 0
-
-
-@pytest.fixture
-def staff(client):
-    roles_sync(apps)
-
-    def login(role):
-        user = User.objects.create_user(f"u-{role}", password="a-long-test-password", is_staff=True)
-        user.groups.add(Group.objects.get(name=role))
-        client.force_login(User.objects.get(pk=user.pk))
-        return client
-
-    return login
 
 
 def test_an_approver_adds_thresholds_in_the_admin_and_cannot_edit_them(
