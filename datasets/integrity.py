@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,8 @@ __all__ = [
     "MAX_ROWS_LISTED",
     "RuleSet",
     "RulesError",
+    "card_digits",
+    "first_column",
     "check_integrity",
     "luhn_valid",
     "load_rules",
@@ -57,6 +59,7 @@ class RulesError(ValueError):
 class RuleSet:
     kinds: dict[str, list[dict]]
     test_card_numbers: frozenset[str]
+    exclusion_columns: dict[str, list[str]] = field(default_factory=dict)
 
     def for_kind(self, kind: str) -> list[dict]:
         return self.kinds.get(kind, [])
@@ -65,18 +68,19 @@ class RuleSet:
 def load_rules(extra: str | Path | None = None) -> RuleSet:
     """The shipped rules, with a store's ``extra`` file merged in: rules of the same id replace the
     shipped ones, new ids are added, test card numbers are added."""
-    kinds, numbers = _read_rules(RULES_FILE)
+    kinds, numbers, exclusions = _read_rules(RULES_FILE)
     if extra:
-        extra_kinds, extra_numbers = _read_rules(Path(extra))
+        extra_kinds, extra_numbers, extra_exclusions = _read_rules(Path(extra))
         for kind, rules in extra_kinds.items():
             merged = {rule["id"]: rule for rule in kinds.get(kind, [])}
             merged.update({rule["id"]: rule for rule in rules})
             kinds[kind] = list(merged.values())
         numbers |= extra_numbers
-    return RuleSet(kinds=kinds, test_card_numbers=frozenset(numbers))
+        exclusions.update(extra_exclusions)
+    return RuleSet(kinds=kinds, test_card_numbers=frozenset(numbers), exclusion_columns=exclusions)
 
 
-def _read_rules(path: Path) -> tuple[dict[str, list[dict]], set[str]]:
+def _read_rules(path: Path) -> tuple[dict[str, list[dict]], set[str], dict[str, list[str]]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -96,7 +100,14 @@ def _read_rules(path: Path) -> tuple[dict[str, list[dict]], set[str]]:
                     f"(known: {', '.join(CHECKS)})"
                 )
     numbers = data.get("test_card_numbers", {}).get("numbers", [])
-    return {k: list(v) for k, v in kinds.items()}, {_digits(str(n)) for n in numbers}
+    exclusions = data.get("fraud_exclusions", {}).get("columns", {})
+    if not isinstance(exclusions, dict) or not all(isinstance(v, list) for v in exclusions.values()):
+        raise RulesError(f"rules file {path}: fraud_exclusions.columns maps a name to a list of columns")
+    return (
+        {k: list(v) for k, v in kinds.items()},
+        {_digits(str(n)) for n in numbers},
+        {k: [str(c) for c in v] for k, v in exclusions.items()},
+    )
 
 
 def luhn_valid(number: str) -> bool:
@@ -118,11 +129,15 @@ def mask_card(number: str) -> str:
     return f"****{number[-4:]}" if len(number) >= 4 else "****"
 
 
-def _digits(text: str) -> str:
+def card_digits(text: str) -> str:
+    """A card number without the spaces and dashes it is often written with."""
     return text.replace(" ", "").replace("-", "")
 
 
-def _column(frame: pd.DataFrame, candidates: str | Iterable[str]) -> str | None:
+_digits = card_digits
+
+
+def first_column(frame: pd.DataFrame, candidates: str | Iterable[str]) -> str | None:
     names = [candidates] if isinstance(candidates, str) else list(candidates)
     return next((name for name in names if name in frame.columns), None)
 
@@ -181,7 +196,7 @@ def _run(frame, rule, rules: RuleSet, identifier_columns, reference):
     """A boolean mask of rows breaking ``rule`` and extra result keys, or why it does not apply."""
     columns = {}
     for role, candidates in rule.get("columns", {}).items():
-        name = _column(frame, candidates)
+        name = first_column(frame, candidates)
         if name is None:
             names = [candidates] if isinstance(candidates, str) else candidates
             return f"no {role} column (looked for {', '.join(names)})"
