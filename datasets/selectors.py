@@ -10,6 +10,7 @@ from datasets.models import DatasetVersion, Reference, Report, SyntheticDataset,
 from datasets.scoring import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = [
+    "datasets_for_package",
     "datasets_with_latest_report",
     "reference_display_url",
     "report_summary",
@@ -60,6 +61,19 @@ def datasets_with_latest_report(
         latest_scores=Subquery(latest.values("scores")[:1], output_field=JSONField()),
         latest_findings=Subquery(latest.values("findings")[:1], output_field=JSONField()),
     )
+
+
+def datasets_for_package(since=None) -> list[tuple[SyntheticDataset, list[DatasetVersion]]]:
+    """Each dataset (with its generator) and its versions (registered at or after ``since`` when
+    given), oldest first, each annotated as :func:`versions_with_latest_report`; in two queries."""
+    versions = DatasetVersion.objects.order_by("dataset__name", "number")
+    if since is not None:
+        versions = versions.filter(created_at__gte=since)
+    by_dataset: dict[int, list[DatasetVersion]] = {}
+    for version in versions_with_latest_report(versions):
+        by_dataset.setdefault(version.dataset_id, []).append(version)
+    datasets = SyntheticDataset.objects.select_related("generator").filter(pk__in=by_dataset).order_by("name")
+    return [(dataset, by_dataset[dataset.pk]) for dataset in datasets]
 
 
 def versions_below_threshold() -> list[DatasetVersion]:

@@ -57,7 +57,7 @@ def test_the_dashboard_has_a_line_linking_to_the_breaching_datasets(judged, staf
     assert link == "/admin/datasets/syntheticdataset/?judged=below"
     listing = client.get(link).content.decode()
     assert "&lt;img src=x" in listing and HOSTILE not in listing
-    assert 'href="/admin/datasets/syntheticdataset/%d/change/"' % judged[0].dataset_id not in listing
+    assert f'href="/admin/datasets/syntheticdataset/{judged[0].dataset_id}/change/"' not in listing
 
 
 def test_the_review_queue_names_the_breaching_versions(judged, staff):
