@@ -469,6 +469,14 @@ def report_run(
         real = coerce_frame(raw_real, dataset.schema)
     except SchemaError as exc:
         raise DatasetError("columns_missing", f"reference {reference.name!r}: {exc}") from None
+    integrity, broken = check_integrity(
+        raw_synthetic,
+        dataset.kind,
+        rules=rules,
+        identifier_columns=dataset.columns_with_role("identifier"),
+        reference=raw_real,
+    )
+    del raw_synthetic, raw_real  # the rules read the values as written; SDMetrics gets the coerced copies
     scores, findings = score_tables(
         synthetic,
         real,
@@ -476,13 +484,6 @@ def report_run(
         thresholds=thresholds,
         dcr_rows=settings.DATASET_DCR_ROWS,
         dcr_iterations=settings.DATASET_DCR_ITERATIONS,
-    )
-    integrity, broken = check_integrity(
-        raw_synthetic,
-        dataset.kind,
-        rules=rules,
-        identifier_columns=dataset.columns_with_role("identifier"),
-        reference=raw_real,
     )
     scores["integrity"] = integrity
     findings = findings + broken
