@@ -92,6 +92,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audits.view_classification",
         "disclosure.view_*",
         "datasets.view_*",
+        "datasets.upload_dataset",  # generation pipelines' output, like the generators themselves
         "disclosure.*_storefrontsettings",  # CORS origins of the storefront: a technical setting
     ],
     Role.ADMINISTRATOR: ["*"],

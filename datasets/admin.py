@@ -4,11 +4,16 @@ thresholds per kind: added as new versions, never edited in place."""
 
 from __future__ import annotations
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from datasets.models import Reference, SyntheticDataset, ThresholdSet
+from datasets.models import ColumnRole, DatasetKind, Reference, SyntheticDataset, ThresholdSet
 from datasets.selectors import (
     datasets_with_latest_report,
     reference_display_url,
@@ -17,8 +22,52 @@ from datasets.selectors import (
     versions_below_threshold,
     versions_with_latest_report,
 )
-from datasets.services import DatasetError, thresholds_set
+from datasets.services import DatasetError, dataset_register, thresholds_set
 from provenance.admin_mixins import ReadOnlyAdminMixin
+from provenance.models import Generator
+
+UPLOAD_PERMISSION = "datasets.upload_dataset"
+# room for the form's other fields and the multipart boundaries around the file
+_FORM_OVERHEAD_BYTES = 64 * 1024
+
+
+class DatasetUploadForm(forms.Form):
+    file = forms.FileField(help_text="CSV (UTF-8, RFC 4180), JSON Lines (.jsonl) or Parquet.")
+    name = forms.CharField(max_length=200, help_text="The dataset's name; a new file is its next version.")
+    kind = forms.ChoiceField(choices=DatasetKind.choices)
+    generator = forms.ModelChoiceField(
+        queryset=Generator.objects.order_by("name"),
+        to_field_name="name",
+        help_text="The generator that made it.",
+    )
+    reference = forms.ModelChoiceField(
+        queryset=Reference.objects.order_by("name"),
+        to_field_name="name",
+        required=False,
+        help_text="Compare with this reference: a report runs after registration.",
+    )
+    roles = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        required=False,
+        help_text=f"One COLUMN=ROLE a line ({', '.join(ColumnRole.values)}); other columns are inferred.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size is not None and upload.size > settings.DATASET_MAX_BYTES:
+            raise ValidationError(f"The file is larger than {settings.DATASET_MAX_BYTES:,} bytes.")
+        return upload
+
+    def clean_roles(self):
+        roles = {}
+        for number, line in enumerate(self.cleaned_data["roles"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            column, sep, role = line.partition("=")
+            if not sep or not column.strip() or role.strip() not in ColumnRole.values:
+                raise ValidationError(f"Line {number}: write COLUMN=ROLE with a role from the list.")
+            roles[column.strip()] = role.strip()
+        return roles
 
 
 class JudgedFilter(admin.SimpleListFilter):
@@ -63,6 +112,71 @@ class SyntheticDatasetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return datasets_with_latest_report(super().get_queryset(request))
+
+    def get_urls(self):
+        return [
+            path(
+                "upload/",
+                self.admin_site.admin_view(self.upload_view),
+                name="datasets_syntheticdataset_upload",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"can_upload": request.user.has_perm(UPLOAD_PERMISSION), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    def upload_view(self, request):
+        """Register an uploaded file as the next version of a dataset, through the same service as the
+        command and the API (streamed SHA-256, strict parsing, storage, the log entry)."""
+        if not request.user.has_perm(UPLOAD_PERMISSION):
+            raise PermissionDenied
+        if request.method == "POST":
+            declared = request.META.get("CONTENT_LENGTH") or ""
+            limit = settings.DATASET_MAX_BYTES + _FORM_OVERHEAD_BYTES
+            if declared.isdigit() and int(declared) > limit:  # refused before Django reads the body
+                return HttpResponse(
+                    f"The upload is larger than {settings.DATASET_MAX_BYTES:,} bytes.",
+                    status=413,
+                    content_type="text/plain; charset=utf-8",
+                )
+            form = DatasetUploadForm(request.POST, request.FILES)
+            if form.is_valid():
+                values = form.cleaned_data
+                upload = values["file"]
+                try:
+                    result = dataset_register(
+                        stream=upload,
+                        filename=upload.name or "",
+                        name=values["name"],
+                        kind=values["kind"],
+                        generator=values["generator"].name,
+                        roles=values["roles"] or None,
+                        reference=values["reference"].name if values["reference"] else None,
+                        actor=f"admin:{request.user.get_username()}",
+                    )
+                except DatasetError as exc:
+                    form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+                else:
+                    version = result.version
+                    verb = "Registered" if result.created else "Already registered:"
+                    messages.success(
+                        request, f"{verb} {version} ({version.row_count} rows, SHA-256 {version.sha256})."
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:datasets_syntheticdataset_change", args=[version.dataset_id])
+                    )
+        else:
+            form = DatasetUploadForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Upload a dataset file",
+            "form": form,
+            "opts": self.model._meta,
+            "max_bytes": settings.DATASET_MAX_BYTES,
+        }
+        return TemplateResponse(request, "admin/datasets/syntheticdataset/upload.html", context)
 
     @admin.display(description="Versions", ordering="version_count")
     def versions(self, dataset: SyntheticDataset) -> int:

@@ -58,6 +58,7 @@ class SyntheticDataset(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = "synthetic dataset"
+        permissions = [("upload_dataset", "Can register a dataset file by upload in the admin")]
 
     def __str__(self) -> str:
         return self.name

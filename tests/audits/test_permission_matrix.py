@@ -64,6 +64,7 @@ PAGES = {
     "/admin/audits/separationmarker/": {R, A, AU, AD},
     "/admin/audits/separationmarker/add/": {A, AD},
     "/admin/datasets/syntheticdataset/": EVERYONE,
+    "/admin/datasets/syntheticdataset/upload/": {E, AD},
     "/admin/datasets/reference/": EVERYONE,
     "/admin/datasets/thresholdset/": EVERYONE,
     "/admin/datasets/thresholdset/add/": {A, AD},
@@ -236,6 +237,7 @@ CUSTOM_ADMIN_VIEWS = {
     "audits/simulationcheck/<int:pk>/screenshot/": ("GET", "audits.view_simulationcheck"),
     "audits/separationscan/run/": ("POST", "audits.run_separation_scan"),
     "audits/auditpackage/<int:package_id>/download/": ("GET", "audits.download_auditpackage"),
+    "datasets/syntheticdataset/upload/": ("POST", "datasets.upload_dataset"),
 }
 
 PUBLIC = "public"

@@ -52,7 +52,7 @@ def write_csv(tmp_path):
 
 
 @pytest.fixture
-def staff(client):
+def staff(db, client):
     """Log the test client in as staff of a role (the role groups as the migrations leave them)."""
     roles_sync(apps)
 
