@@ -251,6 +251,7 @@ class SyntheticDatasetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "diagnostic": "Diagnostic (SDMetrics)",
             "exact_copies": "Exact copies of reference rows",
             "dcr_baseline_protection": "DCR baseline protection",
+            "disclosure_protection": "Disclosure protection (CAP, SDMetrics)",
             "worst_group_difference": "Worst group share difference",
             "integrity_findings": "Rows breaking integrity rules",
             "thresholds_version": "Judged by thresholds version",

@@ -3,8 +3,9 @@
 Django-free. Fidelity and diagnostics are SDMetrics' QualityReport (Column Shapes by KSComplement /
 TVComplement, Column Pair Trends by CorrelationSimilarity / ContingencySimilarity) and
 DiagnosticReport (BoundaryAdherence, CategoryAdherence, KeyUniqueness, TableStructure); privacy is
-SDMetrics' DCRBaselineProtection with its subsampling, plus exact copies of reference rows found by
-hashing rows (no pairwise comparison); bias compares each sensitive attribute's group shares.
+SDMetrics' DCRBaselineProtection with its subsampling and DisclosureProtectionEstimate (a CAP attack from
+the quasi-identifiers on the sensitive columns, on subsamples), plus exact copies of reference rows
+found by hashing rows (no pairwise comparison); bias compares each sensitive attribute's group shares.
 SDMetrics gets copies of the frames: it has modified callers' frames before.
 
 The result holds scores and aggregates only, never a reference row. Groups with fewer than
@@ -234,6 +235,9 @@ def score_tables(
             "iterations": dcr_iterations if dcr_subsample < len(synthetic) else 1,
         },
     }
+    scores["privacy"]["disclosure_protection"] = _disclosure_protection(
+        synthetic, reference, schema, rows=dcr_rows, iterations=dcr_iterations
+    )
     scores["bias"] = {
         column["name"]: _group_shares(
             synthetic[column["name"]], reference[column["name"]], column, band_width
@@ -242,6 +246,48 @@ def score_tables(
         if column["role"] == "sensitive"
     }
     return scores, _findings(scores, thresholds)
+
+
+def _disclosure_protection(
+    synthetic: pd.DataFrame, reference: pd.DataFrame, schema: dict, *, rows: int, iterations: int
+) -> dict:
+    """SDMetrics' DisclosureProtectionEstimate (CAP attack on subsamples): how well the declared
+    sensitive columns are protected from an attacker who knows the quasi-identifiers and holds the
+    synthetic data. Not run (``score`` null, ``reason``) without both roles."""
+    usable = [c for c in schema["columns"] if c["sdtype"] in ("categorical", "numerical")]
+    known = [c["name"] for c in usable if c["role"] == "quasi_identifier"]
+    sensitive = [c["name"] for c in usable if c["role"] == "sensitive"]
+    if not known or not sensitive:
+        return {
+            "score": None,
+            "reason": "needs quasi_identifier and sensitive columns (categorical or numerical)",
+        }
+    from sdmetrics.single_table import DisclosureProtectionEstimate
+
+    columns = known + sensitive
+    continuous = [c["name"] for c in usable if c["sdtype"] == "numerical" and c["name"] in columns]
+    subsample = min(rows, len(synthetic), len(reference))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        breakdown = DisclosureProtectionEstimate.compute_breakdown(
+            reference[columns].copy(),
+            synthetic[columns].copy(),
+            known_column_names=known,
+            sensitive_column_names=sensitive,
+            continuous_column_names=continuous or None,
+            num_rows_subsample=subsample,
+            num_iterations=iterations,
+            verbose=False,
+        )
+    return {
+        "score": _number(breakdown["score"]),
+        "cap_protection": _number(breakdown["cap_protection"]),
+        "baseline_protection": _number(breakdown["baseline_protection"]),
+        "known_columns": known,
+        "sensitive_columns": sensitive,
+        "rows_subsampled": subsample,
+        "iterations": iterations,
+    }
 
 
 def _properties(report) -> dict:

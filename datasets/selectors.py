@@ -98,6 +98,7 @@ def report_summary(scores: dict | None) -> dict[str, object]:
         "diagnostic": scores.get("diagnostic", {}).get("score"),
         "exact_copies": scores.get("privacy", {}).get("exact_copies", {}).get("count"),
         "dcr_baseline_protection": scores.get("privacy", {}).get("dcr_baseline_protection", {}).get("score"),
+        "disclosure_protection": (scores.get("privacy", {}).get("disclosure_protection") or {}).get("score"),
         "worst_group_difference": max(worst) if worst else None,
         "integrity_findings": sum(rule.get("count", 0) for rule in scores.get("integrity", {}).values()),
         "thresholds_version": scores.get("thresholds", {}).get("version"),

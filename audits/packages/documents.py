@@ -277,6 +277,7 @@ def _dataset_card(dataset, versions: list, model_card: str | None) -> str:
             f"{_md(thresholds.get('dcr_protection'))} |",
             f"| worst group share difference | {_md(summary.get('worst_group_difference'))} | ≤ "
             f"{_md(thresholds.get('group_difference'))} |",
+            f"| disclosure protection (CAP) | {_md(summary.get('disclosure_protection'))} | |",
             f"| rows breaking integrity rules | {_md(summary.get('integrity_findings'))} | 0 |",
             "",
             f"Thresholds version: {_md(thresholds.get('version') or 'defaults')}.",
