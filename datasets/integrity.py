@@ -10,7 +10,11 @@ Django-free. The rules are data (``datasets/rules/integrity.json``, extendable p
 - ``test_card_numbers``: a number passing the Luhn check (ISO/IEC 7812-1 Annex B) is one of the published
   test card numbers; anything else Luhn-valid could be a real card;
 - ``marker``: every row carries the test marker (so fraud screening can exclude test orders);
-- ``no_reference_identifier``: no identifier column value equals one in the reference.
+- ``no_reference_identifier``: no identifier column value equals one in the reference;
+- ``reserved_email_domain``: e-mail addresses at domains reserved for examples (RFC 2606, RFC 6761);
+- ``pattern``: every value matches one of the rule's regular expressions (fictional phone ranges);
+- ``date_range``: dates parse, none in the future or more than ``max_years_ago`` back;
+- ``ordered_per_group``: within each group (a session), timestamps never go back in file order.
 
 A result names rows by number (1-based, the header not counted) and never carries a row's values; a
 card number appears only masked to its last four digits (PCI DSS 3.4).
@@ -48,7 +52,14 @@ CHECKS = (
     "test_card_numbers",
     "marker",
     "no_reference_identifier",
+    "reserved_email_domain",
+    "pattern",
+    "date_range",
+    "ordered_per_group",
 )
+# RFC 2606 second-level names and RFC 2606 / RFC 6761 top-level names reserved for examples and tests
+RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+RESERVED_TLDS = ("test", "example", "invalid", "localhost")
 
 
 class RulesError(ValueError):
@@ -231,6 +242,35 @@ def _run(frame, rule, rules: RuleSet, identifier_columns, reference):
             known = reference[name].dropna().astype(str).unique()
             bad |= frame[name].astype(str).isin(known).to_numpy() & frame[name].notna().to_numpy()
         return bad, {"columns": {"identifiers": present}}
+    if check == "reserved_email_domain":
+        values = frame[columns["email"]]
+        domain = values.astype(str).str.rsplit("@", n=1).str[-1].str.lower().str.rstrip(".")
+        reserved = domain.isin(RESERVED_DOMAINS) | domain.str.endswith(
+            tuple("." + d for d in RESERVED_DOMAINS)
+        )
+        reserved |= domain.str.rsplit(".", n=1).str[-1].isin(RESERVED_TLDS)
+        has_at = values.astype(str).str.contains("@", regex=False)
+        return (values.notna() & ~(reserved & has_at)).to_numpy(), {"columns": columns}
+    if check == "pattern":
+        values = frame[columns["value"]]
+        text = values.astype(str).str.strip()
+        matched = pd.Series(False, index=frame.index)
+        for expression in rule.get("patterns", []):
+            matched |= text.str.fullmatch(expression)
+        return (values.notna() & ~matched).to_numpy(), {"columns": columns}
+    if check == "date_range":
+        values = frame[columns["value"]]
+        parsed = _datetimes(values)
+        now = pd.Timestamp.now(tz="UTC")
+        earliest = now - pd.DateOffset(years=int(rule.get("max_years_ago", 120)))
+        bad = values.notna() & (parsed.isna() | (parsed > now) | (parsed < earliest))
+        return bad.to_numpy(), {"columns": columns}
+    if check == "ordered_per_group":
+        group = frame[columns["group"]].astype(str)
+        time = _datetimes(frame[columns["time"]])
+        latest = time.groupby(group, sort=False).cummax()  # the latest time so far in each session
+        previous = latest.groupby(group, sort=False).shift()
+        return (time.isna() | (time < previous)).to_numpy(), {"columns": columns}
     return f"unknown check {check!r}"  # pragma: no cover - load_rules refuses these
 
 

@@ -202,8 +202,9 @@ MEDIA_WORKERS = env_int("PROVENANT_MEDIA_WORKERS", 4, minimum=1, maximum=32)
 # uploads and registered files larger than the limit are refused before anything is stored.
 DATASET_STORAGE_DIR = Path(env_str("PROVENANT_DATASET_STORAGE_DIR", str(VAR_DIR / "datasets")))
 DATASET_MAX_BYTES = env_int("PROVENANT_DATASET_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
-# SDMetrics' DCRBaselineProtection compares every sampled synthetic row with every sampled reference
-# row (cost grows with the square of the sample): rows per sample and samples averaged.
+# SDMetrics' DCRBaselineProtection and DisclosureProtectionEstimate compare every sampled synthetic row
+# with every sampled reference row (cost grows with the square of the sample): rows per sample and
+# samples averaged.
 DATASET_DCR_ROWS = env_int("PROVENANT_DATASET_DCR_ROWS", 1000, minimum=100, maximum=100_000)
 DATASET_DCR_ITERATIONS = env_int("PROVENANT_DATASET_DCR_ITERATIONS", 3, minimum=1, maximum=50)
 # A store's own integrity rules, merged over datasets/rules/integrity.json (empty: the shipped rules).

@@ -156,3 +156,46 @@ def test_a_store_file_adds_test_numbers_and_replaces_a_rule(tmp_path):
     store.write_text(json.dumps({"kinds": {"patients": [{"id": "x", "check": "teleport"}]}}))
     with pytest.raises(RulesError, match="unknown check 'teleport'"):
         load_rules(store)
+
+
+def test_patient_contact_data_must_be_fictional():
+    frame = pd.DataFrame(
+        {
+            "patient_id": ["p1", "p2", "p3", "p4", "p5"],
+            "email": [
+                "a@example.com",
+                "b@clinic.test",
+                "c@gmail.com",
+                "d@mail.example.org",
+                "not-an-address",
+            ],
+            "phone": ["07700 900123", "+44 20 7946 0999", "(555) 555-0134", "07911 123456", None],
+            "date_of_birth": ["1980-02-29", "2199-01-01", "1850-05-05", "1999-13-01", "2001-07-07"],
+        }
+    )
+    results, findings = check_integrity(frame, "patients", rules=RULES)
+    assert results["reserved_email_domains"]["rows"] == [3, 5]
+    assert results["fictional_phone_numbers"]["rows"] == [4]
+    assert results["plausible_date_of_birth"]["rows"] == [2, 3, 4]
+    assert results["no_reference_identifier"]["applicable"] is False  # no reference given
+    assert "gmail" not in json.dumps(results) + json.dumps(findings)
+
+
+def test_behavioural_events_are_in_time_order_per_session():
+    frame = pd.DataFrame(
+        {
+            "session_id": ["s1", "s2", "s1", "s1", "s2", "s1"],
+            "timestamp": [
+                "2026-01-01T10:00:00",
+                "2026-01-01T09:00:00",
+                "2026-01-01T10:05:00",
+                "2026-01-01T10:01:00",  # back in time after 10:05
+                "2026-01-01T09:01:00",
+                "2026-01-01T10:03:00",  # still before 10:05
+            ],
+            "event": ["view", "view", "cart", "view", "cart", "buy"],
+        }
+    )
+    results, findings = check_integrity(frame, "behavioural_events", rules=RULES)
+    assert results["ordered_per_session"]["rows"] == [4, 6]
+    assert [f["rule"] for f in findings] == ["ordered_per_session"]
