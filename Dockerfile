@@ -9,6 +9,8 @@ COPY magento_bridge magento_bridge
 COPY provenance provenance
 COPY disclosure disclosure
 COPY audits audits
+COPY datasets datasets
+COPY lineage lineage
 COPY templates templates
 COPY static static
 COPY manage.py ./

@@ -15,6 +15,7 @@ DEMO_ENV := PROVENANT_DEBUG=1 \
 	MAGENTO_DATABASE_URL=sqlite:///var/demo/magento.sqlite3 \
 	MAGENTO_MEDIA_ROOT=var/demo/media \
 	PROVENANT_DISCLOSURE_PUBLISH_DIR=var/demo/manifests \
+	PROVENANT_DATASET_STORAGE_DIR=var/demo/datasets/stored \
 	DATABASE_URL=sqlite:///var/demo/provenant.sqlite3
 
 .PHONY: install demo demo-data test test-deps lint format audit-deps bench clean
@@ -39,6 +40,7 @@ demo-data: install
 	$(DEMO_ENV) $(BIN)/python manage.py magento_demo_store --products $(DEMO_PRODUCTS) --seed 7
 	$(DEMO_ENV) $(BIN)/python manage.py magento_sync --full --no-progress
 	$(DEMO_ENV) $(BIN)/python manage.py provenant_demo_pipeline --out var/demo/demo-marked.png
+	$(DEMO_ENV) $(BIN)/python manage.py dataset_demo --dir var/demo/datasets
 	$(DEMO_ENV) $(BIN)/python manage.py provenance_checkpoint
 	$(DEMO_ENV) $(BIN)/python manage.py provenance_verify
 	$(DEMO_ENV) $(BIN)/python manage.py provenant_demo_user

@@ -68,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "lineage.change_dataprotection",
         "lineage.add_processinglocation",
         "lineage.change_processinglocation",
+        "datasets.add_thresholdset",  # what a synthetic dataset is judged by
         *_CHECK_RESULTS,
         *_CHECK_RUNS,
     ],
@@ -99,6 +100,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "disclosure.view_*",
         "datasets.view_*",
         "lineage.view_*",
+        "datasets.upload_dataset",  # generation pipelines' output, like the generators themselves
         "disclosure.*_storefrontsettings",  # CORS origins of the storefront: a technical setting
     ],
     Role.ADMINISTRATOR: ["*"],

@@ -25,6 +25,7 @@ from audits.ai_act import RiskClass
 from audits.models import AuditEvent, ReviewStatus
 from audits.signin import TOTP_DEVICE_NAME, throttle_count, throttle_key, totp_code_check
 from audits.trail import client_ip
+from datasets.selectors import versions_below_threshold
 
 _RISK_COLOURS = {
     RiskClass.HIGH_ANNEX_I: "#b3261e",
@@ -80,6 +81,7 @@ def _attention(
     separation,
     served_unmarked=0,
     transfers=None,
+    datasets_below=0,
 ) -> list[dict]:
     """The "Needs attention" lines, each with the link to the filtered list it counts."""
     lines = []
@@ -136,6 +138,11 @@ def _attention(
             f"{transfers['findings']} cross-border transfer finding(s) on {transfers['items']} item(s) "
             "(manage.py transfer_check)",
             reverse("admin:provenance_contentitem_changelist") + f"?id__in={ids}",
+        )
+    if datasets_below:
+        line(
+            f"{datasets_below} synthetic dataset(s) below a threshold or breaking an integrity rule",
+            reverse("admin:datasets_syntheticdataset_changelist") + "?judged=below",
         )
     return lines
 
@@ -198,6 +205,7 @@ def dashboard(request):
         separation=separation,
         served_unmarked=layers["images_unmarked"],
         transfers=selectors.transfer_findings(),
+        datasets_below=len(versions_below_threshold()),
     )
     context = {
         **admin.site.each_context(request),

@@ -58,6 +58,7 @@ class SyntheticDataset(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = "synthetic dataset"
+        permissions = [("upload_dataset", "Can register a dataset file by upload in the admin")]
 
     def __str__(self) -> str:
         return self.name
@@ -127,3 +128,45 @@ class Report(models.Model):
     @property
     def passed(self) -> bool:
         return not self.findings
+
+
+class ThresholdSet(models.Model):
+    """The thresholds a kind of dataset is judged by; versioned: a change is a new row, the newest
+    per kind applies, and every report names the version it was judged by."""
+
+    kind = models.CharField(max_length=32, choices=DatasetKind.choices)
+    version = models.PositiveIntegerField(editable=False)
+    quality = models.FloatField(
+        default=0.8, help_text="Lowest SDMetrics quality score (0–1) a version may have."
+    )
+    exact_copies = models.PositiveIntegerField(
+        default=0, help_text="Most synthetic rows that may equal a reference row."
+    )
+    dcr_protection = models.FloatField(
+        default=0.2,
+        help_text="Lowest SDMetrics DCR baseline protection (0–1: median distance of synthetic rows to "
+        "the closest reference row, over that of random rows); 0 turns the check off.",
+    )
+    group_difference = models.FloatField(
+        default=0.05,
+        help_text="Largest absolute difference in a sensitive group's share, synthetic against reference.",
+    )
+    note = models.CharField(max_length=500, blank=True, default="", help_text="Why the thresholds changed.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.CharField(max_length=150, blank=True, default="", editable=False)
+
+    class Meta:
+        ordering = ["kind", "-version"]
+        verbose_name = "threshold set"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "version"], name="dataset_threshold_version"),
+            models.CheckConstraint(
+                condition=models.Q(quality__gte=0, quality__lte=1)
+                & models.Q(dcr_protection__gte=0, dcr_protection__lte=1)
+                & models.Q(group_difference__gte=0, group_difference__lte=1),
+                name="dataset_threshold_ranges",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} thresholds v{self.version}"

@@ -3,8 +3,9 @@
 Django-free. Fidelity and diagnostics are SDMetrics' QualityReport (Column Shapes by KSComplement /
 TVComplement, Column Pair Trends by CorrelationSimilarity / ContingencySimilarity) and
 DiagnosticReport (BoundaryAdherence, CategoryAdherence, KeyUniqueness, TableStructure); privacy is
-SDMetrics' DCRBaselineProtection with its subsampling, plus exact copies of reference rows found by
-hashing rows (no pairwise comparison); bias compares each sensitive attribute's group shares.
+SDMetrics' DCRBaselineProtection with its subsampling and DisclosureProtectionEstimate (a CAP attack from
+the quasi-identifiers on the sensitive columns, on subsamples), plus exact copies of reference rows
+found by hashing rows (no pairwise comparison); bias compares each sensitive attribute's group shares.
 SDMetrics gets copies of the frames: it has modified callers' frames before.
 
 The result holds scores and aggregates only, never a reference row. Groups with fewer than
@@ -60,12 +61,16 @@ class Thresholds:
     exact_copies: int = 0
     fidelity: float = 0.8
     group_difference: float = 0.05
+    dcr_protection: float = 0.2
+    version: int | None = None  # the stored threshold set's version; None for these defaults
 
     def as_dict(self) -> dict:
         return {
             "exact_copies": self.exact_copies,
             "fidelity": self.fidelity,
             "group_difference": self.group_difference,
+            "dcr_protection": self.dcr_protection,
+            "version": self.version,
         }
 
 
@@ -230,6 +235,9 @@ def score_tables(
             "iterations": dcr_iterations if dcr_subsample < len(synthetic) else 1,
         },
     }
+    scores["privacy"]["disclosure_protection"] = _disclosure_protection(
+        synthetic, reference, schema, rows=dcr_rows, iterations=dcr_iterations
+    )
     scores["bias"] = {
         column["name"]: _group_shares(
             synthetic[column["name"]], reference[column["name"]], column, band_width
@@ -238,6 +246,48 @@ def score_tables(
         if column["role"] == "sensitive"
     }
     return scores, _findings(scores, thresholds)
+
+
+def _disclosure_protection(
+    synthetic: pd.DataFrame, reference: pd.DataFrame, schema: dict, *, rows: int, iterations: int
+) -> dict:
+    """SDMetrics' DisclosureProtectionEstimate (CAP attack on subsamples): how well the declared
+    sensitive columns are protected from an attacker who knows the quasi-identifiers and holds the
+    synthetic data. Not run (``score`` null, ``reason``) without both roles."""
+    usable = [c for c in schema["columns"] if c["sdtype"] in ("categorical", "numerical")]
+    known = [c["name"] for c in usable if c["role"] == "quasi_identifier"]
+    sensitive = [c["name"] for c in usable if c["role"] == "sensitive"]
+    if not known or not sensitive:
+        return {
+            "score": None,
+            "reason": "needs quasi_identifier and sensitive columns (categorical or numerical)",
+        }
+    from sdmetrics.single_table import DisclosureProtectionEstimate
+
+    columns = known + sensitive
+    continuous = [c["name"] for c in usable if c["sdtype"] == "numerical" and c["name"] in columns]
+    subsample = min(rows, len(synthetic), len(reference))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        breakdown = DisclosureProtectionEstimate.compute_breakdown(
+            reference[columns].copy(),
+            synthetic[columns].copy(),
+            known_column_names=known,
+            sensitive_column_names=sensitive,
+            continuous_column_names=continuous or None,
+            num_rows_subsample=subsample,
+            num_iterations=iterations,
+            verbose=False,
+        )
+    return {
+        "score": _number(breakdown["score"]),
+        "cap_protection": _number(breakdown["cap_protection"]),
+        "baseline_protection": _number(breakdown["baseline_protection"]),
+        "known_columns": known,
+        "sensitive_columns": sensitive,
+        "rows_subsampled": subsample,
+        "iterations": iterations,
+    }
 
 
 def _properties(report) -> dict:
@@ -339,6 +389,16 @@ def _findings(scores: dict, thresholds: Thresholds) -> list[dict]:
                 "value": fidelity,
                 "threshold": thresholds.fidelity,
                 "message": f"quality score {fidelity} is below {thresholds.fidelity}",
+            }
+        )
+    dcr = scores["privacy"]["dcr_baseline_protection"]["score"]
+    if thresholds.dcr_protection > 0 and (dcr is None or dcr < thresholds.dcr_protection):
+        findings.append(
+            {
+                "check": "dcr_protection",
+                "value": dcr,
+                "threshold": thresholds.dcr_protection,
+                "message": f"DCR baseline protection {dcr} is below {thresholds.dcr_protection}",
             }
         )
     for name, bias in scores["bias"].items():

@@ -21,9 +21,17 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage
 from django.db import IntegrityError, transaction
 
-from datasets.models import DatasetKind, DatasetVersion, Reference, ReferenceSource, Report, SyntheticDataset
+from datasets.integrity import RulesError, check_integrity, load_rules
+from datasets.models import (
+    DatasetKind,
+    DatasetVersion,
+    Reference,
+    ReferenceSource,
+    Report,
+    SyntheticDataset,
+    ThresholdSet,
+)
 from datasets.scoring import (
-    DEFAULT_THRESHOLDS,
     SchemaError,
     Thresholds,
     coerce_frame,
@@ -31,6 +39,7 @@ from datasets.scoring import (
     score_tables,
 )
 from datasets.scoring import sdmetrics_version as _sdmetrics_version
+from datasets.selectors import thresholds_for
 from datasets.tables import (
     DatasetFileError,
     ReferenceQueryError,
@@ -53,7 +62,9 @@ __all__ = [
     "reference_create",
     "read_only_rows",
     "reference_frame",
+    "report_queue",
     "report_run",
+    "thresholds_set",
 ]
 
 DATASET_VERSION_KIND = "dataset.version"
@@ -225,6 +236,8 @@ def dataset_register(
             [entry] = log_append_many(entries=[(DATASET_VERSION_KIND, dataset_version_payload(version))])
             version.log_index = entry.index
             version.save()
+            if dataset.reference_id is not None:
+                report_queue(version)
     except IntegrityError:
         if stored_now and not DatasetVersion.objects.filter(sha256=digest.sha256).exists():
             storage.delete(storage_name)
@@ -367,27 +380,103 @@ def reference_columns(reference: Reference) -> set[str]:
 # --- Reports -------------------------------------------------------------------------------------
 
 
+def report_queue(version: DatasetVersion) -> None:
+    """Run a report of ``version`` as a Celery task once the current transaction commits (at once,
+    in this process, when no broker is configured). A task that cannot be queued or fails is logged;
+    ``dataset_report`` runs it again on demand."""
+    from datasets.tasks import dataset_report_task
+
+    version_id = version.pk
+    transaction.on_commit(lambda: dataset_report_task.delay(version_id), robust=True)
+
+
+def thresholds_set(
+    *,
+    kind: str,
+    quality: float,
+    exact_copies: int,
+    dcr_protection: float,
+    group_difference: float,
+    note: str = "",
+    actor: str = "",
+) -> ThresholdSet:
+    """Store the next version of ``kind``'s thresholds and queue a new report of the newest version of
+    every dataset of that kind that has a reference, so each is judged by them."""
+    if kind not in DatasetKind.values:
+        raise DatasetError("invalid", f"unknown kind {kind!r}", field="kind")
+    for name, value in (("quality", quality), ("dcr_protection", dcr_protection)):
+        if not 0 <= value <= 1:
+            raise DatasetError("invalid", f"{name} must be from 0 to 1", field=name)
+    if not 0 <= group_difference <= 1:
+        raise DatasetError("invalid", "group_difference must be from 0 to 1", field="group_difference")
+    if exact_copies < 0:
+        raise DatasetError("invalid", "exact_copies must be 0 or more", field="exact_copies")
+    with transaction.atomic():
+        last = (
+            ThresholdSet.objects.select_for_update()
+            .filter(kind=kind)
+            .order_by("-version")
+            .values_list("version", flat=True)
+            .first()
+        )
+        row = ThresholdSet.objects.create(
+            kind=kind,
+            version=(last or 0) + 1,
+            quality=quality,
+            exact_copies=exact_copies,
+            dcr_protection=dcr_protection,
+            group_difference=group_difference,
+            note=note,
+            created_by=actor,
+        )
+        newest = (
+            DatasetVersion.objects.filter(dataset__kind=kind, dataset__reference__isnull=False)
+            .order_by("dataset_id", "-number")
+            .values_list("dataset_id", "pk")
+        )
+        seen: set[int] = set()
+        for dataset_id, version_id in newest:
+            if dataset_id not in seen:
+                seen.add(dataset_id)
+                report_queue(DatasetVersion(pk=version_id))
+    return row
+
+
 def report_run(
     *,
     version: DatasetVersion,
     reference: Reference | None = None,
-    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    thresholds: Thresholds | None = None,
 ) -> Report:
-    """Score ``version`` against ``reference`` (default: its dataset's) and store the report."""
+    """Score ``version`` against ``reference`` (default: its dataset's), judge it by ``thresholds``
+    (default: the newest of its kind) and the integrity rules of its kind, and store the report."""
     dataset = version.dataset
     reference = reference or dataset.reference
     if reference is None:
         raise DatasetError(
             "no_reference", f"dataset {dataset.name!r} has no reference: name one", field="reference"
         )
-    with dataset_storage().open(version.storage_name, "rb") as stream:
-        synthetic = read_frame(stream, fmt=dataset.format)
-    real = reference_frame(reference)
+    thresholds = thresholds or thresholds_for(dataset.kind)
     try:
-        synthetic = coerce_frame(synthetic, dataset.schema)
-        real = coerce_frame(real, dataset.schema)
+        rules = load_rules(settings.DATASET_RULES_FILE or None)
+    except RulesError as exc:
+        raise DatasetError("rules", str(exc)) from None
+    with dataset_storage().open(version.storage_name, "rb") as stream:
+        raw_synthetic = read_frame(stream, fmt=dataset.format)
+    raw_real = reference_frame(reference)
+    try:
+        synthetic = coerce_frame(raw_synthetic, dataset.schema)
+        real = coerce_frame(raw_real, dataset.schema)
     except SchemaError as exc:
         raise DatasetError("columns_missing", f"reference {reference.name!r}: {exc}") from None
+    integrity, broken = check_integrity(
+        raw_synthetic,
+        dataset.kind,
+        rules=rules,
+        identifier_columns=dataset.columns_with_role("identifier"),
+        reference=raw_real,
+    )
+    del raw_synthetic, raw_real  # the rules read the values as written; SDMetrics gets the coerced copies
     scores, findings = score_tables(
         synthetic,
         real,
@@ -396,6 +485,8 @@ def report_run(
         dcr_rows=settings.DATASET_DCR_ROWS,
         dcr_iterations=settings.DATASET_DCR_ITERATIONS,
     )
+    scores["integrity"] = integrity
+    findings = findings + broken
     with transaction.atomic():
         return Report.objects.create(
             version=version,

@@ -204,10 +204,13 @@ MEDIA_WORKERS = env_int("PROVENANT_MEDIA_WORKERS", 4, minimum=1, maximum=32)
 # uploads and registered files larger than the limit are refused before anything is stored.
 DATASET_STORAGE_DIR = Path(env_str("PROVENANT_DATASET_STORAGE_DIR", str(VAR_DIR / "datasets")))
 DATASET_MAX_BYTES = env_int("PROVENANT_DATASET_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
-# SDMetrics' DCRBaselineProtection compares every sampled synthetic row with every sampled reference
-# row (cost grows with the square of the sample): rows per sample and samples averaged.
+# SDMetrics' DCRBaselineProtection and DisclosureProtectionEstimate compare every sampled synthetic row
+# with every sampled reference row (cost grows with the square of the sample): rows per sample and
+# samples averaged.
 DATASET_DCR_ROWS = env_int("PROVENANT_DATASET_DCR_ROWS", 1000, minimum=100, maximum=100_000)
 DATASET_DCR_ITERATIONS = env_int("PROVENANT_DATASET_DCR_ITERATIONS", 3, minimum=1, maximum=50)
+# A store's own integrity rules, merged over datasets/rules/integrity.json (empty: the shipped rules).
+DATASET_RULES_FILE = env_str("PROVENANT_DATASET_RULES_FILE", "")
 SYNC_INCREMENTAL_MINUTES = env_int("PROVENANT_SYNC_INCREMENTAL_MINUTES", 15, minimum=1)
 SYNC_FULL_CRON_HOUR = env_int("PROVENANT_SYNC_FULL_HOUR", 2, minimum=0, maximum=23)
 SYNC_LOCK_SECONDS = env_int("PROVENANT_SYNC_LOCK_SECONDS", 6 * 3600, minimum=60)

@@ -49,6 +49,7 @@ from audits.services import (
     review_request_changes,
     review_submit,
 )
+from datasets.selectors import versions_below_threshold
 from disclosure.selectors import item_badge
 from magento_bridge.selectors import derivatives_without_marks
 from provenance.admin import item_evidence_html
@@ -291,6 +292,32 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {"title": "Review queue: highest risk first, then oldest", **(extra_context or {})}
+        below = versions_below_threshold() if request.method == "GET" else []
+        if below and request.user.has_perm("datasets.view_syntheticdataset"):
+            shown = below[:5]
+            messages.warning(
+                request,
+                format_html(
+                    "{} synthetic dataset version(s) below a threshold or breaking an integrity rule: {}{} "
+                    '(<a href="{}">all of them</a>).',
+                    len(below),
+                    format_html_join(
+                        ", ",
+                        '<a href="{}">{} v{}</a> ({} finding(s))',
+                        (
+                            (
+                                reverse("admin:datasets_syntheticdataset_change", args=[v.dataset_id]),
+                                v.dataset.name,
+                                v.number,
+                                len(v.latest_findings),
+                            )
+                            for v in shown
+                        ),
+                    ),
+                    " …" if len(below) > len(shown) else "",
+                    reverse("admin:datasets_syntheticdataset_changelist") + "?judged=below",
+                ),
+            )
         return super().changelist_view(request, extra_context)
 
     @admin.display(description="Status", ordering="status")

@@ -43,6 +43,7 @@ from audits import events
 from audits.models import AuditPackage, AuditPackageStatus, Review
 from audits.packages import documents
 from audits.packages.evidence import LevelTree
+from datasets.selectors import datasets_for_package
 from disclosure.selectors import BadgeCoverage, item_shown, store_state_load
 from magento_bridge.locks import LockHolder
 from provenance.checkpoints import CheckpointError, checkpoint_latest, checkpoint_sign, log_verifier_keys
@@ -81,6 +82,7 @@ _RESERVED_PREFIXES = (
     "index.html",
     "verify.py",
     "annex-iv.html",
+    "datasets/",
 )
 
 Progress = Callable[[int, str], None]
@@ -554,6 +556,7 @@ def _write_registers(staging: _Staging, scope: _Scope, size: int) -> dict:
     tally = _Tally(size=size)
     states = _write_items(staging, scope, tally)
     _write_generation_records(staging, scope, tally)
+    _write_datasets(staging, scope, tally)
     return tally.summary(stores=sorted(states))
 
 
@@ -654,6 +657,13 @@ def _write_generation_records(staging: _Staging, scope: _Scope, tally: _Tally) -
     tally.content_hashes.clear()  # only the records needed them
 
 
+def _write_datasets(staging: _Staging, scope: _Scope, tally: _Tally) -> None:
+    """datasets.csv: every synthetic dataset version (registered since the scope's date), which are
+    not store-specific, citing its ``dataset.version`` log entry."""
+    rows = documents.dataset_rows(datasets_for_package(since=scope.since_at), tally.cite)
+    staging.write("registers/datasets.csv", documents.dataset_csv(rows))
+
+
 def _write_evidence(
     staging: _Staging,
     scope: _Scope,
@@ -674,6 +684,7 @@ def _write_evidence(
             "registers/registry.csv": ["log_index"],
             "registers/disclosure.csv": ["log_index"],
             "registers/generation-records.csv": ["log_index"],
+            "registers/datasets.csv": ["log_index"],
             "registers/review-decisions.csv": ["log_index"],
         }
     }
@@ -791,11 +802,15 @@ def _write_documents(staging: _Staging, scope: _Scope, registers: dict) -> dict:
     incidents = documents.incident_rows()
     staging.write("incidents/incident-register.csv", documents.incident_csv(incidents))
     staging.write("incidents/incident-register.html", documents.incident_html(incidents))
+    datasets = datasets_for_package(since=scope.since_at)
+    for name, data in documents.dataset_cards(datasets, generators).items():
+        staging.write(name, data)
     flow = documents.data_flow(generators, registers)
     staging.write("data-flow.svg", flow)
     return {
         "generators": generators,
         "model_cards": sorted(cards),
+        "dataset_count": len(datasets),
         "risk_rows": matrix_rows,
         "incidents": incidents,
     }

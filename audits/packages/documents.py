@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from audits.ai_act import RiskClass
 from audits.models import Classification, ClassificationStatus, Incident, Review, ReviewStatus
+from datasets.selectors import report_summary
 from provenance.models import GenerationRecord, Generator
 from provenance.standards.model_cards import hf_metadata_template, model_card_template
 
@@ -93,12 +94,18 @@ def _slug(name: str, taken: set[str]) -> str:
 # --- Model cards ------------------------------------------------------------------------------------
 
 
+def model_card_slugs(generators: list[Generator]) -> dict[int, str]:
+    """Each generator's file name stem under ``model-cards/``, unique in this order."""
+    taken: set[str] = set()
+    return {generator.pk: _slug(generator.name, taken) for generator in generators}
+
+
 def model_cards(generators: list[Generator]) -> dict[str, str]:
     """``model-cards/<slug>.json`` (Model Card Toolkit) and ``.md`` (Hugging Face metadata) per generator."""
     files: dict[str, str] = {}
-    taken: set[str] = set()
+    slugs = model_card_slugs(generators)
     for generator in generators:
-        slug = _slug(generator.name, taken)
+        slug = slugs[generator.pk]
         card = _merge(model_card_template(), generator.model_card or {})
         details = card.setdefault("model_details", {})
         details["name"] = generator.name
@@ -156,6 +163,145 @@ def _model_card_markdown(generator: Generator, card: dict) -> str:
         f"## Limitations\n\n{items(considerations.get('limitations'))}\n\n"
         f"## Ethical considerations\n\n{items(considerations.get('ethical_considerations'))}\n\n"
         "The full card (Model Card Toolkit schema) is the JSON file of the same name.\n"
+    )
+
+
+# --- Dataset cards ----------------------------------------------------------------------------------
+
+DATASET_HEADER = [
+    "dataset",
+    "kind",
+    "generator",
+    "generator_version",
+    "version",
+    "format",
+    "rows",
+    "size_bytes",
+    "sha256",
+    "registered_at",
+    "report",
+    "quality",
+    "diagnostic",
+    "exact_copies",
+    "dcr_baseline_protection",
+    "worst_group_difference",
+    "integrity_rows",
+    "findings",
+    "thresholds_version",
+    "log_index",
+]
+
+
+def dataset_rows(datasets: list, cite) -> list[list[object]]:
+    """``registers/datasets.csv`` rows (:data:`DATASET_HEADER`): one per dataset version, with its
+    latest report's headline scores; ``cite(log_index)`` gives the index the row cites."""
+    rows = []
+    for dataset, versions in datasets:
+        for version in versions:
+            summary = report_summary(version.latest_scores)
+            rows.append(
+                [
+                    dataset.name,
+                    dataset.kind,
+                    dataset.generator.name,
+                    dataset.generator_version,
+                    version.number,
+                    dataset.format,
+                    version.row_count,
+                    version.size_bytes,
+                    version.sha256,
+                    version.created_at.isoformat(),
+                    version.latest_report_id or "",
+                    _blank(summary.get("quality")),
+                    _blank(summary.get("diagnostic")),
+                    _blank(summary.get("exact_copies")),
+                    _blank(summary.get("dcr_baseline_protection")),
+                    _blank(summary.get("worst_group_difference")),
+                    _blank(summary.get("integrity_findings")),
+                    len(version.latest_findings) if version.latest_report_id else "",
+                    _blank(summary.get("thresholds_version")),
+                    _blank(cite(version.log_index)),
+                ]
+            )
+    return rows
+
+
+def _blank(value: object) -> object:
+    return "" if value is None else value
+
+
+def dataset_csv(rows: list[list[object]]) -> str:
+    return _csv(DATASET_HEADER, rows)
+
+
+def dataset_cards(datasets: list, generators: list[Generator]) -> dict[str, str]:
+    """``datasets/<slug>.md`` per dataset: what it is, which generator (and model card) made it, its
+    schema, every version's SHA-256 and log index, the newest version's report with the thresholds it
+    was judged by, and its findings by row number (never reference rows: reports keep none)."""
+    slugs = model_card_slugs(generators)
+    files: dict[str, str] = {}
+    taken: set[str] = set()
+    for dataset, versions in datasets:
+        slug = _slug(dataset.name, taken)
+        files[f"datasets/{slug}.md"] = _dataset_card(dataset, versions, slugs.get(dataset.generator_id))
+    return files
+
+
+def _dataset_card(dataset, versions: list, model_card: str | None) -> str:
+    schema = "\n".join(
+        f"| {_md(c.get('name'))} | {_md(c.get('role'))} | {_md(c.get('sdtype'))} |"
+        for c in dataset.schema.get("columns", [])
+    )
+    version_rows = "\n".join(
+        f"| {v.number} | {v.row_count} | `{v.sha256}` | {_md(v.log_index)} | {_date(v.created_at)} |"
+        for v in versions
+    )
+    newest = versions[-1]
+    if newest.latest_report_id is None:
+        report = "No report of this version yet."
+    else:
+        scores = newest.latest_scores or {}
+        summary = report_summary(scores)
+        thresholds = scores.get("thresholds", {})
+        lines = [
+            f"Report {newest.latest_report_id} of version {newest.number} (SDMetrics; scores and aggregates "
+            "only, no reference rows):",
+            "",
+            "| measure | value | threshold |",
+            "| --- | --- | --- |",
+            f"| quality | {_md(summary.get('quality'))} | ≥ {_md(thresholds.get('fidelity'))} |",
+            f"| diagnostic | {_md(summary.get('diagnostic'))} | |",
+            f"| exact copies of reference rows | {_md(summary.get('exact_copies'))} | ≤ "
+            f"{_md(thresholds.get('exact_copies'))} |",
+            f"| DCR baseline protection | {_md(summary.get('dcr_baseline_protection'))} | ≥ "
+            f"{_md(thresholds.get('dcr_protection'))} |",
+            f"| worst group share difference | {_md(summary.get('worst_group_difference'))} | ≤ "
+            f"{_md(thresholds.get('group_difference'))} |",
+            f"| disclosure protection (CAP) | {_md(summary.get('disclosure_protection'))} | |",
+            f"| rows breaking integrity rules | {_md(summary.get('integrity_findings'))} | 0 |",
+            "",
+            f"Thresholds version: {_md(thresholds.get('version') or 'defaults')}.",
+            "",
+            "### Findings",
+            "",
+            "\n".join(f"- {_md(f.get('message'))}" for f in newest.latest_findings or [])
+            or "- none: every threshold and integrity rule met",
+        ]
+        report = "\n".join(lines)
+    generator = _md(dataset.generator.name)
+    card_link = f" (model card: `model-cards/{model_card}.md`)" if model_card else ""
+    return (
+        f"# Dataset card: {_md(dataset.name)}\n\n"
+        f"**Kind:** {_md(dataset.get_kind_display())}  \n"
+        f"**Generator:** {generator} {_md(dataset.generator_version)}{card_link}  \n"
+        f"**Format:** {_md(dataset.get_format_display())}  \n"
+        f"**Versions:** {len(versions)} in this package\n\n"
+        f"## Schema\n\n| column | role | compared as |\n| --- | --- | --- |\n{schema}\n\n"
+        "## Versions\n\nEach SHA-256 is in the log entry (`dataset.version`) at its log index; "
+        "`verify.py` checks them.\n\n"
+        "| version | rows | SHA-256 | log index | registered |\n| --- | --- | --- | --- | --- |\n"
+        f"{version_rows}\n\n"
+        f"## Latest report\n\n{report}\n"
     )
 
 
@@ -547,6 +693,7 @@ _DESCRIPTIONS = {
     "provenance/consistency.json": "consistency proof from the previous package's checkpoint",
     "provenance/references.json": "which register columns cite log entries",
     "registers/registry.csv": "registry items in scope",
+    "registers/datasets.csv": "synthetic dataset versions: SHA-256, latest report scores, log index",
     "registers/disclosure.csv": "disclosure register: each synthetic item, badge shown, review, sign-off",
     "registers/generation-records.csv": "generation records (hashes only)",
     "registers/review-decisions.csv": "review decisions as logged",
@@ -566,7 +713,13 @@ def index_html(summary: dict, sizes: dict[str, int]) -> str:
         (
             name,
             _DESCRIPTIONS.get(name)
-            or ("model card" if name.startswith("model-cards/") else "provided by another check"),
+            or (
+                "model card"
+                if name.startswith("model-cards/")
+                else "dataset card"
+                if name.startswith("datasets/")
+                else "provided by another check"
+            ),
             sizes.get(name, ""),
         )
         for name in sorted([*sizes, "index.html", "manifest.json"])

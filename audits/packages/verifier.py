@@ -10,7 +10,9 @@ FAIL line each and exiting 1 when any fails:
 3. each included log entry (``provenance/entries.jsonl``): its leaf hash rebuilt from its exact bytes
    and its RFC 9162 inclusion proof (§2.1.3.2) against the checkpoint's root;
 4. the RFC 9162 consistency proof (§2.1.4.2) from the previous package's signed checkpoint;
-5. that every log index the registers cite is an entry present and proven in the package.
+5. that every log index the registers cite is an entry present and proven in the package;
+6. that each synthetic dataset version in ``registers/datasets.csv`` has the SHA-256 (and dataset
+   name and version number) of the ``dataset.version`` log entry it cites.
 
 When the checkpoint cannot be verified (a wrong or missing key, a bad signature), nothing after it
 can be proven: the verifier says so once and stops there. A package whose registry holds no item
@@ -48,6 +50,8 @@ ENTRIES = "provenance/entries.jsonl"
 CONSISTENCY = "provenance/consistency.json"
 REFERENCES = "provenance/references.json"
 REGISTRY = "registers/registry.csv"
+DATASETS = "registers/datasets.csv"
+DATASET_KIND = "dataset.version"
 _MAX_FAIL_LINES = 20
 
 
@@ -236,8 +240,9 @@ def open_checkpoint(run: _Run, package: _Package, name: str, verifiers: list, or
     return checkpoint
 
 
-def check_entries(run: _Run, package: _Package, checkpoint) -> set:
-    """Every entry's leaf hash and inclusion proof; returns the indexes that verified."""
+def check_entries(run: _Run, package: _Package, checkpoint, datasets=None) -> set:
+    """Every entry's leaf hash and inclusion proof; returns the indexes that verified. The payloads of
+    proven ``dataset.version`` entries go into ``datasets`` (index -> payload) when it is given."""
     merkle = _module("merkle")
     proven: set = set()
     bad = 0
@@ -271,6 +276,8 @@ def check_entries(run: _Run, package: _Package, checkpoint) -> set:
                     run.fail("inclusion " + where + ": " + str(exc))
                 continue
             proven.add(index)
+            if datasets is not None and decoded.get("kind") == DATASET_KIND:
+                datasets[index] = decoded
     except (OSError, KeyError, UnicodeDecodeError) as exc:
         run.fail("entries " + ENTRIES + ": cannot read (" + str(exc) + ")")
         return proven
@@ -361,6 +368,53 @@ def check_references(run: _Run, package: _Package, proven: set) -> None:
             run.ok("references " + name + ": " + str(cited) + " cited log entries are all present and proven")
 
 
+def check_datasets(run: _Run, package: _Package, entries: dict) -> None:
+    """Each dataset version's SHA-256, name and number against the proven log entry it cites."""
+    if DATASETS not in package.names():
+        return
+    checked = pending = 0
+    bad = []
+    try:
+        for number, row in enumerate(csv.DictReader(package.lines(DATASETS)), start=2):
+            where = DATASETS + " line " + str(number)
+            index = (row.get("log_index") or "").strip()
+            if not index:
+                pending += 1  # registered after the checkpoint: the next package proves it
+                continue
+            entry = entries.get(int(index)) if index.isdigit() else None
+            if entry is None:
+                bad.append(where + ": log index " + index + " is not a proven " + DATASET_KIND + " entry")
+                continue
+            expected = (entry.get("sha256"), entry.get("dataset"), str(entry.get("version")))
+            if (row.get("sha256"), _uncell(row.get("dataset")), row.get("version")) != expected:
+                bad.append(where + ": SHA-256, dataset or version differ from log entry " + index)
+                continue
+            checked += 1
+    except (OSError, KeyError, UnicodeDecodeError, csv.Error) as exc:
+        run.fail("datasets " + DATASETS + ": cannot read (" + str(exc) + ")")
+        return
+    for what in bad[:_MAX_FAIL_LINES]:
+        run.fail("datasets: " + what)
+    if len(bad) > _MAX_FAIL_LINES:
+        run.fail("datasets: " + str(len(bad) - _MAX_FAIL_LINES) + " more dataset versions failed")
+    if not bad:
+        run.ok(
+            "datasets: "
+            + str(checked)
+            + " dataset version(s) match the SHA-256 in their log entries"
+            + (" (" + str(pending) + " registered after the checkpoint)" if pending else "")
+        )
+
+
+def _uncell(value):
+    """A register cell as written before spreadsheet defusing (a leading quote mark added to text
+    that starts like a formula)."""
+    text = value or ""
+    if text[:2] in ("'=", "'+", "'-", "'@", "'\t", "'\r"):
+        return text[1:]
+    return text
+
+
 def registry_item_count(package: _Package):
     """Rows of the registry register, or ``None`` when it cannot be read (the manifest check says why)."""
     try:
@@ -417,9 +471,11 @@ def main(argv=None, out=None) -> int:
             "can be proven; fix the cause above (pin the log's key with --key) and run again\n"
         )
     else:
-        proven = check_entries(run, package, checkpoint)
+        datasets: dict = {}
+        proven = check_entries(run, package, checkpoint, datasets)
         check_consistency(run, package, checkpoint, verifiers, args.origin)
         check_references(run, package, proven)
+        check_datasets(run, package, datasets)
     items = registry_item_count(package)
     empty = items == 0
     if empty:

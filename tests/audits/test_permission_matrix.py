@@ -64,6 +64,7 @@ PAGES = {
     "/admin/audits/separationmarker/": {R, A, AU, AD},
     "/admin/audits/separationmarker/add/": {A, AD},
     "/admin/datasets/syntheticdataset/": EVERYONE,
+    "/admin/datasets/syntheticdataset/upload/": {E, AD},
     "/admin/datasets/reference/": EVERYONE,
     "/admin/lineage/lineagejob/": EVERYONE,
     "/admin/lineage/lineagerun/": EVERYONE,
@@ -72,6 +73,8 @@ PAGES = {
     "/admin/lineage/processinglocation/": EVERYONE,
     "/admin/lineage/processinglocation/add/": {A, AD},
     "/admin/lineage/lineagedataset/graph/": EVERYONE,
+    "/admin/datasets/thresholdset/": EVERYONE,
+    "/admin/datasets/thresholdset/add/": {A, AD},
 }
 
 
@@ -242,6 +245,7 @@ CUSTOM_ADMIN_VIEWS = {
     "audits/separationscan/run/": ("POST", "audits.run_separation_scan"),
     "audits/auditpackage/<int:package_id>/download/": ("GET", "audits.download_auditpackage"),
     "lineage/lineagedataset/graph/": ("GET", "lineage.view_lineagedataset"),
+    "datasets/syntheticdataset/upload/": ("POST", "datasets.upload_dataset"),
 }
 
 PUBLIC = "public"

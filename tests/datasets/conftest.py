@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group, User
 
+from audits.roles import roles_sync
 from provenance.models import Generator
 
 
@@ -46,3 +49,17 @@ def write_csv(tmp_path):
         return str(path)
 
     return write
+
+
+@pytest.fixture
+def staff(db, client):
+    """Log the test client in as staff of a role (the role groups as the migrations leave them)."""
+    roles_sync(apps)
+
+    def login(role):
+        user = User.objects.create_user(f"u-{role}", password="a-long-test-password", is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        client.force_login(User.objects.get(pk=user.pk))
+        return client
+
+    return login

@@ -92,3 +92,38 @@ def test_report_command_prints_json_and_fails_on_findings(
     assert Report.objects.filter(version=version).count() == 1
     bias = pd.read_csv(out)
     assert set(bias["column"]) == {"age", "sex"}
+
+
+@pytest.mark.django_db
+def test_a_report_runs_the_integrity_rules_of_the_kind(storage_dir, reference, write_csv):
+    _, real = reference
+    synthetic = patients(1500, seed=7)
+    synthetic.loc[[3, 10], "patient_id"] = real.loc[[0, 1], "patient_id"].to_numpy()
+    version = register(write_csv(synthetic, "ids.csv"), "ids", reference="clinic-extract")
+    report = report_run(version=version)
+    rule = report.scores["integrity"]["no_reference_identifier"]
+    assert rule["count"] == 2 and rule["rows"] == [4, 11]
+    assert [f["rule"] for f in report.findings if f["check"] == "integrity"] == ["no_reference_identifier"]
+    assert real.loc[0, "patient_id"] not in str(report.scores) + str(report.findings)
+
+
+@pytest.mark.django_db
+def test_disclosure_protection_runs_when_quasi_identifiers_and_sensitive_columns_are_declared(
+    storage_dir, reference, write_csv
+):
+    version = register(write_csv(patients(800, seed=8), "dp.csv"), "dp", reference="clinic-extract")
+    disclosure = report_run(version=version).scores["privacy"]["disclosure_protection"]
+    assert disclosure["known_columns"] == ["region"] and disclosure["sensitive_columns"] == ["age", "sex"]
+    assert 0 <= disclosure["score"] <= 1 and disclosure["baseline_protection"] is not None
+    with open(write_csv(patients(800, seed=9), "plain.csv"), "rb") as stream:
+        plain = dataset_register(
+            stream=stream,
+            filename="plain.csv",
+            name="plain",
+            kind="patients",
+            generator="patient-synth",
+            roles={"patient_id": "identifier", "age": "sensitive"},
+            reference="clinic-extract",
+        ).version
+    disclosure = report_run(version=plain).scores["privacy"]["disclosure_protection"]
+    assert disclosure["score"] is None and "quasi_identifier" in disclosure["reason"]

@@ -2,15 +2,16 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from datasets.models import DatasetKind
-from datasets.services import DatasetError, dataset_register, report_run
+from datasets.models import DatasetKind, Report
+from datasets.services import DatasetError, dataset_register
 
 
 class Command(BaseCommand):
     help = (
         "Register a synthetic dataset file (CSV, JSON Lines or Parquet) as the next version of a dataset: "
         "stored by SHA-256, logged in the transparency log. Registering the same file again is a no-op. "
-        "With --reference, the file's columns must all be in the reference and a report is run."
+        "With --reference (or a reference named before), the file's columns must all be in the reference and "
+        "a report runs as a task after registration."
     )
 
     def add_arguments(self, parser):
@@ -58,14 +59,14 @@ class Command(BaseCommand):
                     generation_record_id=options["record"],
                     actor="cli",
                 )
-            report = None
-            if options["reference"]:
-                report = report_run(version=result.version)
         except OSError as exc:
             raise CommandError(f"cannot read {options['path']}: {exc.strerror}") from None
         except DatasetError as exc:
             raise CommandError(f"{exc.code}: {exc}") from None
         version = result.version
+        # the report runs as a task after registration: done by now without a broker, queued with one
+        report = Report.objects.filter(version=version).order_by("-created_at", "-id").first()
+        reporting = version.dataset.reference_id is not None
         out = {
             "dataset": version.dataset.name,
             "version": version.number,
@@ -85,6 +86,8 @@ class Command(BaseCommand):
             f"{verb} {version} (id {version.pk}, {version.row_count} rows, SHA-256 {version.sha256}, "
             f"log index {version.log_index})"
         )
+        if report is None and reporting:
+            self.stdout.write("Report queued (see the dataset's page in the admin).")
         if report:
             self.stdout.write(f"Report {report.pk}: {len(report.findings)} finding(s)")
             for finding in report.findings:

@@ -1,0 +1,299 @@
+"""Integrity rules per dataset kind: rows that would corrupt live flows if the dataset reached them.
+
+Django-free. The rules are data (``datasets/rules/integrity.json``, extendable per store); each names a
+*check* implemented here, vectorised over the frame:
+
+- ``end_after_start``, ``duration_bounds``: start and end parse as ISO 8601 date-times, the end is later,
+  the duration inside the bounds;
+- ``no_overlap``: no two rows of the same group (a clinician) have overlapping ``[start, end)`` intervals,
+  found by sorting per group and comparing each start with the latest end before it;
+- ``test_card_numbers``: a number passing the Luhn check (ISO/IEC 7812-1 Annex B) is one of the published
+  test card numbers; anything else Luhn-valid could be a real card;
+- ``marker``: every row carries the test marker (so fraud screening can exclude test orders);
+- ``no_reference_identifier``: no identifier column value equals one in the reference;
+- ``reserved_email_domain``: e-mail addresses at domains reserved for examples (RFC 2606, RFC 6761);
+- ``pattern``: every value matches one of the rule's regular expressions (fictional phone ranges);
+- ``date_range``: dates parse, none in the future or more than ``max_years_ago`` back;
+- ``ordered_per_group``: within each group (a session), timestamps never go back in file order.
+
+A result names rows by number (1-based, the header not counted) and never carries a row's values; a
+card number appears only masked to its last four digits (PCI DSS 3.4).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "RULES_FILE",
+    "MAX_ROWS_LISTED",
+    "RuleSet",
+    "RulesError",
+    "card_digits",
+    "first_column",
+    "check_integrity",
+    "luhn_valid",
+    "load_rules",
+    "mask_card",
+]
+
+RULES_FILE = Path(__file__).with_name("rules") / "integrity.json"
+MAX_ROWS_LISTED = 20
+CHECKS = (
+    "end_after_start",
+    "duration_bounds",
+    "no_overlap",
+    "test_card_numbers",
+    "marker",
+    "no_reference_identifier",
+    "reserved_email_domain",
+    "pattern",
+    "date_range",
+    "ordered_per_group",
+)
+# RFC 2606 second-level names and RFC 2606 / RFC 6761 top-level names reserved for examples and tests
+RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+RESERVED_TLDS = ("test", "example", "invalid", "localhost")
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used."""
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    kinds: dict[str, list[dict]]
+    test_card_numbers: frozenset[str]
+    exclusion_columns: dict[str, list[str]] = field(default_factory=dict)
+
+    def for_kind(self, kind: str) -> list[dict]:
+        return self.kinds.get(kind, [])
+
+
+def load_rules(extra: str | Path | None = None) -> RuleSet:
+    """The shipped rules, with a store's ``extra`` file merged in: rules of the same id replace the
+    shipped ones, new ids are added, test card numbers are added."""
+    kinds, numbers, exclusions = _read_rules(RULES_FILE)
+    if extra:
+        extra_kinds, extra_numbers, extra_exclusions = _read_rules(Path(extra))
+        for kind, rules in extra_kinds.items():
+            merged = {rule["id"]: rule for rule in kinds.get(kind, [])}
+            merged.update({rule["id"]: rule for rule in rules})
+            kinds[kind] = list(merged.values())
+        numbers |= extra_numbers
+        exclusions.update(extra_exclusions)
+    return RuleSet(kinds=kinds, test_card_numbers=frozenset(numbers), exclusion_columns=exclusions)
+
+
+def _read_rules(path: Path) -> tuple[dict[str, list[dict]], set[str], dict[str, list[str]]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RulesError(f"rules file {path}: {exc}") from None
+    kinds = data.get("kinds", {}) if isinstance(data, dict) else None
+    if not isinstance(kinds, dict):
+        raise RulesError(f"rules file {path}: no object 'kinds'")
+    for kind, rules in kinds.items():
+        if not isinstance(rules, list):
+            raise RulesError(f"rules file {path}: kind {kind!r} is not a list of rules")
+        for rule in rules:
+            if not isinstance(rule, dict) or not isinstance(rule.get("id"), str):
+                raise RulesError(f"rules file {path}: kind {kind!r} has a rule without an id")
+            if rule.get("check") not in CHECKS:
+                raise RulesError(
+                    f"rules file {path}: rule {rule['id']!r} has unknown check {rule.get('check')!r} "
+                    f"(known: {', '.join(CHECKS)})"
+                )
+    numbers = data.get("test_card_numbers", {}).get("numbers", [])
+    exclusions = data.get("fraud_exclusions", {}).get("columns", {})
+    if not isinstance(exclusions, dict) or not all(isinstance(v, list) for v in exclusions.values()):
+        raise RulesError(f"rules file {path}: fraud_exclusions.columns maps a name to a list of columns")
+    return (
+        {k: list(v) for k, v in kinds.items()},
+        {_digits(str(n)) for n in numbers},
+        {k: [str(c) for c in v] for k, v in exclusions.items()},
+    )
+
+
+def luhn_valid(number: str) -> bool:
+    """The Luhn check digit of ISO/IEC 7812-1 holds for this string of digits."""
+    if not number.isdigit():
+        return False
+    total = 0
+    for position, char in enumerate(reversed(number)):
+        digit = int(char)
+        if position % 2:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def mask_card(number: str) -> str:
+    return f"****{number[-4:]}" if len(number) >= 4 else "****"
+
+
+def card_digits(text: str) -> str:
+    """A card number without the spaces and dashes it is often written with."""
+    return text.replace(" ", "").replace("-", "")
+
+
+_digits = card_digits
+
+
+def first_column(frame: pd.DataFrame, candidates: str | Iterable[str]) -> str | None:
+    names = [candidates] if isinstance(candidates, str) else list(candidates)
+    return next((name for name in names if name in frame.columns), None)
+
+
+def _rows(mask: np.ndarray | pd.Series) -> tuple[int, list[int]]:
+    positions = np.flatnonzero(np.asarray(mask, dtype=bool))
+    return int(positions.size), [int(p) + 1 for p in positions[:MAX_ROWS_LISTED]]
+
+
+def _datetimes(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
+
+
+def check_integrity(
+    frame: pd.DataFrame,
+    kind: str,
+    *,
+    rules: RuleSet,
+    identifier_columns: Iterable[str] = (),
+    reference: pd.DataFrame | None = None,
+) -> tuple[dict, list[dict]]:
+    """``(results, findings)`` of the rules of ``kind`` on ``frame`` (as read, not coerced).
+
+    ``results`` maps each rule id to ``{"check", "description", "applicable", "count", "rows"}`` (with
+    ``"reason"`` when not applicable); ``findings`` has one entry per rule with rows breaking it:
+    ``{"check": "integrity", "rule", "value", "threshold": 0, "rows", "message"}``.
+    """
+    results: dict[str, dict] = {}
+    findings: list[dict] = []
+    for rule in rules.for_kind(kind):
+        result = {"check": rule["check"], "description": rule.get("description", ""), "applicable": True}
+        outcome = _run(frame, rule, rules, list(identifier_columns), reference)
+        if isinstance(outcome, str):
+            result.update(applicable=False, reason=outcome, count=0, rows=[])
+        else:
+            mask, extra = outcome
+            count, rows = _rows(mask)
+            result.update(count=count, rows=rows, **extra)
+            if count:
+                shown = ", ".join(str(r) for r in rows) + (" …" if count > len(rows) else "")
+                findings.append(
+                    {
+                        "check": "integrity",
+                        "rule": rule["id"],
+                        "value": count,
+                        "threshold": 0,
+                        "rows": rows,
+                        "message": f"{rule['id']}: {count} row(s) break the rule (rows {shown})",
+                    }
+                )
+        results[rule["id"]] = result
+    return results, findings
+
+
+def _run(frame, rule, rules: RuleSet, identifier_columns, reference):
+    """A boolean mask of rows breaking ``rule`` and extra result keys, or why it does not apply."""
+    columns = {}
+    for role, candidates in rule.get("columns", {}).items():
+        name = first_column(frame, candidates)
+        if name is None:
+            names = [candidates] if isinstance(candidates, str) else candidates
+            return f"no {role} column (looked for {', '.join(names)})"
+        columns[role] = name
+    check = rule["check"]
+    if check in ("end_after_start", "duration_bounds", "no_overlap"):
+        start = _datetimes(frame[columns["start"]])
+        end = _datetimes(frame[columns["end"]])
+    if check == "end_after_start":
+        return (start.isna() | end.isna() | (end <= start)).to_numpy(), {"columns": columns}
+    if check == "duration_bounds":
+        minutes = (end - start).dt.total_seconds() / 60
+        low, high = float(rule.get("min_minutes", 0)), float(rule.get("max_minutes", float("inf")))
+        bad = minutes.notna() & ((minutes < low) | (minutes > high))
+        return bad.to_numpy(), {"columns": columns, "min_minutes": low, "max_minutes": high}
+    if check == "no_overlap":
+        return _overlaps(frame[columns["group"]], start, end), {"columns": columns}
+    if check == "test_card_numbers":
+        return _real_looking_cards(frame[columns["card"]], rules.test_card_numbers)
+    if check == "marker":
+        accepted = {str(v).lower() for v in rule.get("values", ["1", "true"])}
+        values = frame[columns["marker"]].astype(str).str.strip().str.lower()
+        return (~values.isin(accepted) | frame[columns["marker"]].isna()).to_numpy(), {"columns": columns}
+    if check == "no_reference_identifier":
+        if reference is None:
+            return "no reference"
+        present = [c for c in identifier_columns if c in frame.columns and c in reference.columns]
+        if not present:
+            return "no identifier column in both tables"
+        bad = np.zeros(len(frame), dtype=bool)
+        for name in present:
+            known = reference[name].dropna().astype(str).unique()
+            bad |= frame[name].astype(str).isin(known).to_numpy() & frame[name].notna().to_numpy()
+        return bad, {"columns": {"identifiers": present}}
+    if check == "reserved_email_domain":
+        values = frame[columns["email"]]
+        domain = values.astype(str).str.rsplit("@", n=1).str[-1].str.lower().str.rstrip(".")
+        reserved = domain.isin(RESERVED_DOMAINS) | domain.str.endswith(
+            tuple("." + d for d in RESERVED_DOMAINS)
+        )
+        reserved |= domain.str.rsplit(".", n=1).str[-1].isin(RESERVED_TLDS)
+        has_at = values.astype(str).str.contains("@", regex=False)
+        return (values.notna() & ~(reserved & has_at)).to_numpy(), {"columns": columns}
+    if check == "pattern":
+        values = frame[columns["value"]]
+        text = values.astype(str).str.strip()
+        matched = pd.Series(False, index=frame.index)
+        for expression in rule.get("patterns", []):
+            matched |= text.str.fullmatch(expression)
+        return (values.notna() & ~matched).to_numpy(), {"columns": columns}
+    if check == "date_range":
+        values = frame[columns["value"]]
+        parsed = _datetimes(values)
+        now = pd.Timestamp.now(tz="UTC")
+        earliest = now - pd.DateOffset(years=int(rule.get("max_years_ago", 120)))
+        bad = values.notna() & (parsed.isna() | (parsed > now) | (parsed < earliest))
+        return bad.to_numpy(), {"columns": columns}
+    if check == "ordered_per_group":
+        group = frame[columns["group"]].astype(str)
+        time = _datetimes(frame[columns["time"]])
+        latest = time.groupby(group, sort=False).cummax()  # the latest time so far in each session
+        previous = latest.groupby(group, sort=False).shift()
+        return (time.isna() | (time < previous)).to_numpy(), {"columns": columns}
+    return f"unknown check {check!r}"  # pragma: no cover - load_rules refuses these
+
+
+def _overlaps(group: pd.Series, start: pd.Series, end: pd.Series) -> np.ndarray:
+    """Rows whose interval starts before the latest end of an earlier-starting row of the same group
+    (the later row of each overlapping pair)."""
+    table = pd.DataFrame({"group": group.astype(str), "start": start, "end": end}).dropna()
+    table = table[group.loc[table.index].notna()]
+    if table.empty:
+        return np.zeros(len(group), dtype=bool)
+    table = table.sort_values(["group", "start", "end"], kind="stable")
+    latest_end = table.groupby("group", sort=False)["end"].cummax()
+    previous = latest_end.groupby(table["group"], sort=False).shift()
+    flagged = table.index[(table["start"] < previous).to_numpy()]
+    mask = np.zeros(len(group), dtype=bool)
+    mask[group.index.get_indexer(flagged)] = True
+    return mask
+
+
+def _real_looking_cards(series: pd.Series, test_numbers: frozenset[str]):
+    digits = series.dropna().astype(str).map(_digits)
+    unique = digits.unique()
+    real_looking = {n for n in unique if 12 <= len(n) <= 19 and n not in test_numbers and luhn_valid(n)}
+    bad = series.index.isin(digits.index[digits.isin(real_looking)])
+    masked = sorted({mask_card(n) for n in real_looking})[:MAX_ROWS_LISTED]
+    return bad, {"masked_numbers": masked}
