@@ -378,9 +378,7 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
         return self._bulk(request, queryset, review_approve, "Signed off", "approve_selected")
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        if not str(object_id or "").isdigit():
-            raise Http404("No such review.")
-        review = get_object_or_404(Review.objects.select_related("content_item", "generator"), pk=object_id)
+        review = _by_id_or_404(Review.objects.select_related("content_item", "generator"), object_id)
         if request.method == "POST":
             if not self.has_view_permission(request, review):
                 raise PermissionDenied
@@ -443,6 +441,15 @@ class ClassificationForm(forms.ModelForm):
             self.fields[f"q_{q.key}"] = forms.BooleanField(
                 required=False, label=q.text, help_text=f"{q.reference}. {q.help}".strip(". ").strip() + "."
             )
+
+
+def _by_id_or_404(queryset, object_id):
+    """The row whose id is ``object_id`` from a URL, or a 404 for anything that is not one (a word,
+    a number beyond the database's integers) rather than a 500."""
+    text = str(object_id or "")
+    if not (text.isascii() and text.isdigit()) or int(text) >= 2**63:
+        raise Http404("No such record.")
+    return get_object_or_404(queryset, pk=int(text))
 
 
 def _question_fieldsets():
@@ -570,7 +577,7 @@ class ClassificationAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if object_id and request.method == "POST" and "_approve" in request.POST:
-            classification = get_object_or_404(Classification, pk=object_id)
+            classification = _by_id_or_404(Classification.objects, object_id)
             try:
                 classification_approve(
                     classification=classification, actor=request.user, comment=request.POST.get("comment", "")
@@ -580,7 +587,7 @@ class ClassificationAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 self.message_user(request, str(exc), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:audits_classification_change", args=[object_id]))
         if object_id:
-            c = get_object_or_404(Classification, pk=object_id)
+            c = _by_id_or_404(Classification.objects, object_id)
             extra_context = {
                 **(extra_context or {}),
                 "title": "Classification",
@@ -701,7 +708,7 @@ class IncidentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if object_id is None:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        incident = get_object_or_404(Incident, pk=object_id)
+        incident = _by_id_or_404(Incident.objects, object_id)
         url = reverse("admin:audits_incident_change", args=[incident.pk])
         if request.method == "POST":
             try:

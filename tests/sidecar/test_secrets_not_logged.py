@@ -162,7 +162,7 @@ def test_a_magento_sync_command_does_not_print_the_store_password(tmp_path):
 
 def test_signing_key_material_is_not_echoed_when_it_is_malformed_or_used(tmp_path):
     _, private_key = generate_signer("secrets.test/log")
-    material = private_key.rsplit("+", 1)[1]
+    material = private_key.split("+", 4)[4]  # PRIVATE+KEY+<name>+<key id>+<base64>: the base64 may hold "+"
     broken = private_key[:-4] + "!!!!"  # not base64: the key must be refused without echoing it
     refused = _manage("check", env={"PROVENANT_VAR_DIR": str(tmp_path), "PROVENANT_LOG_KEY": broken})
     assert refused.returncode != 0
@@ -182,7 +182,7 @@ def test_signing_key_material_is_not_echoed_when_it_is_malformed_or_used(tmp_pat
 
 def test_a_key_file_that_cannot_be_read_is_named_without_its_neighbours_contents(tmp_path):
     _, private_key = generate_signer("secrets.test/log")
-    material = private_key.rsplit("+", 1)[1]
+    material = private_key.split("+", 4)[4]  # PRIVATE+KEY+<name>+<key id>+<base64>: the base64 may hold "+"
     key_file = tmp_path / "log.key"
     key_file.write_text(f"{private_key}\ntrailing garbage {material}\n")
     result = _manage(
