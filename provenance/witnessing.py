@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import httpx
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 
 from provenance.log import LogError, log_consistency_proof
 from provenance.models import Checkpoint, WitnessCosignature
@@ -37,6 +38,8 @@ __all__ = [
     "WitnessError",
     "WitnessReport",
     "checkpoint_cosigned_note",
+    "checkpoint_latest_cosigned",
+    "witness_integrity_check",
     "witness_cosignatures_verified",
     "witness_submit",
     "witness_submit_all",
@@ -219,3 +222,54 @@ def witness_cosignatures_verified(note: str, witnesses: list[LogWitness]) -> dic
     body, lines = note_signature_lines(note)
     found = verify_cosignatures(body, lines, [w.verifier for w in witnesses])
     return {name: c.timestamp for name, c in found.items()}
+
+
+def witness_integrity_check(report, chunk_size: int) -> int:
+    """``provenance_verify``: every stored cosignature by a configured witness verifies against its
+    configured key on its checkpoint's body, and some checkpoint is cosigned by the quorum."""
+    witnesses = {w.name: w for w in settings.LOG_WITNESSES}
+    checked = 0
+    rows = (
+        WitnessCosignature.objects.select_related("checkpoint")
+        .order_by("id")
+        .only("id", "witness", "signature", "checkpoint__origin", "checkpoint__size", "checkpoint__root_hash")
+    )
+    for row in rows.iterator(chunk_size=chunk_size):
+        witness = witnesses.get(row.witness)
+        if witness is None:
+            continue
+        checked += 1
+        subject = f"cosignature #{row.pk}"
+        cp = row.checkpoint
+        body = notes.Checkpoint(origin=cp.origin, size=cp.size, root_hash=bytes(cp.root_hash)).body()
+        try:
+            lines = parse_cosignature_lines(row.signature)
+            found = verify_cosignatures(body, lines, [witness.verifier])
+        except CosignatureError as exc:
+            report.add("cosignature.forged", subject, f"{row.witness} on checkpoint #{cp.pk}: {exc}")
+            continue
+        if row.witness not in found:
+            report.add(
+                "cosignature.forged",
+                subject,
+                f"not a cosignature by {row.witness}'s configured key on checkpoint #{cp.pk}",
+            )
+    quorum = settings.LOG_WITNESS_QUORUM
+    if witnesses and quorum and Checkpoint.objects.exists() and checkpoint_latest_cosigned(quorum) is None:
+        report.add(
+            "cosignature.quorum",
+            "checkpoints",
+            f"no checkpoint is cosigned by {quorum} of the configured witnesses",
+        )
+    return checked
+
+
+def checkpoint_latest_cosigned(quorum: int) -> Checkpoint | None:
+    """The latest checkpoint that at least ``quorum`` configured witnesses cosigned."""
+    names = [w.name for w in settings.LOG_WITNESSES]
+    return (
+        Checkpoint.objects.annotate(cosigned=Count("cosignatures", filter=Q(cosignatures__witness__in=names)))
+        .filter(cosigned__gte=quorum)
+        .order_by("-id")
+        .first()
+    )

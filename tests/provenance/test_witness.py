@@ -320,3 +320,78 @@ def test_garbage_timeouts_and_missing_quorum_are_named_and_nothing_is_published(
     assert not (tmp_path / "pub" / "checkpoint").exists()
     assert (tmp_path / "pub" / "tile/entries/000.p/3").exists()
     assert not WitnessCosignature.objects.exists()
+
+
+# --- Verifiers --------------------------------------------------------------------------------------
+
+
+def test_offline_verify_checks_cosignatures_quorum_and_tiles(db, witnesses, settings, tmp_path, log_key):
+    from io import StringIO
+
+    from provenance.verify import main as verify_main
+
+    witnesses("witness.test/w1")
+    witnesses("witness.test/w2")
+    settings.LOG_PUBLISH_DIR = str(tmp_path / "pub")
+    append(300)
+    assert log_publish(checkpoint_sign()).checkpoint_written
+    keys = tmp_path / "keys"
+    keys.write_text(log_key.verifier_key() + "\n")
+    witness_keys = tmp_path / "witness-keys"
+    witness_keys.write_text("".join(x.verifier.verifier_key() + "\n" for x in settings.LOG_WITNESSES))
+    pub = tmp_path / "pub"
+    args = ["--keys", str(keys), "--checkpoint", str(pub / "checkpoint"), "--witness-keys", str(witness_keys)]
+
+    def run(*extra: str) -> tuple[int, str]:
+        out = StringIO()
+        return verify_main([*args, *extra], out=out), out.getvalue()
+
+    code, text = run("--tiles", str(pub))
+    assert code == 0, text
+    assert "2 of 2 witnesses, quorum 2" in text and "rebuild the signed root" in text
+
+    # A witness the verifier pins but that did not cosign: the quorum of 3 fails, 2 of 3 passes.
+    extra = w.CosignatureSigner.from_key_string(notes.generate_signer("witness.test/w3")[1])
+    witness_keys.write_text(witness_keys.read_text() + extra.verifier_key() + "\n")
+    assert run()[0] == 1
+    assert run("--quorum", "2")[0] == 0
+
+    # A forged cosignature claiming a pinned witness's key fails.
+    note = (pub / "checkpoint").read_text()
+    body, lines = w.note_signature_lines(note)
+    forged_line = extra.sign(body.replace("300", "301", 1), 1)
+    (tmp_path / "forged").write_text(note + forged_line)
+    forged_out = StringIO()
+    code = verify_main([*args[:2], "--checkpoint", str(tmp_path / "forged"), *args[4:]], out=forged_out)
+    assert code == 1 and "does not verify" in forged_out.getvalue()
+
+    # A changed tile fails the tile check.
+    tile = pub / "tile/0/000"
+    data = bytearray(tile.read_bytes())
+    data[5] ^= 1
+    tile.write_bytes(bytes(data))
+    code, text = run("--quorum", "2", "--tiles", str(pub))
+    assert code == 1 and "FAIL tiles" in text
+
+
+def test_provenance_verify_checks_the_stored_cosignatures(db, witnesses, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    witnesses()
+    append(4)
+    log_publish(checkpoint_sign())
+    out = StringIO()
+    call_command("provenance_verify", stdout=out)
+    assert "Checked 1 witness cosignatures." in out.getvalue()
+    row = WitnessCosignature.objects.get()
+    raw = bytearray(base64.b64decode(row.signature.split(" ")[2]))
+    raw[-1] ^= 1
+    row.signature = f"\u2014 {row.witness} {base64.b64encode(bytes(raw)).decode()}\n"
+    row.save()
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("provenance_verify", stdout=out)
+    assert "cosignature.forged" in out.getvalue()
