@@ -136,6 +136,9 @@ def make_server(witness: Witness, host: str, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         server_version = "provenant-witness"
         protocol_version = "HTTP/1.1"
+        # Headers and body go out as separate writes: without this, Nagle's algorithm holds the
+        # body until the client's delayed ACK, about 40 ms per keep-alive request.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
             logger.info("%s %s", self.address_string(), format % args)
