@@ -312,39 +312,43 @@ def tile_hash_reader(size: int, read_tile: Callable[[Tile], bytes]) -> merkle.Ha
 
 
 def verify_tiles(size: int, root: bytes, read_tile: Callable[[Tile], bytes]) -> None:
-    """Check that the hash tiles of the tree of ``size`` are those of the tree with ``root``.
+    """Check that the tiles of the tree of ``size`` are those of the tree with ``root``.
 
-    Every tile of :func:`tiles_for_size` is read: every full tile must hash to its entry in the
-    tile above, and the tree's root from the tiles must equal ``root``. With the entry bundles
-    also read, each bundle must hash to its level-0 tile. Raises :class:`TileVerificationError`
-    (or :class:`TileError` for a malformed tile, :class:`TileMissingError` for a missing one).
+    Every tile of :func:`tiles_for_size` is read: every full hash tile must hash to its entry in
+    the tile above, the tree's root from the tiles must equal ``root``, and every entry bundle must
+    hash to its level-0 tile. Streams: one tile and its parent in memory at a time. Raises
+    :class:`TileVerificationError` (or :class:`TileError` for a malformed tile,
+    :class:`TileMissingError` for a missing one).
     """
     tiles = tiles_for_size(size)
-    hashes: dict[Tile, list[bytes]] = {}
-    bundles: list[Tile] = []
-    for tile in tiles:
-        if tile.is_entries:
-            bundles.append(tile)
-        else:
-            hashes[tile] = decode_tile(read_tile(tile), tile)
-    for tile, content in hashes.items():
-        if not tile.full:
-            continue
-        above_level = tile.level + 1
-        above_index, offset = divmod(tile.index, TILE_WIDTH)
-        width = min(TILE_WIDTH, _level_count(size, above_level) - above_index * TILE_WIDTH)
-        above = hashes.get(Tile(above_level, above_index, width))
-        if above is None or merkle.root_from_leaf_hashes(content) != above[offset]:
-            raise TileVerificationError(f"tile {tile.path} does not hash to its entry in the tile above")
-    computed = merkle.tree_hash(size, tile_hash_reader(size, lambda t: encode_tile(hashes[t])))
+
+    def width_at(level: int, index: int) -> int:
+        return min(TILE_WIDTH, _level_count(size, level) - index * TILE_WIDTH)
+
+    def hashes_of(tile: Tile) -> list[bytes]:
+        return decode_tile(read_tile(tile), tile)
+
+    computed = merkle.tree_hash(size, tile_hash_reader(size, read_tile))
     if computed != root:
         raise TileVerificationError(
             f"the tiles of size {size} hash to {computed.hex()}, not the checkpoint's root {root.hex()}"
         )
-    for bundle in bundles:
-        level0 = hashes[Tile(0, bundle.index, bundle.width)]
-        leaves = [merkle.hash_leaf(e) for e in decode_bundle(read_tile(bundle), bundle)]
-        if leaves != level0:
-            raise TileVerificationError(
-                f"entry bundle {bundle.path} does not hash to tile {Tile(0, bundle.index, bundle.width).path}"
-            )
+    parent: tuple[Tile, list[bytes]] | None = None
+    for tile in tiles:
+        if tile.is_entries:
+            continue
+        content = hashes_of(tile)
+        if not tile.full:
+            continue
+        above_index, offset = divmod(tile.index, TILE_WIDTH)
+        above = Tile(tile.level + 1, above_index, width_at(tile.level + 1, above_index))
+        if parent is None or parent[0] != above:
+            parent = (above, hashes_of(above))
+        if merkle.root_from_leaf_hashes(content) != parent[1][offset]:
+            raise TileVerificationError(f"tile {tile.path} does not hash to its entry in the tile above")
+    for tile in tiles:
+        if tile.is_entries:
+            level0 = Tile(0, tile.index, tile.width)
+            leaves = [merkle.hash_leaf(e) for e in decode_bundle(read_tile(tile), tile)]
+            if leaves != hashes_of(level0):
+                raise TileVerificationError(f"entry bundle {tile.path} does not hash to tile {level0.path}")
