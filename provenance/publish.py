@@ -33,7 +33,7 @@ from provenance.standards import merkle, notes
 from provenance.standards import tiles as tlog_tiles
 from provenance.witnessing import WitnessReport, checkpoint_cosigned_note, witness_submit_all
 
-__all__ = ["PublishError", "PublishResult", "log_publish", "publish_tiles"]
+__all__ = ["PublishError", "PublishResult", "log_publish", "log_publish_pending", "publish_tiles"]
 
 logger = logging.getLogger(__name__)
 
@@ -229,3 +229,22 @@ def log_publish(
         result.tiles_kept,
     )
     return result
+
+
+def log_publish_pending() -> PublishResult | None:
+    """Publish the latest checkpoint again if it lacks the witness quorum or is not the published one.
+
+    For the schedule: a checkpoint a witness could not cosign, or a publication that failed, is
+    retried on the next run even when the log did not grow. ``None`` when nothing is pending.
+    """
+    latest = checkpoint_latest()
+    if latest is None:
+        return None
+    quorum = settings.LOG_WITNESS_QUORUM if settings.LOG_WITNESSES else 0
+    names = [w.name for w in settings.LOG_WITNESSES]
+    lacking = quorum and latest.cosignatures.filter(witness__in=names).count() < quorum
+    directory = settings.LOG_PUBLISH_DIR
+    behind = bool(directory) and _published_size(Path(directory), latest.origin) != latest.size
+    if not lacking and not behind:
+        return None
+    return log_publish(latest)

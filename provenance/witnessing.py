@@ -187,13 +187,18 @@ def witness_submit(
 def witness_submit_all(
     checkpoint: Checkpoint, *, transport: httpx.BaseTransport | None = None
 ) -> WitnessReport:
-    """Submit ``checkpoint`` to every configured witness; errors are collected, not raised."""
+    """Submit ``checkpoint`` to every configured witness that has not cosigned it yet; errors are
+    collected, not raised."""
     report = WitnessReport(checkpoint=checkpoint, quorum=settings.LOG_WITNESS_QUORUM)
     witnesses: list[LogWitness] = settings.LOG_WITNESSES
     if not witnesses:
         return report
+    already = set(WitnessCosignature.objects.filter(checkpoint=checkpoint).values_list("witness", flat=True))
     with httpx.Client(timeout=settings.LOG_WITNESS_TIMEOUT, transport=transport) as client:
         for witness in witnesses:
+            if witness.name in already:
+                report.cosigned.append(witness.name)
+                continue
             try:
                 witness_submit(checkpoint, witness, client=client)
             except (WitnessError, LogError) as exc:

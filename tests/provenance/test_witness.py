@@ -395,3 +395,25 @@ def test_provenance_verify_checks_the_stored_cosignatures(db, witnesses, setting
     with pytest.raises(CommandError):
         call_command("provenance_verify", stdout=out)
     assert "cosignature.forged" in out.getvalue()
+
+
+def test_the_schedule_retries_a_checkpoint_a_witness_missed(db, witnesses, settings, tmp_path):
+    from provenance.tasks import checkpoint_sign_task
+
+    process = witnesses()
+    settings.LOG_PUBLISH_DIR = str(tmp_path / "pub")
+    [configured] = settings.LOG_WITNESSES
+    settings.LOG_WITNESSES = [w.LogWitness(configured.name, "http://127.0.0.1:9", configured.verifier)]
+    settings.LOG_WITNESS_ATTEMPTS = 1
+    append(3)
+    checkpoint_sign_task()
+    assert not WitnessCosignature.objects.exists()
+    assert not (tmp_path / "pub" / "checkpoint").exists()
+    # The witness is reachable again; the log did not grow, the next run still gets the cosignature.
+    settings.LOG_WITNESSES = [configured]
+    assert checkpoint_sign_task() is None
+    assert WitnessCosignature.objects.count() == 1
+    assert (tmp_path / "pub" / "checkpoint").exists()
+    # Nothing pending: no request is made.
+    process.stop()
+    assert checkpoint_sign_task() is None
