@@ -136,7 +136,7 @@ def _witness_rate(checkpoints: int, directory: Path) -> tuple[float, float]:
 
 
 _MONITOR = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from provenance.standards import tiles as t
 out, size, root = Path(sys.argv[1]), int(sys.argv[2]), bytes.fromhex(sys.argv[3])
@@ -145,7 +145,9 @@ started = time.perf_counter()
 t.verify_tiles(size, root, read)
 assert t.root_from_bundles(size, read) == root
 seconds = time.perf_counter() - started
-print(json.dumps({"seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM is this program's own peak: ru_maxrss would carry the parent's peak over fork and exec.
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": seconds, "rss_mb": int(hwm.split()[1]) / 1024}))
 """
 
 
