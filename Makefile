@@ -76,6 +76,7 @@ bench: install
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/rest_sync.py
 	$(BIN)/python bench/log.py
+	$(BIN)/python bench/tiles.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/media.py
 	$(BIN)/python bench/marks.py

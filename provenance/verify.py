@@ -7,11 +7,16 @@ it on files fetched from the log's public endpoints or taken from an audit packa
 - ``--checkpoint``: a C2SP signed note holding a C2SP tlog-checkpoint (``/log/checkpoint``);
 - ``--entries``: pages of ``/log/entries`` (JSON ``{"entries": [{"index", "data", ...}], "next"}``);
 - ``--inclusion`` / ``--consistency``: proofs from ``/log/proof/inclusion`` and ``/log/proof/consistency``;
-- ``--old-checkpoint``: earlier checkpoints, to check consistency proofs between them.
+- ``--old-checkpoint``: earlier checkpoints, to check consistency proofs between them;
+- ``--witness-keys`` / ``--quorum``: witnesses' cosignature/v1 verifier keys, one a line, and how
+  many of them must have cosigned the checkpoint (C2SP tlog-cosignature);
+- ``--tiles``: a directory holding the log published as C2SP tlog-tiles (``tile/...``).
 
 Checks the signatures (C2SP signed-note, Ed25519), rebuilds the RFC 9162 root from the entries'
 exact bytes and compares it with the checkpoint, and verifies each proof (RFC 9162 §2.1.3.2 and
-§2.1.4.2). Prints one PASS or FAIL line per check and exits 1 if any check failed.
+§2.1.4.2). From tiles: every hash tile is checked against the tile above it and the checkpoint's
+root, and the root is rebuilt from the entry bundles alone. Prints one PASS or FAIL line per check
+and exits 1 if any check failed.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from provenance.standards import merkle, notes
+from provenance.standards import merkle, notes, witness
+from provenance.standards import tiles as tlog_tiles
 
 __all__ = ["main"]
 
@@ -251,12 +257,79 @@ def _parser() -> argparse.ArgumentParser:
         help="an earlier signed checkpoint, whose root the consistency proofs may start from",
     )
     parser.add_argument("--origin", help="the log origin the checkpoint must name")
+    parser.add_argument(
+        "--witness-keys",
+        metavar="FILE",
+        help="witnesses' cosignature/v1 verifier keys, one a line (<name>+<key ID>+<base64(0x04 ‖ key)>)",
+    )
+    parser.add_argument(
+        "--quorum",
+        type=int,
+        help="how many of the --witness-keys must have cosigned the checkpoint (default: all of them)",
+    )
+    parser.add_argument(
+        "--tiles",
+        metavar="DIR",
+        help="the log published as C2SP tlog-tiles: checks every tile and rebuilds the root from the bundles",
+    )
     return parser
+
+
+def _check_cosignatures(run: _Run, args: argparse.Namespace) -> None:
+    try:
+        lines = [line.strip() for line in _read_text(args.witness_keys).splitlines() if line.strip()]
+        witnesses = [witness.CosignatureVerifier.from_key_string(line) for line in lines]
+    except (OSError, UnicodeDecodeError, witness.CosignatureError) as exc:
+        run.fail(f"witness keys {args.witness_keys}: {exc}")
+        return
+    quorum = len(witnesses) if args.quorum is None else args.quorum
+    if not 0 < quorum <= len(witnesses):
+        run.fail(f"quorum {quorum}: must be from 1 to the {len(witnesses)} witness keys")
+        return
+    try:
+        body, signature_lines = witness.note_signature_lines(_read_text(args.checkpoint))
+        found = witness.verify_cosignatures(body, signature_lines, witnesses)
+    except (OSError, UnicodeDecodeError, witness.CosignatureError) as exc:
+        run.fail(f"cosignatures on {args.checkpoint}: {exc}")
+        return
+    names = ", ".join(f"{name} (time {c.timestamp})" for name, c in sorted(found.items())) or "none"
+    what = (
+        f"cosignatures on {args.checkpoint}: {len(found)} of {len(witnesses)} witnesses, "
+        f"quorum {quorum}: {names}"
+    )
+    (run.ok if len(found) >= quorum else run.fail)(what)
+
+
+def _check_tiles(run: _Run, directory: str, checkpoint: notes.Checkpoint) -> None:
+    root = Path(directory)
+
+    def read(tile: tlog_tiles.Tile) -> bytes:
+        try:
+            return (root / tile.path).read_bytes()
+        except FileNotFoundError:
+            raise tlog_tiles.TileMissingError(tile.path) from None
+
+    try:
+        tlog_tiles.verify_tiles(checkpoint.size, checkpoint.root_hash, read)
+    except tlog_tiles.TileError as exc:
+        run.fail(f"tiles {directory}: {exc}")
+        return
+    run.ok(f"tiles {directory}: every tile of size {checkpoint.size} agrees with the signed root")
+    try:
+        rebuilt = tlog_tiles.root_from_bundles(checkpoint.size, read)
+    except tlog_tiles.TileError as exc:
+        run.fail(f"entry bundles {directory}: {exc}")
+        return
+    if rebuilt == checkpoint.root_hash:
+        run.ok(f"entry bundles {directory}: the {checkpoint.size} entries rebuild the signed root")
+    else:
+        run.fail(f"entry bundles {directory}: the entries rebuild {rebuilt.hex()}, not the signed root")
 
 
 def _missing_files(args: argparse.Namespace) -> list[str]:
     """The named input files that do not exist (a typo in a path is a usage error, not a FAIL)."""
     paths = [args.keys, args.checkpoint, *args.entries, *args.inclusion, *args.consistency]
+    paths += [p for p in (args.witness_keys, args.tiles) if p]
     return [path for path in [*paths, *args.old_checkpoint] if not Path(path).exists()]
 
 
@@ -299,6 +372,10 @@ def main(argv: Sequence[str] | None = None, out=None) -> int:
                 f"signs {cp.root_hash.hex()}"
             )
 
+    if args.witness_keys:
+        _check_cosignatures(run, args)
+    if args.tiles and checkpoint is not None:
+        _check_tiles(run, args.tiles, checkpoint)
     for path in args.inclusion:
         _check_inclusion(run, path, roots)
     for path in args.consistency:

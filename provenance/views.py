@@ -31,6 +31,7 @@ from provenance.log import (
     log_inclusion_proof,
     log_size,
 )
+from provenance.witnessing import checkpoint_cosigned_note
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=10"
@@ -126,11 +127,11 @@ def _json(body: dict, cache_control: str) -> JsonResponse:
 
 @public_log_view
 def checkpoint(request: HttpRequest) -> HttpResponse:
-    """The latest signed checkpoint, a C2SP signed note."""
+    """The latest signed checkpoint, a C2SP signed note, with the witnesses' cosignatures appended."""
     latest = checkpoint_latest()
     if latest is None:
         return error_response(404, "not_found", "no checkpoint has been signed yet")
-    response = HttpResponse(latest.note, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(checkpoint_cosigned_note(latest), content_type="text/plain; charset=utf-8")
     response["Cache-Control"] = CHECKPOINT_MAX_AGE
     return response
 

@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from magento_bridge.connection import DatabaseUrlError, parse_database_url
 from provenance.standards.notes import InvalidKeyError, signer_from_key_string
+from provenance.standards.witness import parse_witness_list
 from sidecar.client_ip import trusted_proxies_parse
 from sidecar.env import (
     env_bool,
@@ -228,6 +229,20 @@ if LOG_SIGNING_KEY:
         raise ImproperlyConfigured(f"PROVENANT_LOG_KEY (or PROVENANT_LOG_KEY_FILE): {exc}") from None
 LOG_LOCK_WAIT_SECONDS = env_int("PROVENANT_LOG_LOCK_WAIT_SECONDS", 10, minimum=1, maximum=3600)
 LOG_CHECKPOINT_MINUTES = env_int("PROVENANT_LOG_CHECKPOINT_MINUTES", 5, minimum=1)
+# Published log (C2SP tlog-tiles): after each checkpoint, tiles, entry bundles and the checkpoint
+# (with the witnesses' cosignatures) are written under this directory, for a web server or CDN.
+LOG_PUBLISH_DIR = env_str("PROVENANT_LOG_PUBLISH_DIR").strip()
+# Witnesses (C2SP tlog-witness) that cosign each checkpoint: a JSON list of {"name", "url", "vkey"}
+# (or PROVENANT_LOG_WITNESSES_FILE), and how many of them must cosign before a checkpoint is published.
+try:
+    LOG_WITNESSES = parse_witness_list(env_str("PROVENANT_LOG_WITNESSES"))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"PROVENANT_LOG_WITNESSES (or PROVENANT_LOG_WITNESSES_FILE): {exc}") from None
+LOG_WITNESS_QUORUM = env_int(
+    "PROVENANT_LOG_WITNESS_QUORUM", len(LOG_WITNESSES), minimum=0, maximum=len(LOG_WITNESSES)
+)
+LOG_WITNESS_TIMEOUT = env_float("PROVENANT_LOG_WITNESS_TIMEOUT", 10.0, minimum=0.1)
+LOG_WITNESS_ATTEMPTS = env_int("PROVENANT_LOG_WITNESS_ATTEMPTS", 3, minimum=1, maximum=10)
 TSA_URL = env_url("PROVENANT_TSA_URL")
 TSA_TIMEOUT = env_float("PROVENANT_TSA_TIMEOUT", 10.0, minimum=0.1)
 TSA_CA_CERTS = env_str("PROVENANT_TSA_CA_CERTS")  # PEM file: when set, timestamps are verified

@@ -1,7 +1,7 @@
 """Provenance models: the registry, the transparency log, generators and generation records, and
 the marks inside marked images."""
 
-from provenance.models.log import Checkpoint, LogEntry, LogHash, LogHead, LogKey
+from provenance.models.log import Checkpoint, LogEntry, LogHash, LogHead, LogKey, WitnessCosignature
 from provenance.models.marks import FingerprintBand, ImageMark
 from provenance.models.records import ApiClient, ApiScope, ApiToken, GenerationRecord, Generator
 from provenance.models.registry import C2paState, ContentItem, Origin, OriginSource, SourceRule, Surface
@@ -25,4 +25,5 @@ __all__ = [
     "OriginSource",
     "SourceRule",
     "Surface",
+    "WitnessCosignature",
 ]

@@ -135,3 +135,25 @@ class Checkpoint(models.Model):
     @property
     def root_hash_base64(self) -> str:
         return base64.b64encode(bytes(self.root_hash)).decode("ascii")
+
+
+class WitnessCosignature(models.Model):
+    """A witness's cosignature (C2SP tlog-cosignature, cosignature/v1) on a checkpoint, verified
+    against the witness's configured key when it was received."""
+
+    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.CASCADE, related_name="cosignatures")
+    witness = models.CharField(max_length=200, help_text="The witness's key name.")
+    key_id = models.CharField(max_length=8, help_text="The cosigning key ID, 8 hex digits.")
+    timestamp = models.BigIntegerField(help_text="When the witness cosigned, POSIX seconds.")
+    signature = models.TextField(help_text="The note signature line, as appended to the checkpoint.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["checkpoint_id", "witness"]
+        constraints = [
+            models.UniqueConstraint(fields=["checkpoint", "witness"], name="cosignature_checkpoint_witness")
+        ]
+        indexes = [models.Index(fields=["witness", "checkpoint"], name="cosignature_witness")]
+
+    def __str__(self) -> str:
+        return f"{self.witness} on checkpoint #{self.checkpoint_id}"

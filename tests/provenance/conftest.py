@@ -15,10 +15,10 @@ from __future__ import annotations
 import pytest
 from django.db import connections
 
-from provenance.models import Checkpoint, LogEntry, LogHash, LogHead, LogKey
+from provenance.models import Checkpoint, LogEntry, LogHash, LogHead, LogKey, WitnessCosignature
 from provenance.standards.notes import generate_signer
 
-LOG_MODELS = (LogEntry, LogHash, LogHead, LogKey, Checkpoint)
+LOG_MODELS = (LogEntry, LogHash, LogHead, LogKey, Checkpoint, WitnessCosignature)
 MARIADB_ALIAS = "log_mariadb"
 
 

@@ -25,6 +25,8 @@ def test_every_standard_is_listed():
         "merkle",
         "model_cards",
         "notes",
+        "tiles",
+        "witness",
         "watermark",
         "xmp",
     }

@@ -11,6 +11,7 @@ from provenance.checkpoints import (
     checkpoint_sign,
     checkpoint_timestamp,
 )
+from provenance.publish import PublishError, log_publish
 
 
 class Command(BaseCommand):
@@ -18,13 +19,19 @@ class Command(BaseCommand):
         "Sign a checkpoint of the transparency log now, if it grew since the last one (--force: sign "
         "anyway). The new tree is first proven consistent with the last checkpoint; the command fails "
         "and signs nothing otherwise. Prints the signed note. --timestamp stamps the latest checkpoint "
-        "with the configured RFC 3161 authority (PROVENANT_TSA_URL) if it has no timestamp yet."
+        "with the configured RFC 3161 authority (PROVENANT_TSA_URL) if it has no timestamp yet. The latest "
+        "checkpoint is then submitted to the configured witnesses (PROVENANT_LOG_WITNESSES) and, with "
+        "PROVENANT_LOG_PUBLISH_DIR set, published there as C2SP tlog-tiles with the cosignatures "
+        "(--no-publish: skip both)."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--force", action="store_true", help="sign even if the log did not grow")
         parser.add_argument(
             "--timestamp", action="store_true", help="timestamp the latest checkpoint if it has none"
+        )
+        parser.add_argument(
+            "--no-publish", action="store_true", help="neither submit to witnesses nor publish tiles"
         )
 
     def handle(self, *args, **options) -> None:
@@ -45,6 +52,8 @@ class Command(BaseCommand):
                 self.style.SUCCESS(f"Signed checkpoint #{checkpoint.pk} of size {checkpoint.size}:")
             )
             self.stdout.write(checkpoint.note, ending="")
+        if not options["no_publish"]:
+            self._publish()
         if options["timestamp"]:
             latest = checkpoint_latest()
             if latest is None:
@@ -61,3 +70,27 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Timestamped checkpoint #{latest.pk} at {latest.timestamped_at} by {latest.tsa_url}."
             )
+
+    def _publish(self) -> None:
+        try:
+            result = log_publish()
+        except PublishError as exc:
+            raise CommandError(str(exc)) from None
+        if result is None:
+            return
+        if result.witnesses is not None:
+            report = result.witnesses
+            total = len(report.cosigned) + len(report.errors)
+            self.stdout.write(
+                f"Cosigned by {len(report.cosigned)} of {total} witnesses "
+                f"(quorum {report.quorum}): {', '.join(report.cosigned) or 'none'}."
+            )
+            for name, error in report.errors.items():
+                self.stderr.write(f"{name}: {error}")
+        if result.checkpoint_written:
+            self.stdout.write(
+                f"Published the log of size {result.size}: {result.tiles_written} tiles written, "
+                f"{result.tiles_kept} already there."
+            )
+        elif result.errors:
+            raise CommandError("; ".join(result.errors[-1:]))

@@ -1,0 +1,271 @@
+"""Benchmark publishing the log as C2SP tlog-tiles, verifying it from tiles, and witness cosigning.
+
+    python bench/tiles.py [--entries 1000000] [--batch 5000] [--increment 10000] [--checkpoints 2000]
+
+In a throwaway MariaDB database (one process; ratios are against numbers measured in the same run,
+read them, not the seconds):
+
+  (a) baseline: the entries' leaf hashes and the tree's root computed in memory from the entry
+      bytes (SHA-256 over each entry and each interior node: work any publisher of the tree does);
+  (b) publishing the whole log into an empty directory (``log_publish``): time, and ratio to (a);
+  (c) incremental publication after ``--increment`` more entries: time, tiles written, and the
+      cost per new entry against (b)'s cost per entry (proportional when the ratio is about 1);
+  (d) a monitor's check from the directory alone: every tile against the tile above and the
+      signed root, and the root rebuilt from the entry bundles (time, peak RSS);
+  (e) a witness (``provenance_witness``) cosigning growing checkpoints with consistency proofs:
+      in process on its SQLite state file, and over HTTP on a local port with keep-alive.
+
+Targets of issue 18: (b) 1M entries < 60 s; (c) proportional to new entries; (d) 1M entries < 60 s
+and < 200 MB; (e) >= 200 checkpoints/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
+
+from _mariadb import scratch_database  # noqa: E402
+
+
+def _django(url: str) -> None:
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "sidecar.settings",
+            "PROVENANT_DEBUG": "0",
+            "PROVENANT_SECRET_KEY": "bench-only-not-a-secret-" + "x" * 40,
+            "DATABASE_URL": url,
+            "PROVENANT_LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+
+    django.setup()
+
+
+def _payload(n: int) -> dict:
+    import hashlib
+
+    digest = hashlib.sha256(n.to_bytes(8, "big")).hexdigest()
+    return {
+        "store_code": "default",
+        "surface": "product_image",
+        "magento_id": 100_000 + n // 3,
+        "part_key": str(n),
+        "content_sha256": digest,
+        "origin": "synthetic",
+        "state_sha256": digest[::-1],
+    }
+
+
+def _fill(start: int, count: int, batch: int) -> None:
+    from django.db import transaction
+
+    from provenance.log import log_append_many
+
+    for lo in range(start, start + count, batch):
+        with transaction.atomic():
+            log_append_many(
+                entries=[("item.added", _payload(n)) for n in range(lo, min(lo + batch, start + count))]
+            )
+
+
+def _witness_rate(checkpoints: int, directory: Path) -> tuple[float, float]:
+    import httpx
+
+    from provenance.standards import merkle, notes
+    from provenance.standards.witness import CosignatureSigner, format_add_checkpoint
+    from provenance.witness_server import Witness, make_server
+
+    log, _ = notes.generate_signer("bench.log/a")
+    tree = merkle.StoredHashTree()
+    requests = []
+    for n in range(checkpoints * 2):
+        tree.append(merkle.hash_leaf(b"%d" % n))
+        size = n + 1
+        note = notes.sign_note(notes.Checkpoint("bench.log/a", size, tree.root()).body(), [log])
+        requests.append((size, note))
+
+    def bodies(pairs):
+        old = 0
+        for size, note in pairs:
+            yield format_add_checkpoint(old, tree.consistency_proof(old, size) if old else [], note)
+            old = size
+
+    first = list(bodies(requests[:checkpoints]))
+    witness = Witness(
+        signer=CosignatureSigner.from_key_string(notes.generate_signer("bench.witness/w")[1]),
+        logs={"bench.log/a": [log.verifier()]},
+        state_path=directory / "in-process.sqlite3",
+    )
+    started = time.perf_counter()
+    for body in first:
+        witness.add_checkpoint(body)
+    in_process = checkpoints / (time.perf_counter() - started)
+
+    second = list(bodies(requests[:checkpoints]))
+    http_witness = Witness(
+        signer=CosignatureSigner.from_key_string(notes.generate_signer("bench.witness/h")[1]),
+        logs={"bench.log/a": [log.verifier()]},
+        state_path=directory / "http.sqlite3",
+    )
+    server = make_server(http_witness, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/add-checkpoint"
+    try:
+        with httpx.Client() as client:
+            started = time.perf_counter()
+            for body in second:
+                response = client.post(url, content=body)
+                if response.status_code != 200:
+                    raise SystemExit(f"witness answered {response.status_code}: {response.text}")
+            over_http = checkpoints / (time.perf_counter() - started)
+    finally:
+        server.shutdown()
+        server.server_close()
+    return in_process, over_http
+
+
+_MONITOR = """
+import json, sys, time
+from pathlib import Path
+from provenance.standards import tiles as t
+out, size, root = Path(sys.argv[1]), int(sys.argv[2]), bytes.fromhex(sys.argv[3])
+read = lambda tile: (out / tile.path).read_bytes()
+started = time.perf_counter()
+t.verify_tiles(size, root, read)
+assert t.root_from_bundles(size, read) == root
+seconds = time.perf_counter() - started
+# VmHWM is this program's own peak: ru_maxrss would carry the parent's peak over fork and exec.
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": seconds, "rss_mb": int(hwm.split()[1]) / 1024}))
+"""
+
+
+def _monitor(directory: Path, size: int, root: bytes) -> tuple[float, float]:
+    """verify_tiles and root_from_bundles in a fresh interpreter (Django-free), so its RSS is its own."""
+    import json
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _MONITOR, str(directory), str(size), root.hex()],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    return result["seconds"], result["rss_mb"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--increment", type=int, default=10_000)
+    parser.add_argument("--checkpoints", type=int, default=2000, help="checkpoints the witness cosigns")
+    args = parser.parse_args()
+
+    url, drop = scratch_database()
+    try:
+        _django(url)
+        from django.conf import settings
+        from django.db import connection
+
+        from provenance.checkpoints import checkpoint_sign
+        from provenance.models import Checkpoint, LogEntry, LogHash, LogHead, LogKey, WitnessCosignature
+        from provenance.publish import log_publish
+        from provenance.standards import merkle, notes
+        from provenance.standards import tiles as t
+
+        with connection.schema_editor() as editor:
+            for model in (LogEntry, LogHash, LogHead, LogKey, Checkpoint, WitnessCosignature):
+                editor.create_model(model)
+        _, key = notes.generate_signer("bench.provenant.localhost/log")
+        settings.LOG_SIGNING_KEY = key
+        settings.TSA_URL = ""
+        settings.LOG_WITNESSES = []
+        print(f"Filling the log with {args.entries:,} entries …", flush=True)
+        _fill(0, args.entries, args.batch)
+        checkpoint = checkpoint_sign()
+
+        data = [
+            bytes(d)
+            for d in LogEntry.objects.order_by("index").values_list("data", flat=True).iterator(10000)
+        ]
+        started = time.perf_counter()
+        root = merkle.root_from_leaf_hashes(merkle.hash_leaf(d) for d in data)
+        baseline = time.perf_counter() - started
+        assert root == bytes(checkpoint.root_hash)
+        del data
+        print(
+            f"(a) baseline: leaf hashes and root of {args.entries:,} entries in memory: {baseline:.2f} s",
+            flush=True,
+        )
+
+        with tempfile.TemporaryDirectory(prefix="provenant-bench-tiles-") as tmp:
+            out = Path(tmp) / "log"
+            started = time.perf_counter()
+            full = log_publish(checkpoint, directory=out)
+            publish = time.perf_counter() - started
+            print(
+                f"(b) publish {args.entries:,} entries: {full.tiles_written:,} tiles in {publish:.2f} s "
+                f"= {publish / baseline:.2f}x the baseline",
+                flush=True,
+            )
+
+            _fill(args.entries, args.increment, args.batch)
+            bigger = checkpoint_sign()
+            started = time.perf_counter()
+            incremental = log_publish(bigger, directory=out)
+            step = time.perf_counter() - started
+            per_new = step / args.increment
+            per_full = publish / args.entries
+            print(
+                f"(c) incremental: {args.increment:,} new entries, {incremental.tiles_written} tiles written in "
+                f"{step * 1000:.0f} ms; cost per new entry {per_new / per_full:.2f}x the full publication's",
+                flush=True,
+            )
+
+            size, signed_root = bigger.size, bytes(bigger.root_hash)
+
+            def read(tile: t.Tile) -> bytes:
+                return (out / tile.path).read_bytes()
+
+            monitor, monitor_rss = _monitor(out, size, signed_root)
+            print(
+                f"(d) monitor check of {size:,} entries from tiles (own process): {monitor:.2f} s "
+                f"= {monitor / baseline:.2f}x the baseline; peak RSS {monitor_rss:.0f} MB",
+                flush=True,
+            )
+
+            in_process, over_http = _witness_rate(args.checkpoints, Path(tmp))
+            print(
+                f"(e) witness: {in_process:,.0f} checkpoints/s in process, {over_http:,.0f}/s over HTTP",
+                flush=True,
+            )
+        print("\nTargets (issue 18):")
+        print(f"  publish 1M < 60 s (scaled to 1M: {publish * 1_000_000 / args.entries:.1f} s)")
+        print(f"  incremental cost per entry ~1x: {per_new / per_full:.2f}x")
+        print(
+            f"  monitor 1M < 60 s (scaled: {monitor * 1_000_000 / size:.1f} s), peak RSS {monitor_rss:.0f} MB"
+        )
+        print(f"  witness >= 200 checkpoints/s: {over_http:,.0f}/s over HTTP")
+    finally:
+        drop()
+
+
+if __name__ == "__main__":
+    main()
