@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('provenance', '0007_admin_at_scale_indexes'),
+        ('provenance', '0008_generation_record_source_type'),
     ]
 
     operations = [
