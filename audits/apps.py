@@ -12,7 +12,9 @@ class AuditsConfig(AppConfig):
         from provenance.integrity import integrity_register
 
         receivers.connect()
-        post_migrate.connect(receivers.roles_after_migrate, sender=self)
+        # After every app's migrations, not only ours: the permissions of apps listed after audits
+        # (datasets, lineage) are created by their own post_migrate, and must reach the roles too.
+        post_migrate.connect(receivers.roles_after_migrate, dispatch_uid="audits.roles_after_migrate")
         integrity_register("audit events", trail.audit_verify)
 
         from audits.checks.evidence import coverage_simulation_package_files, separation_package_files
