@@ -12,10 +12,13 @@ a local media root once, keeps what belongs to synthetic or suspected images, an
 file whose size or mtime changed since it was last checked. A hostile or broken file becomes a
 problem on its row; the sync goes on.
 
-A REST source or a media base URL alone cannot discover derivatives: the ``<hash>`` is an MD5
-HMAC of the resize parameters keyed with the store's ``crypt/key`` from ``app/etc/env.php``
-(Magento's ``Encryptor::hash``), so it cannot be derived from ``view.xml`` from outside the store.
-The run records that as "not discoverable".
+A media base URL alone cannot list derivatives: the ``<hash>`` is an MD5 HMAC of the resize
+parameters keyed with the store's ``crypt/key`` from ``app/etc/env.php`` (Magento's
+``Encryptor::hash``), so it cannot be derived from ``view.xml`` from outside the store. With a
+GraphQL endpoint (``MAGENTO_GRAPHQL_URL``, by default next to ``MAGENTO_REST_BASE_URL``) the
+storefront answers the served URLs of each product's role images instead
+(:mod:`magento_bridge.storefront_images`); each is then checked like a local file, its change marker
+being the HEAD answer's length and validator. Without either the run records "not discoverable".
 """
 
 from __future__ import annotations
@@ -24,12 +27,21 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import httpx
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from magento_bridge.media import LocalMediaRoot, MediaFetchError, MediaSource, inspect_image_bytes
+from magento_bridge.media import (
+    CachedDerivative,
+    HttpMediaBase,
+    LocalMediaRoot,
+    MediaFetchError,
+    MediaSource,
+    inspect_image_bytes,
+)
 from magento_bridge.models import Derivative
+from magento_bridge.storefront_images import GraphqlImagesError, graphql_role_images
 from provenance.images import detector_key
 from provenance.marks import ImageInspectError, inspect_image
 from provenance.models import ContentItem, Origin, Surface
@@ -92,7 +104,7 @@ class DerivativeStats:
         return data
 
 
-def derivative_inspect(source: LocalMediaRoot, path: str) -> dict:
+def derivative_inspect(source: MediaSource, path: str) -> dict:
     """The layers found in derivative ``path`` (relative to ``catalog/product``), as the values of
     a :class:`~magento_bridge.models.Derivative`; hostile or broken files give a problem instead."""
     values: dict = {
@@ -152,11 +164,12 @@ def derivatives_check(*, store_codes: Sequence[str], source: MediaSource | None)
         stats.enabled = False
         stats.reason = "MAGENTO_DERIVATIVES=off"
         return stats
-    if not isinstance(source, LocalMediaRoot):
+    remote = isinstance(source, HttpMediaBase) and bool(settings.MAGENTO_GRAPHQL_URL)
+    if not isinstance(source, LocalMediaRoot) and not remote:
         stats.discoverable = False
         stats.reason = (
-            "not discoverable without a local media root (MAGENTO_MEDIA_ROOT): Magento's cache "
-            "directory names are keyed with the store's crypt key"
+            "not discoverable without a local media root (MAGENTO_MEDIA_ROOT) or a GraphQL endpoint "
+            "(MAGENTO_GRAPHQL_URL): Magento's cache directory names are keyed with the store's crypt key"
             if source is not None
             else "no media source configured"
         )
@@ -169,8 +182,13 @@ def derivatives_check(*, store_codes: Sequence[str], source: MediaSource | None)
         store_code__in=list(store_codes),
     ).exclude(file_path="")
     by_file: dict[str, list[tuple[int, str]]] = {}
-    for item_id, file_path, origin in items.values_list("id", "file_path", "origin"):
+    skus: dict[str, set[str]] = {}  # store code -> SKUs, for the GraphQL discovery
+    for item_id, file_path, origin, store_code, sku in items.values_list(
+        "id", "file_path", "origin", "store_code", "sku"
+    ):
         by_file.setdefault(file_path, []).append((item_id, origin))
+        if sku:
+            skus.setdefault(store_code, set()).add(sku)
         stats.images += 1
     existing = {
         (row.item_id, row.path): row
@@ -179,7 +197,17 @@ def derivatives_check(*, store_codes: Sequence[str], source: MediaSource | None)
     detector = detector_key()
     to_create: list[Derivative] = []
     to_update: list[Derivative] = []
-    for cached in source.cache_files(by_file):
+    if remote:
+        try:
+            discovered = list(_served_role_images(source, skus, by_file))
+        except GraphqlImagesError as exc:
+            stats.discoverable = False
+            stats.reason = f"the storefront's GraphQL endpoint did not answer the role images: {exc}"[:500]
+            stats.seconds = time.perf_counter() - started
+            return stats
+    else:
+        discovered = source.cache_files(by_file)
+    for cached in discovered:
         marker = f"{cached.marker!r}|{detector}"[:200]
         inspected: dict[str, dict] = {}  # one read serves every store view showing the image
         for item_id, origin in by_file[cached.gallery_file]:
@@ -217,6 +245,29 @@ def derivatives_check(*, store_codes: Sequence[str], source: MediaSource | None)
         stats.dropped = len(stale)
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+def _served_role_images(
+    source: HttpMediaBase, skus: dict[str, set[str]], by_file: dict[str, list]
+) -> list[CachedDerivative]:
+    """The role images the storefront serves for ``skus`` (per store view) that were rendered from a
+    checked gallery file, each once, with a HEAD answer as its change marker (a file without a
+    validator is read again on every run)."""
+    found: dict[str, CachedDerivative] = {}
+    with httpx.Client(timeout=settings.MAGENTO_REST_TIMEOUT, trust_env=True) as client:
+        for store_code, store_skus in sorted(skus.items()):
+            for image in graphql_role_images(
+                client,
+                graphql_url=settings.MAGENTO_GRAPHQL_URL,
+                store_code=store_code,
+                skus=store_skus,
+                media_base_url=source.base_url,
+            ):
+                if image.gallery_file not in by_file or image.path in found:
+                    continue
+                marker = source.stat(image.path) or ("unvalidated", time.time_ns())
+                found[image.path] = CachedDerivative(image.gallery_file, image.cache_hash, image.path, marker)
+    return list(found.values())
 
 
 def _write(to_create: list[Derivative], to_update: list[Derivative]) -> None:

@@ -16,6 +16,7 @@ import pymysql
 from django.core.exceptions import ImproperlyConfigured
 
 from magento_bridge.connection import DatabaseUrlError, parse_database_url
+from magento_bridge.storefront_images import graphql_url_for
 from provenance.standards.notes import InvalidKeyError, signer_from_key_string
 from provenance.standards.witness import parse_witness_list
 from sidecar.client_ip import trusted_proxies_parse
@@ -189,6 +190,8 @@ MAGENTO_MEDIA_BASE_URL = env_url("MAGENTO_MEDIA_BASE_URL")
 # Inspect the catalog/product/cache derivatives of synthetic and suspected images after each sync
 # (acts only with MAGENTO_MEDIA_ROOT: from outside the store the cache paths cannot be derived).
 MAGENTO_DERIVATIVES = env_choice("MAGENTO_DERIVATIVES", "on", ("on", "off"))
+# The storefront's GraphQL endpoint answers the served role-image URLs where pub/media is not local.
+MAGENTO_GRAPHQL_URL = env_url("MAGENTO_GRAPHQL_URL") or graphql_url_for(MAGENTO_REST_BASE_URL)
 MAGENTO_STORES = env_list("MAGENTO_STORES")  # empty: every active store view
 MAGENTO_BATCH_SIZE = env_int("MAGENTO_BATCH_SIZE", 1000, minimum=10, maximum=50_000)
 # Products per registry transaction: each holds the log's writer lock while it commits (about 9
