@@ -35,7 +35,7 @@ from datetime import datetime
 
 from celery import chord, shared_task
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, OperationalError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from magento_bridge.derivatives import derivatives_check
@@ -241,7 +241,11 @@ def sync_fanout_media(run_id: int, plan: dict, key: str, paths: list[str]) -> di
         source = configured_media_source()
         stats = MediaStats(configured=source is not None)
         if source is not None:
-            media_inspect_files(files=paths, source=source, stats=stats, reread=plan["full"])
+            try:
+                media_inspect_files(files=paths, source=source, stats=stats, reread=plan["full"])
+            except IntegrityError:  # the same batch, delivered twice, ran at the same time
+                stats = MediaStats()
+                media_inspect_files(files=paths, source=source, stats=stats, reread=plan["full"])
         _land(run_id, key, lambda: {"media": stats.as_dict()}, log_lock=False)
         return {}
 
