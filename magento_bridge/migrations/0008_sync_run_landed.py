@@ -15,7 +15,11 @@ class Migration(migrations.Migration):
             field=models.JSONField(
                 blank=True,
                 default=dict,
-                help_text="A fanned-out run's batches that committed, by batch key (surface, store view and id range, or media file batch), each with its counts: a batch redone after a lost worker finds its key here and writes nothing twice.",
+                help_text=(
+                    "A fanned-out run's batches that committed, by batch key (surface, store view and "
+                    "id range, or media file batch), each with its counts: a batch redone after a lost "
+                    "worker finds its key here and writes nothing twice."
+                ),
             ),
         ),
     ]
