@@ -41,7 +41,7 @@ from django.utils import timezone
 from magento_bridge.derivatives import derivatives_check
 from magento_bridge.locks import sync_lock_acquire, sync_lock_release
 from magento_bridge.models import MediaFile, SyncRun
-from magento_bridge.reader import MagentoError, StoreView, UnknownStoreError
+from magento_bridge.reader import MagentoError, StoreView
 from magento_bridge.records import (
     SURFACE_CMS_BLOCK,
     SURFACE_CMS_PAGE,
@@ -518,6 +518,3 @@ def _iso(value: datetime | None) -> str | None:
 
 def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
-
-
-__all__ = ["UnknownStoreError", "sync_fan_out"]
