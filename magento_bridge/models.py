@@ -39,6 +39,13 @@ class SyncRun(models.Model):
         help_text="Batches whose registry writes committed: each commits with its log entries and "
         "these counts, so a run that stopped part-way shows what landed.",
     )
+    landed = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="A fanned-out run's batches that committed, by batch key (surface, store view and "
+        "id range, or media file batch), each with its counts: a batch redone after a lost worker "
+        "finds its key here and writes nothing twice.",
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]

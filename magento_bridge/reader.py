@@ -375,17 +375,21 @@ class MagentoReader:
 
     # -- products: gallery entries and links ----------------------------------------------
 
-    def product_ids(self) -> list[int]:
-        """Every live product's entity_id (for removal detection between full syncs)."""
+    def product_ids(self, *, updated_since: datetime | None = None) -> list[int]:
+        """Every live product's entity_id (for removal detection between full syncs), or those
+        whose ``updated_at`` is at or after ``updated_since``."""
         self.prepare()
         live, params = self._live("e")
+        since, since_params = "", []
+        if updated_since is not None:
+            since, since_params = " AND e.updated_at >= %s", [_db_time(updated_since)]
         ids: list[int] = []
         last = 0
         while True:
             rows = self._query(
-                f"SELECT e.entity_id FROM {self.t('catalog_product_entity')} e WHERE e.entity_id > %s{live} "
-                "ORDER BY e.entity_id LIMIT %s",
-                [last, *params, self.batch_size * 10],
+                f"SELECT e.entity_id FROM {self.t('catalog_product_entity')} e WHERE e.entity_id > %s"
+                f"{since}{live} ORDER BY e.entity_id LIMIT %s",
+                [last, *since_params, *params, self.batch_size * 10],
             )
             if not rows:
                 return ids
@@ -432,6 +436,25 @@ class MagentoReader:
                 return
             last = int(rows[-1][0])
             yield self._product_batch(rows, stores)
+
+    def gallery_files(self, *, updated_since: datetime | None = None) -> list[str]:
+        """The distinct gallery files of every live product (or of those whose ``updated_at`` is at
+        or after ``updated_since``), sorted: what a sync reads from the media source."""
+        self.prepare()
+        key = "row_id" if self.staging else "entity_id"
+        live, live_params = self._live("e")
+        since, since_params = "", []
+        if updated_since is not None:
+            since, since_params = " AND e.updated_at >= %s", [_db_time(updated_since)]
+        rows = self._query(
+            "SELECT DISTINCT g.value "
+            f"FROM {self.t('catalog_product_entity_media_gallery_value_to_entity')} vte "
+            f"JOIN {self.t('catalog_product_entity_media_gallery')} g ON g.value_id = vte.value_id "
+            f"JOIN {self.t('catalog_product_entity')} e ON e.{key} = vte.{key} "
+            f"WHERE g.value IS NOT NULL AND g.value <> ''{since}{live}",
+            [*since_params, *live_params],
+        )
+        return sorted({_text(r[0]) for r in rows})
 
     def _product_batch(self, rows: list[tuple], stores: Sequence[StoreView]) -> ProductBatch:
         products = {

@@ -1,11 +1,14 @@
-"""Celery tasks: thin wrappers around the sync service."""
+"""Celery tasks: thin wrappers around the sync service (the fanned-out sync's tasks are in
+:mod:`magento_bridge.fanout`)."""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
+from magento_bridge.fanout import sync_fan_out
 from magento_bridge.locks import SyncAlreadyRunning
 from magento_bridge.models import SyncRun
 from magento_bridge.reader import UnknownStoreError
@@ -30,9 +33,16 @@ class SyncFailed(Exception):
 def magento_sync_task(
     self, store_code: str | None = None, full: bool = False, triggered_by: str = "schedule"
 ):
-    """Sync one store (or all); skipped when another sync holds the lock. Returns the run id."""
+    """Sync one store (or all); skipped when another sync holds the lock. Returns the run id.
+
+    With ``MAGENTO_SYNC_FAN_OUT`` (and the database source) this task is the run's coordinator: it
+    dispatches the batches to the workers and returns; a failed batch fails the run, which the
+    next scheduled run redoes.
+    """
+    fan_out = settings.MAGENTO_SYNC_FAN_OUT and settings.MAGENTO_SOURCE == "mysql"
     try:
-        run = sync_run(store_code=store_code or None, full=full, triggered_by=triggered_by)
+        sync = sync_fan_out if fan_out else sync_run
+        run = sync(store_code=store_code or None, full=full, triggered_by=triggered_by)
     except SyncAlreadyRunning as exc:
         logger.info("Skipping scheduled sync: %s", exc)
         return None

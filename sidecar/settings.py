@@ -362,6 +362,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The scheduled sync fans out into tasks per store view, surface and batch of media files, which any
+# number of workers share (see magento_bridge.fanout); on by default when a broker is configured.
+MAGENTO_SYNC_FAN_OUT = env_bool("MAGENTO_SYNC_FAN_OUT", not CELERY_TASK_ALWAYS_EAGER)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from magento_bridge.fanout import sync_fan_out
 from magento_bridge.locks import SyncAlreadyRunning, SyncLockHeld, sync_lock_break
 from magento_bridge.models import SyncRun
 from magento_bridge.reader import UnknownStoreError
@@ -71,6 +73,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
         parser.add_argument(
+            "--fan-out",
+            action="store_true",
+            help="split the run into Celery tasks per store view, surface and batch of media files "
+            "(database source only); with CELERY_BROKER_URL set the workers run them and this command "
+            "waits for the run to finish, without a broker they run here",
+        )
+        parser.add_argument(
             "--break-lock",
             action="store_true",
             help="break the sync lock of a worker that is gone (refused while its process runs on this "
@@ -84,12 +93,15 @@ class Command(BaseCommand):
         # The raw stream: OutputWrapper would end every carriage-return update with a newline.
         bar = None if options["no_progress"] else ProgressBar(getattr(self.stderr, "_out", sys.stderr))
         try:
-            run = sync_run(
-                store_code=options["store"],
-                full=options["full"],
-                triggered_by="command",
-                progress=bar,
-            )
+            if options["fan_out"]:
+                run = self._fan_out(store_code=options["store"], full=options["full"])
+            else:
+                run = sync_run(
+                    store_code=options["store"],
+                    full=options["full"],
+                    triggered_by="command",
+                    progress=bar,
+                )
         except SyncAlreadyRunning as exc:
             raise CommandError(str(exc)) from None
         except UnknownStoreError as exc:
@@ -100,6 +112,15 @@ class Command(BaseCommand):
         self._summary(run)
         if run.status != SyncRun.Status.SUCCEEDED:
             raise CommandError(f"sync failed: {run.error}")
+
+    def _fan_out(self, *, store_code: str | None, full: bool) -> SyncRun:
+        if settings.MAGENTO_SOURCE != "mysql":
+            raise CommandError("--fan-out reads the database source: it needs MAGENTO_SOURCE=mysql")
+        run = sync_fan_out(store_code=store_code, full=full, triggered_by="command")
+        while run.status == SyncRun.Status.RUNNING:
+            time.sleep(1.0)
+            run.refresh_from_db()
+        return run
 
     def _break_lock(self) -> None:
         try:
