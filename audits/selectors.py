@@ -51,7 +51,7 @@ def review_queue() -> QuerySet:
     """Open reviews, highest risk first, then oldest first."""
     return (
         Review.objects.filter(status__in=OPEN_REVIEW_STATUSES)
-        .select_related("content_item", "generator", "proposed_by")
+        .select_related("content_item", "generator", "dataset_version__dataset", "proposed_by")
         .order_by("-risk", "queued_at", "id")
     )
 

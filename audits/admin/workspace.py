@@ -49,7 +49,8 @@ from audits.services import (
     review_request_changes,
     review_submit,
 )
-from datasets.selectors import versions_below_threshold
+from datasets.models import DatasetVersion
+from datasets.selectors import report_summary, versions_below_threshold, versions_with_latest_report
 from disclosure.selectors import item_badge
 from magento_bridge.selectors import derivatives_without_marks
 from provenance.admin import item_evidence_html
@@ -154,6 +155,24 @@ def _derivative_layers(derivative) -> dict:
     }
 
 
+def _dataset_card(version) -> dict:
+    """What a reviewer of a dataset version needs on one screen: the card, the newest report's
+    headline scores and its findings (from the datasets room's selectors)."""
+    annotated = versions_with_latest_report(DatasetVersion.objects.filter(pk=version.pk)).first()
+    dataset = version.dataset
+    findings = list(annotated.latest_findings or []) if annotated else []
+    return {
+        "version": version,
+        "dataset": dataset,
+        "columns": dataset.schema.get("columns", []),
+        "has_report": bool(annotated and annotated.latest_report_id),
+        "report_at": annotated.latest_report_at if annotated else None,
+        "summary": report_summary(annotated.latest_scores) if annotated else {},
+        "findings": findings[:50],
+        "findings_total": len(findings),
+    }
+
+
 class QueueFilter(admin.SimpleListFilter):
     title = "queue"
     parameter_name = "queue"
@@ -207,13 +226,15 @@ class SubjectFilter(admin.SimpleListFilter):
     parameter_name = "subject"
 
     def lookups(self, request, model_admin):
-        return [("content", "Content items"), ("generator", "Generators")]
+        return [("content", "Content items"), ("generator", "Generators"), ("dataset", "Dataset versions")]
 
     def queryset(self, request, queryset):
         if self.value() == "content":
             return queryset.filter(content_item__isnull=False)
         if self.value() == "generator":
             return queryset.filter(generator__isnull=False)
+        if self.value() == "dataset":
+            return queryset.filter(dataset_version__isnull=False)
         return queryset
 
 
@@ -244,8 +265,9 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
         "content_item__identifier",
         "content_item__title",
         "generator__name",
+        "dataset_version__dataset__name",
     )
-    list_select_related = ("content_item", "generator", "proposed_by")
+    list_select_related = ("content_item", "generator", "dataset_version__dataset__generator", "proposed_by")
     ordering = ("-risk", "queued_at", "id")
     list_per_page = 50
     actions = ["propose_selected", "approve_selected"]
@@ -273,7 +295,7 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Subject")
     def subject_link(self, review: Review):
         url = reverse("admin:audits_review_change", args=[review.pk])
-        kind = "Generator" if review.generator_id else ""
+        kind = "Generator" if review.generator_id else "Dataset" if review.dataset_version_id else ""
         return format_html(
             '<a href="{}" class="ws-subject-link">{} {}</a><br><small class="ws-shown-as">{}</small>',
             url,
@@ -286,6 +308,9 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     def shown_as(self, review: Review):
         if review.generator_id:
             return review.generator.provider
+        if review.dataset_version_id:
+            dataset = review.dataset_version.dataset
+            return f"{dataset.get_kind_display()} · {dataset.generator.name}"
         item = review.content_item
         text = item.label or item.title or item.identifier
         return text if len(text) <= 60 else text[:59] + "…"
@@ -380,7 +405,15 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if not str(object_id or "").isdigit():
             raise Http404("No such review.")
-        review = get_object_or_404(Review.objects.select_related("content_item", "generator"), pk=object_id)
+        review = get_object_or_404(
+            Review.objects.select_related(
+                "content_item",
+                "generator",
+                "dataset_version__dataset__generator",
+                "dataset_version__dataset__reference",
+            ),
+            pk=object_id,
+        )
         if request.method == "POST":
             if not self.has_view_permission(request, review):
                 raise PermissionDenied
@@ -392,7 +425,10 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
             "evidence": item_evidence_html(item) if item else None,
             "shopper": _shopper_view(item) if item else None,
             "thumbnail": _thumbnail(review.content_item, 160),
-            "subject_link": _admin_link(review.subject),
+            "subject_link": _admin_link(review.dataset_version.dataset)
+            if review.dataset_version_id
+            else _admin_link(review.subject),
+            "dataset_card": _dataset_card(review.dataset_version) if review.dataset_version_id else None,
             "comments": review.comments.select_related("author"),
             "history": AuditEvent.objects.filter(object_type="audits.review", object_id=str(review.pk))[:50],
             "can_propose": self.has_propose_permission(request),
