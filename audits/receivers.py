@@ -139,11 +139,10 @@ def _on_dataset_version_registered(sender, version, actor: str = "", **kwargs) -
 
 def _on_dataset_report_saved(sender, instance: Report, created: bool, **kwargs) -> None:
     """A new report of an approved version: the approval covered the previous report, so the
-    version goes back to the queue when its state changed."""
+    version goes back to the queue (in the report's transaction: one query when it is not approved)."""
     if not created:
         return
-    version = instance.version
-    transaction.on_commit(lambda: reviews_reopen_changed(dataset_version=version))
+    reviews_reopen_changed(dataset_version=instance.version)
 
 
 def _queue(task) -> None:

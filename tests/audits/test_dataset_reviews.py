@@ -156,10 +156,10 @@ def test_a_new_report_after_sign_off_sends_the_version_back(register, reviewer, 
     review = _propose(Review.objects.get(dataset_version=version), reviewer)
     review_approve(review=review, actor=approver, expected_version=review.version, comment="Checked")
     assert reviews_reopen_changed(dataset_version=version) == 0
-    _report(version, [])
-    assert reviews_reopen_changed(dataset_version=version) == 1
+    _report(version, [])  # the new report reopens it as it is saved
     review.refresh_from_db()
     assert review.status == ReviewStatus.PENDING and "report" in review.reopened_reason
+    assert AuditEvent.objects.filter(action="review.reopened", object_id=str(review.pk)).exists()
 
 
 @pytest.mark.django_db
