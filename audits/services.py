@@ -312,8 +312,9 @@ def reviews_reopen_changed(*, actor=SYSTEM_REVIEWS, dataset_version: DatasetVers
     )
     candidates = itertools.chain(
         changed_items.iterator(chunk_size=500),
-        approved.filter(generator__isnull=False).iterator(chunk_size=500),
-        approved.filter(dataset_version__isnull=False).iterator(chunk_size=500),
+        approved.filter(Q(generator__isnull=False) | Q(dataset_version__isnull=False)).iterator(
+            chunk_size=500
+        ),
     )
     for review in candidates:
         content, state = _current_hashes(review)

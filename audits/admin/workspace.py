@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -221,6 +222,24 @@ class ServedUnmarkedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class TransferFindingFilter(admin.SimpleListFilter):
+    """Reviews of generators with a cross-border transfer finding and of the items downstream of them."""
+
+    title = "cross-border transfer"
+    parameter_name = "transfer"
+
+    def lookups(self, request, model_admin):
+        return [("findings", "On a transfer finding's path (GDPR Chapter V)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "findings":
+            transfers = selectors.transfer_findings()
+            return queryset.filter(
+                Q(content_item_id__in=transfers["item_ids"]) | Q(generator_id__in=transfers["generator_ids"])
+            )
+        return queryset
+
+
 class SubjectFilter(admin.SimpleListFilter):
     title = "subject"
     parameter_name = "subject"
@@ -259,7 +278,7 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
         "proposed_by",
     )
     list_display_links = None
-    list_filter = (QueueFilter, "status", SubjectFilter, ServedUnmarkedFilter, "risk")
+    list_filter = (QueueFilter, "status", SubjectFilter, ServedUnmarkedFilter, TransferFindingFilter, "risk")
     search_fields = (
         "content_item__sku",
         "content_item__identifier",
@@ -341,6 +360,21 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
                     ),
                     " …" if len(below) > len(shown) else "",
                     reverse("admin:datasets_syntheticdataset_changelist") + "?judged=below",
+                ),
+            )
+        transfers = selectors.transfer_findings() if request.method == "GET" else None
+        if transfers and transfers["findings"] and request.user.has_perm("lineage.view_lineagedataset"):
+            names = transfers["generator_names"]
+            messages.warning(
+                request,
+                format_html(
+                    "{} cross-border transfer finding(s) (GDPR Chapter V) on generator(s) {}{}, with {} "
+                    'item(s) downstream: <a href="{}">their reviews</a> (manage.py transfer_check).',
+                    transfers["findings"],
+                    ", ".join(names[:5]),
+                    " …" if len(names) > 5 else "",
+                    transfers["items"],
+                    reverse("admin:audits_review_changelist") + "?transfer=findings&queue=all",
                 ),
             )
         return super().changelist_view(request, extra_context)
