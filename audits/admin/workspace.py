@@ -405,7 +405,7 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "title": f"{done.split(';')[0]}: say what you checked",
                 "opts": self.model._meta,
-                "reviews": queryset.select_related("content_item", "generator"),
+                "reviews": queryset.select_related("content_item", "generator", "dataset_version__dataset"),
                 "action": action,
                 "done": done,
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,

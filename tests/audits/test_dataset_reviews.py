@@ -212,3 +212,30 @@ def test_the_review_api_names_the_dataset_version(client, register, reviewer):
     reviews = client.get("/api/v1/audits/reviews").json()["reviews"]
     [row] = [r for r in reviews if r["subject"] == "dataset_version"]
     assert row["subject_id"] == version.pk and row["subject_repr"] == "patients-a v1"
+
+
+@pytest.mark.django_db
+def test_the_queue_of_dataset_reviews_takes_a_fixed_number_of_queries(
+    client, register, reviewer, django_assert_max_num_queries
+):
+    for seed in range(15):
+        register(name=f"patients-{seed}", seed=seed)
+    client.force_login(reviewer)
+    client.get("/admin/audits/review/?subject=dataset")
+    with django_assert_max_num_queries(12):
+        page = client.get("/admin/audits/review/?subject=dataset")
+    assert page.status_code == 200 and "patients-14 v1" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_blocked_version_is_refused_over_the_api_with_409(client, register, reviewer):
+    version = register()
+    _report(version, [COPIES])
+    review = Review.objects.get(dataset_version=version)
+    client.force_login(reviewer)
+    response = client.post(
+        f"/api/v1/audits/reviews/{review.pk}/submit",
+        {"version": review.version, "comment": "Checked"},
+        content_type="application/json",
+    )
+    assert response.status_code == 409 and response.json()["error"]["code"] == "blocked"
