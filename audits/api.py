@@ -99,8 +99,9 @@ _ERRORS = {
     404: OpenApiResponse(ErrorResponseSerializer, description="No such review."),
     409: OpenApiResponse(
         ErrorResponseSerializer,
-        description="Someone acted first (`conflict`) or the "
-        "review is not in a state that allows this (`invalid_transition`).",
+        description="Someone acted first (`conflict`), the "
+        "review is not in a state that allows this (`invalid_transition`), or a dataset version's "
+        "newest report has findings (`blocked`).",
     ),
 }
 

@@ -31,7 +31,8 @@ OPEN_REVIEW_STATUSES = (ReviewStatus.PENDING, ReviewStatus.IN_REVIEW, ReviewStat
 
 
 class Review(models.Model):
-    """The review state of one content item or one generator (exactly one of the two).
+    """The review state of one content item, one generator or one synthetic dataset version (exactly
+    one of the three).
 
     ``version`` grows with every transition: a decision names the version it was taken on
     (optimistic locking), so of two people acting on one review, one wins and the other is told.
@@ -42,6 +43,9 @@ class Review(models.Model):
     )
     generator = models.OneToOneField(
         "provenance.Generator", null=True, blank=True, on_delete=models.CASCADE, related_name="review"
+    )
+    dataset_version = models.OneToOneField(
+        "datasets.DatasetVersion", null=True, blank=True, on_delete=models.CASCADE, related_name="review"
     )
     status = models.CharField(max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.PENDING)
     version = models.PositiveIntegerField(default=1)
@@ -64,8 +68,11 @@ class Review(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=(models.Q(content_item__isnull=False, generator__isnull=True))
-                | (models.Q(content_item__isnull=True, generator__isnull=False)),
+                condition=models.Q(
+                    content_item__isnull=False, generator__isnull=True, dataset_version__isnull=True
+                )
+                | models.Q(content_item__isnull=True, generator__isnull=False, dataset_version__isnull=True)
+                | models.Q(content_item__isnull=True, generator__isnull=True, dataset_version__isnull=False),
                 name="review_exactly_one_subject",
             )
         ]
@@ -81,15 +88,19 @@ class Review(models.Model):
 
     @property
     def subject(self):
-        return self.content_item if self.content_item_id else self.generator
+        if self.content_item_id:
+            return self.content_item
+        return self.generator if self.generator_id else self.dataset_version
 
     @property
     def subject_kind(self) -> str:
-        return "content_item" if self.content_item_id else "generator"
+        if self.content_item_id:
+            return "content_item"
+        return "generator" if self.generator_id else "dataset_version"
 
     @property
     def subject_id(self) -> int:
-        return self.content_item_id or self.generator_id
+        return self.content_item_id or self.generator_id or self.dataset_version_id
 
     @property
     def is_open(self) -> bool:

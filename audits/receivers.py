@@ -1,4 +1,5 @@
-"""What the audit trail hears without being called: logins, admin form changes, sync runs.
+"""What the audit trail hears without being called: logins, admin form changes, sync runs, and
+the datasets room's new versions and reports (which enter and re-enter the review queue).
 
 Signals only trigger recording here; every write of ours goes through services that record their
 own events, so ``QuerySet.update()`` paths are covered too (signals alone would miss them).
@@ -21,9 +22,12 @@ from django_otp import user_has_device
 
 from audits import events
 from audits.roles import roles_sync
+from audits.services import review_open, reviews_reopen_changed
 from audits.signin import ACTIVITY_SESSION_KEY, TOTP_NOT_ENROLLED_SESSION_KEY, throttle_key
 from audits.tasks import reviews_after_sync_task
 from audits.trail import client_ip, model_snapshot
+from datasets.models import Report
+from datasets.signals import dataset_version_registered
 from disclosure.models import AuditSwitch
 from magento_bridge.locks import sync_lock_broken
 from magento_bridge.models import SyncRun
@@ -127,6 +131,20 @@ def _on_audit_switch_saved(sender, instance, created: bool, update_fields=None, 
     events.disclosure_switch(switch=instance)
 
 
+def _on_dataset_version_registered(sender, version, actor: str = "", **kwargs) -> None:
+    """A new dataset version is a pending review, opened in the registering transaction (a failure
+    here rolls the registration back, so no version is left outside the queue)."""
+    review_open(dataset_version=version)
+
+
+def _on_dataset_report_saved(sender, instance: Report, created: bool, **kwargs) -> None:
+    """A new report of an approved version: the approval covered the previous report, so the
+    version goes back to the queue (in the report's transaction: one query when it is not approved)."""
+    if not created:
+        return
+    reviews_reopen_changed(dataset_version=instance.version)
+
+
 def _queue(task) -> None:
     try:
         task.delay()
@@ -149,3 +167,5 @@ def connect() -> None:
     post_save.connect(_on_sync_run_saved, sender=SyncRun, dispatch_uid="audits.sync_run")
     post_save.connect(_on_audit_switch_saved, sender=AuditSwitch, dispatch_uid="audits.audit_switch")
     sync_lock_broken.connect(_on_sync_lock_broken, dispatch_uid="audits.sync_lock_broken")
+    dataset_version_registered.connect(_on_dataset_version_registered, dispatch_uid="audits.dataset_version")
+    post_save.connect(_on_dataset_report_saved, sender=Report, dispatch_uid="audits.dataset_report")

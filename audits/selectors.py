@@ -51,7 +51,7 @@ def review_queue() -> QuerySet:
     """Open reviews, highest risk first, then oldest first."""
     return (
         Review.objects.filter(status__in=OPEN_REVIEW_STATUSES)
-        .select_related("content_item", "generator", "proposed_by")
+        .select_related("content_item", "generator", "dataset_version__dataset", "proposed_by")
         .order_by("-risk", "queued_at", "id")
     )
 
@@ -85,14 +85,22 @@ def disclosure_coverage() -> BadgeCoverage:
 
 def transfer_findings() -> dict:
     """GDPR Chapter V findings of the lineage (:func:`lineage.transfers.transfer_check`): how many,
-    and the content items downstream of them (ids, at most ``COVERAGE_IDS_MAX``; the count is exact)."""
+    the content items downstream of them (ids, at most ``COVERAGE_IDS_MAX``; the count is exact),
+    and the generators they are on (ids and names)."""
 
     def compute() -> dict:
         findings = transfer_check()
         items = sorted({int(key.split(":")[1]) for finding in findings for key in finding.items})
-        return {"findings": len(findings), "items": len(items), "item_ids": items[:COVERAGE_IDS_MAX]}
+        generators = {int(f.generator.split(":")[1]): f.generator_label for f in findings}
+        return {
+            "findings": len(findings),
+            "items": len(items),
+            "item_ids": items[:COVERAGE_IDS_MAX],
+            "generator_ids": sorted(generators),
+            "generator_names": sorted(set(generators.values())),
+        }
 
-    return _summary("transfer_findings", compute)
+    return _summary("transfer_findings:v2", compute)
 
 
 def derivative_layers() -> dict[str, int]:

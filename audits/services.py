@@ -35,6 +35,8 @@ from audits.models import (
 )
 from audits.roles import ROLE_PERMISSIONS
 from audits.selectors import ai_act_milestones
+from datasets.models import DatasetKind, DatasetVersion
+from datasets.selectors import versions_with_latest_report
 from provenance.log import log_append
 from provenance.models import ContentItem, Generator, Origin, Surface
 from provenance.standards.canonical import canonical_json
@@ -42,6 +44,7 @@ from provenance.standards.canonical import canonical_json
 __all__ = [
     "FourEyesViolation",
     "InvalidTransition",
+    "ReviewBlocked",
     "ReviewConflict",
     "RoleRequired",
     "WorkspaceError",
@@ -100,6 +103,13 @@ class InvalidTransition(WorkspaceError):
     http_status = 409
 
 
+class ReviewBlocked(WorkspaceError):
+    """A dataset version whose newest report breaches a threshold or an integrity rule."""
+
+    code = "blocked"
+    http_status = 409
+
+
 def _require(actor, *perms: str, what: str) -> None:
     if actor is None or not getattr(actor, "is_active", False) or not any(actor.has_perm(p) for p in perms):
         name = getattr(actor, "username", None) or "this user"
@@ -135,6 +145,55 @@ def _generator_risk(generator: Generator) -> int:
     return 5 if generator.uses_patient_data else 3
 
 
+# Patients' records and clinic schedules can harm people most when they leak or corrupt live flows.
+_DATASET_KIND_RISK = {
+    DatasetKind.PATIENTS: 5,
+    DatasetKind.APPOINTMENTS: 4,
+    DatasetKind.TRANSACTIONS: 4,
+    DatasetKind.BEHAVIOURAL_EVENTS: 3,
+}
+
+
+def _dataset_risk(version: DatasetVersion) -> int:
+    """By kind; a generator that declares patient data makes any of its datasets the highest risk."""
+    if version.dataset.generator.uses_patient_data:
+        return 5
+    return _DATASET_KIND_RISK.get(version.dataset.kind, 3)
+
+
+def _latest_report(version: DatasetVersion):
+    """``(report id, findings)`` of the version's newest report; ``(None, [])`` before any report."""
+    row = (
+        versions_with_latest_report(DatasetVersion.objects.filter(pk=version.pk))
+        .values("latest_report_id", "latest_findings")
+        .first()
+    )
+    if row is None:
+        return None, []
+    return row["latest_report_id"], row["latest_findings"] or []
+
+
+def dataset_version_state_sha256(version: DatasetVersion) -> str:
+    """SHA-256 of the RFC 8785 JSON of what a dataset version's approval covers: the dataset card
+    (name, kind, generator, schema, reference) and the newest report it was judged by, so a new
+    report or a changed card sends an approved version back to the queue."""
+    dataset = version.dataset
+    report_id, findings = _latest_report(version)
+    state = {
+        "dataset": dataset.name,
+        "kind": dataset.kind,
+        "generator": dataset.generator.name,
+        "generator_version": dataset.generator_version,
+        "schema": dataset.schema,
+        "reference": dataset.reference.name if dataset.reference_id else None,
+        "version": version.number,
+        "row_count": version.row_count,
+        "report": report_id,
+        "findings": len(findings),
+    }
+    return hashlib.sha256(canonical_json(state)).hexdigest()
+
+
 def generator_state_sha256(generator: Generator) -> str:
     """SHA-256 of the RFC 8785 JSON of what a generator's approval covers (its card and declarations)."""
     state = {
@@ -155,23 +214,34 @@ def _current_hashes(review: Review) -> tuple[str, str]:
     if review.content_item_id:
         item = review.content_item
         return item.content_sha256, item.state_sha256
+    if review.dataset_version_id:
+        version = review.dataset_version
+        return version.sha256, dataset_version_state_sha256(version)
     return "", generator_state_sha256(review.generator)
 
 
 def review_open(
-    *, content_item: ContentItem | None = None, generator: Generator | None = None, actor=SYSTEM_REVIEWS
+    *,
+    content_item: ContentItem | None = None,
+    generator: Generator | None = None,
+    dataset_version: DatasetVersion | None = None,
+    actor=SYSTEM_REVIEWS,
 ) -> Review:
-    """The review of this item or generator, created pending when there is none."""
-    if (content_item is None) == (generator is None):
-        raise ValueError("review_open needs exactly one of content_item or generator")
+    """The review of this item, generator or dataset version, created pending when there is none."""
+    if sum(subject is not None for subject in (content_item, generator, dataset_version)) != 1:
+        raise ValueError("review_open needs exactly one of content_item, generator or dataset_version")
     with _atomic():
         if content_item is not None:
             review, created = Review.objects.get_or_create(
                 content_item=content_item, defaults={"risk": _item_risk(content_item)}
             )
-        else:
+        elif generator is not None:
             review, created = Review.objects.get_or_create(
                 generator=generator, defaults={"risk": _generator_risk(generator)}
+            )
+        else:
+            review, created = Review.objects.get_or_create(
+                dataset_version=dataset_version, defaults={"risk": _dataset_risk(dataset_version)}
             )
         if created:
             events.review_opened(actor=actor, review=review)
@@ -179,7 +249,8 @@ def review_open(
 
 
 def reviews_open_missing(*, actor=SYSTEM_REVIEWS, batch_size: int = 500) -> int:
-    """Open pending reviews for present synthetic or suspected items and every generator lacking one.
+    """Open pending reviews for present synthetic or suspected items, and for every generator and
+    dataset version lacking one.
 
     In batches: one insert and one audit event (listing the new reviews) per batch.
     """
@@ -195,6 +266,12 @@ def reviews_open_missing(*, actor=SYSTEM_REVIEWS, batch_size: int = 500) -> int:
     generators = list(Generator.objects.filter(review__isnull=True))
     if generators:
         opened += _open_batch([Review(generator=g, risk=_generator_risk(g)) for g in generators], actor)
+    versions = DatasetVersion.objects.filter(review__isnull=True).select_related("dataset__generator")
+    while True:
+        batch = list(versions.order_by("pk")[:batch_size])
+        if not batch:
+            break
+        opened += _open_batch([Review(dataset_version=v, risk=_dataset_risk(v)) for v in batch], actor)
     return opened
 
 
@@ -204,7 +281,8 @@ def _open_batch(reviews: list[Review], actor) -> int:
         keys = [r.content_item_id for r in reviews if r.content_item_id]
         created = Review.objects.filter(
             Q(content_item_id__in=keys)
-            | Q(generator_id__in=[r.generator_id for r in reviews if r.generator_id]),
+            | Q(generator_id__in=[r.generator_id for r in reviews if r.generator_id])
+            | Q(dataset_version_id__in=[r.dataset_version_id for r in reviews if r.dataset_version_id]),
             status=ReviewStatus.PENDING,
             version=1,
         ).values_list("pk", flat=True)
@@ -213,25 +291,38 @@ def _open_batch(reviews: list[Review], actor) -> int:
     return len(reviews)
 
 
-def reviews_reopen_changed(*, actor=SYSTEM_REVIEWS) -> int:
-    """Send approved reviews whose subject changed since sign-off back to pending; returns how many."""
+def reviews_reopen_changed(*, actor=SYSTEM_REVIEWS, dataset_version: DatasetVersion | None = None) -> int:
+    """Send approved reviews whose subject changed since sign-off back to pending; returns how many.
+
+    With ``dataset_version``, only that version's review is looked at (after a new report of it)."""
     reopened = 0
-    approved = Review.objects.filter(status=ReviewStatus.APPROVED).select_related("content_item", "generator")
-    # Content items are compared in the database (only changed ones are read); generators are few and
-    # their state hash is computed here.
+    approved = Review.objects.filter(status=ReviewStatus.APPROVED).select_related(
+        "content_item",
+        "generator",
+        "dataset_version__dataset__generator",
+        "dataset_version__dataset__reference",
+    )
+    if dataset_version is not None:
+        approved = approved.filter(dataset_version=dataset_version)
+    # Content items are compared in the database (only changed ones are read); generators and dataset
+    # versions are few and their state hash is computed here.
     changed_items = approved.filter(content_item__isnull=False).filter(
         ~Q(content_item__content_sha256=F("approved_content_sha256"))
         | ~Q(content_item__state_sha256=F("approved_state_sha256"))
     )
     candidates = itertools.chain(
         changed_items.iterator(chunk_size=500),
-        approved.filter(generator__isnull=False).iterator(chunk_size=500),
+        approved.filter(Q(generator__isnull=False) | Q(dataset_version__isnull=False)).iterator(
+            chunk_size=500
+        ),
     )
     for review in candidates:
         content, state = _current_hashes(review)
         if content == review.approved_content_sha256 and state == review.approved_state_sha256:
             continue
         what = "content" if content != review.approved_content_sha256 else "state"
+        if review.dataset_version_id and what == "state":
+            what = "dataset card or its report"
         reason = f"the {what} changed after approval"
         with _atomic():
             updated = Review.objects.filter(
@@ -351,6 +442,19 @@ def _what_was_checked(comment: str, what: str) -> None:
         raise WorkspaceError(f"Say what you checked before you {what}: a comment is required.")
 
 
+def _not_blocked(review: Review, what: str) -> None:
+    """A dataset version whose newest report has findings cannot be proposed or signed off."""
+    if not review.dataset_version_id:
+        return
+    _, findings = _latest_report(review.dataset_version)
+    if findings:
+        raise ReviewBlocked(
+            f"Blocked: the newest report of {review.dataset_version} has {len(findings)} finding(s) "
+            f"(a threshold or an integrity rule breached), so you cannot {what}. Fix the dataset and "
+            "register a new version, or change the thresholds and re-run the report."
+        )
+
+
 def review_submit(*, review: Review, actor, expected_version: int, comment: str) -> Review:
     """Reviewer: propose sign-off (pending or changes requested → in review, awaiting an approver).
 
@@ -358,6 +462,7 @@ def review_submit(*, review: Review, actor, expected_version: int, comment: str)
     try:
         _require(actor, "audits.propose_review", what="propose a review")
         _what_was_checked(comment, "propose sign-off")
+        _not_blocked(review, "propose sign-off")
     except WorkspaceError as exc:
         events.review_refused(actor=actor, review=review, exc=exc, detail={"attempted": "in_review"})
         raise
@@ -379,6 +484,7 @@ def review_approve(*, review: Review, actor, expected_version: int, comment: str
     try:
         _require(actor, "audits.approve_review", what="sign off a review")
         _what_was_checked(comment, "sign off")
+        _not_blocked(review, "sign it off")
     except WorkspaceError as exc:
         events.review_refused(actor=actor, review=review, exc=exc, detail={"attempted": "approved"})
         raise

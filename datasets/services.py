@@ -40,6 +40,7 @@ from datasets.scoring import (
 )
 from datasets.scoring import sdmetrics_version as _sdmetrics_version
 from datasets.selectors import thresholds_for
+from datasets.signals import dataset_version_registered
 from datasets.tables import (
     DatasetFileError,
     ReferenceQueryError,
@@ -236,6 +237,7 @@ def dataset_register(
             [entry] = log_append_many(entries=[(DATASET_VERSION_KIND, dataset_version_payload(version))])
             version.log_index = entry.index
             version.save()
+            dataset_version_registered.send(sender=DatasetVersion, version=version, actor=actor)
             if dataset.reference_id is not None:
                 report_queue(version)
     except IntegrityError:

@@ -1,13 +1,14 @@
 """A layered drawing of a lineage graph for the admin's SVG: one column per depth level, upstream to
-the left of the root and downstream to its right, so edges run left to right."""
+the left of the root and downstream to its right, so edges run left to right; and the same drawing of
+columns given by the caller (the audit package's data-flow diagram)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lineage.selectors import Graph
+from lineage.selectors import Graph, GraphNode
 
-__all__ = ["Drawing", "graph_drawing"]
+__all__ = ["Drawing", "columns_drawing", "graph_drawing"]
 
 NODE_WIDTH = 230
 NODE_HEIGHT = 34
@@ -21,6 +22,8 @@ KIND_COLOURS = {  # fill, stroke: light fills keep the dark label text at AA con
     "generator": ("#fef3c7", "#92400e"),
     "job": ("#ecfdf5", "#065f46"),
     "dataset": ("#f1f5f9", "#334155"),
+    "output": ("#f3e8ff", "#6b21a8"),
+    "store": ("#fff7ed", "#9a3412"),
 }
 
 
@@ -53,6 +56,8 @@ class DrawnEdge:
     y2: int
     source: str
     target: str
+    source_key: str = ""
+    target_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,35 +75,48 @@ def _short(label: str) -> str:
 
 
 def graph_drawing(graph: Graph) -> Drawing:
-    columns: dict[int, list] = {}
+    by_column: dict[int, list[GraphNode]] = {}
     for node in graph.nodes.values():
         column = -node.depth if node.upstream or node.key == graph.root else node.depth
-        columns.setdefault(column, []).append(node)
-    if not columns:
+        by_column.setdefault(column, []).append(node)
+    if not by_column:
         return Drawing(width=0, height=0, nodes=[], edges=[])
-    first = min(columns)
+    columns = [
+        sorted(by_column.get(column, []), key=lambda n: (n.kind, n.label, n.key))
+        for column in range(min(by_column), max(by_column) + 1)
+    ]
+    return columns_drawing(columns, graph.edges, root=graph.root)
+
+
+def columns_drawing(
+    columns: list[list[GraphNode]], edges, *, root: str | None = None, top: int = MARGIN
+) -> Drawing:
+    """Nodes in the given columns (left to right) and rows (top to bottom), ``edges`` as
+    ``(source key, target key)`` pairs between drawn nodes; ``top`` leaves room above the nodes."""
+    if not any(columns):
+        return Drawing(width=0, height=0, nodes=[], edges=[])
     drawn: dict[str, DrawnNode] = {}
-    tallest = max(len(nodes) for nodes in columns.values())
-    for column, nodes in sorted(columns.items()):
-        for row, node in enumerate(sorted(nodes, key=lambda n: (n.kind, n.label, n.key))):
+    tallest = max(len(nodes) for nodes in columns)
+    for column, nodes in enumerate(columns):
+        for row, node in enumerate(nodes):
             fill, stroke = KIND_COLOURS.get(node.kind, ("#ffffff", "#000000"))
             drawn[node.key] = DrawnNode(
                 key=node.key,
                 kind=node.kind,
                 label=node.label,
                 short_label=_short(node.label),
-                x=MARGIN + (column - first) * (NODE_WIDTH + COLUMN_GAP),
-                y=MARGIN + row * (NODE_HEIGHT + ROW_GAP),
+                x=MARGIN + column * (NODE_WIDTH + COLUMN_GAP),
+                y=top + row * (NODE_HEIGHT + ROW_GAP),
                 fill=fill,
                 stroke=stroke,
-                is_root=node.key == graph.root,
+                is_root=node.key == root,
             )
-    edges = []
-    for source, target in sorted(graph.edges):
+    drawn_edges = []
+    for source, target in sorted(edges):
         a, b = drawn.get(source), drawn.get(target)
         if a is None or b is None:
             continue
-        edges.append(
+        drawn_edges.append(
             DrawnEdge(
                 x1=a.x + NODE_WIDTH,
                 y1=a.y + NODE_HEIGHT // 2,
@@ -106,8 +124,10 @@ def graph_drawing(graph: Graph) -> Drawing:
                 y2=b.y + NODE_HEIGHT // 2,
                 source=a.label,
                 target=b.label,
+                source_key=source,
+                target_key=target,
             )
         )
-    width = 2 * MARGIN + len(range(first, max(columns) + 1)) * (NODE_WIDTH + COLUMN_GAP) - COLUMN_GAP
-    height = 2 * MARGIN + tallest * (NODE_HEIGHT + ROW_GAP) - ROW_GAP
-    return Drawing(width=width, height=height, nodes=list(drawn.values()), edges=edges)
+    width = 2 * MARGIN + len(columns) * (NODE_WIDTH + COLUMN_GAP) - COLUMN_GAP
+    height = top + MARGIN + tallest * (NODE_HEIGHT + ROW_GAP) - ROW_GAP
+    return Drawing(width=width, height=height, nodes=list(drawn.values()), edges=drawn_edges)

@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -49,7 +50,8 @@ from audits.services import (
     review_request_changes,
     review_submit,
 )
-from datasets.selectors import versions_below_threshold
+from datasets.models import DatasetVersion
+from datasets.selectors import report_summary, versions_below_threshold, versions_with_latest_report
 from disclosure.selectors import item_badge
 from magento_bridge.selectors import derivatives_without_marks
 from provenance.admin import item_evidence_html
@@ -154,6 +156,24 @@ def _derivative_layers(derivative) -> dict:
     }
 
 
+def _dataset_card(version) -> dict:
+    """What a reviewer of a dataset version needs on one screen: the card, the newest report's
+    headline scores and its findings (from the datasets room's selectors)."""
+    annotated = versions_with_latest_report(DatasetVersion.objects.filter(pk=version.pk)).first()
+    dataset = version.dataset
+    findings = list(annotated.latest_findings or []) if annotated else []
+    return {
+        "version": version,
+        "dataset": dataset,
+        "columns": dataset.schema.get("columns", []),
+        "has_report": bool(annotated and annotated.latest_report_id),
+        "report_at": annotated.latest_report_at if annotated else None,
+        "summary": report_summary(annotated.latest_scores) if annotated else {},
+        "findings": findings[:50],
+        "findings_total": len(findings),
+    }
+
+
 class QueueFilter(admin.SimpleListFilter):
     title = "queue"
     parameter_name = "queue"
@@ -202,18 +222,38 @@ class ServedUnmarkedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class TransferFindingFilter(admin.SimpleListFilter):
+    """Reviews of generators with a cross-border transfer finding and of the items downstream of them."""
+
+    title = "cross-border transfer"
+    parameter_name = "transfer"
+
+    def lookups(self, request, model_admin):
+        return [("findings", "On a transfer finding's path (GDPR Chapter V)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "findings":
+            transfers = selectors.transfer_findings()
+            return queryset.filter(
+                Q(content_item_id__in=transfers["item_ids"]) | Q(generator_id__in=transfers["generator_ids"])
+            )
+        return queryset
+
+
 class SubjectFilter(admin.SimpleListFilter):
     title = "subject"
     parameter_name = "subject"
 
     def lookups(self, request, model_admin):
-        return [("content", "Content items"), ("generator", "Generators")]
+        return [("content", "Content items"), ("generator", "Generators"), ("dataset", "Dataset versions")]
 
     def queryset(self, request, queryset):
         if self.value() == "content":
             return queryset.filter(content_item__isnull=False)
         if self.value() == "generator":
             return queryset.filter(generator__isnull=False)
+        if self.value() == "dataset":
+            return queryset.filter(dataset_version__isnull=False)
         return queryset
 
 
@@ -238,14 +278,15 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
         "proposed_by",
     )
     list_display_links = None
-    list_filter = (QueueFilter, "status", SubjectFilter, ServedUnmarkedFilter, "risk")
+    list_filter = (QueueFilter, "status", SubjectFilter, ServedUnmarkedFilter, TransferFindingFilter, "risk")
     search_fields = (
         "content_item__sku",
         "content_item__identifier",
         "content_item__title",
         "generator__name",
+        "dataset_version__dataset__name",
     )
-    list_select_related = ("content_item", "generator", "proposed_by")
+    list_select_related = ("content_item", "generator", "dataset_version__dataset__generator", "proposed_by")
     ordering = ("-risk", "queued_at", "id")
     list_per_page = 50
     actions = ["propose_selected", "approve_selected"]
@@ -273,7 +314,7 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Subject")
     def subject_link(self, review: Review):
         url = reverse("admin:audits_review_change", args=[review.pk])
-        kind = "Generator" if review.generator_id else ""
+        kind = "Generator" if review.generator_id else "Dataset" if review.dataset_version_id else ""
         return format_html(
             '<a href="{}" class="ws-subject-link">{} {}</a><br><small class="ws-shown-as">{}</small>',
             url,
@@ -286,6 +327,9 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     def shown_as(self, review: Review):
         if review.generator_id:
             return review.generator.provider
+        if review.dataset_version_id:
+            dataset = review.dataset_version.dataset
+            return f"{dataset.get_kind_display()} · {dataset.generator.name}"
         item = review.content_item
         text = item.label or item.title or item.identifier
         return text if len(text) <= 60 else text[:59] + "…"
@@ -318,6 +362,21 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
                     reverse("admin:datasets_syntheticdataset_changelist") + "?judged=below",
                 ),
             )
+        transfers = selectors.transfer_findings() if request.method == "GET" else None
+        if transfers and transfers["findings"] and request.user.has_perm("lineage.view_lineagedataset"):
+            names = transfers["generator_names"]
+            messages.warning(
+                request,
+                format_html(
+                    "{} cross-border transfer finding(s) (GDPR Chapter V) on generator(s) {}{}, with {} "
+                    'item(s) downstream: <a href="{}">their reviews</a> (manage.py transfer_check).',
+                    transfers["findings"],
+                    ", ".join(names[:5]),
+                    " …" if len(names) > 5 else "",
+                    transfers["items"],
+                    reverse("admin:audits_review_changelist") + "?transfer=findings&queue=all",
+                ),
+            )
         return super().changelist_view(request, extra_context)
 
     @admin.display(description="Status", ordering="status")
@@ -346,7 +405,7 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "title": f"{done.split(';')[0]}: say what you checked",
                 "opts": self.model._meta,
-                "reviews": queryset.select_related("content_item", "generator"),
+                "reviews": queryset.select_related("content_item", "generator", "dataset_version__dataset"),
                 "action": action,
                 "done": done,
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
@@ -378,7 +437,15 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
         return self._bulk(request, queryset, review_approve, "Signed off", "approve_selected")
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        review = _by_id_or_404(Review.objects.select_related("content_item", "generator"), object_id)
+        review = _by_id_or_404(
+            Review.objects.select_related(
+                "content_item",
+                "generator",
+                "dataset_version__dataset__generator",
+                "dataset_version__dataset__reference",
+            ),
+            object_id,
+        )
         if request.method == "POST":
             if not self.has_view_permission(request, review):
                 raise PermissionDenied
@@ -390,7 +457,10 @@ class ReviewAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
             "evidence": item_evidence_html(item) if item else None,
             "shopper": _shopper_view(item) if item else None,
             "thumbnail": _thumbnail(review.content_item, 160),
-            "subject_link": _admin_link(review.subject),
+            "subject_link": _admin_link(review.dataset_version.dataset)
+            if review.dataset_version_id
+            else _admin_link(review.subject),
+            "dataset_card": _dataset_card(review.dataset_version) if review.dataset_version_id else None,
             "comments": review.comments.select_related("author"),
             "history": AuditEvent.objects.filter(object_type="audits.review", object_id=str(review.pk))[:50],
             "can_propose": self.has_propose_permission(request),

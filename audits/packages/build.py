@@ -805,6 +805,7 @@ def _write_documents(staging: _Staging, scope: _Scope, registers: dict) -> dict:
     datasets = datasets_for_package(since=scope.since_at)
     for name, data in documents.dataset_cards(datasets, generators).items():
         staging.write(name, data)
+    staging.write("registers/record-of-processing.csv", documents.ropa_csv())
     flow = documents.data_flow(generators, registers)
     staging.write("data-flow.svg", flow)
     return {

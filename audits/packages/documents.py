@@ -29,7 +29,13 @@ from django.utils import timezone
 
 from audits.ai_act import RiskClass
 from audits.models import Classification, ClassificationStatus, Incident, Review, ReviewStatus
+from datasets.models import SyntheticDataset
 from datasets.selectors import report_summary
+from lineage.layout import COLUMN_GAP, MARGIN, columns_drawing
+from lineage.models import DataProtection, NodeKind, node_key
+from lineage.ropa import ROPA_HEADER, ropa_rows
+from lineage.selectors import GraphNode, lineage_graph
+from lineage.transfers import transfer_check
 from provenance.models import GenerationRecord, Generator
 from provenance.standards.model_cards import hf_metadata_template, model_card_template
 
@@ -39,6 +45,7 @@ __all__ = [
     "annex_iv_rows",
     "csv_cell",
     "data_flow",
+    "ropa_csv",
     "incident_csv",
     "incident_html",
     "incident_rows",
@@ -485,94 +492,165 @@ def incident_html(rows: list[list[object]]) -> str:
     return _render("incident-register.html", {"incident_header": INCIDENT_LABELS, "incidents": rows})
 
 
+# --- Record of processing ---------------------------------------------------------------------------
+
+
+def ropa_csv() -> str:
+    """``registers/record-of-processing.csv``: the GDPR Art. 30 record from the lineage
+    (:func:`lineage.ropa.ropa_rows`), formula-looking cells defused."""
+    return _csv(ROPA_HEADER, ([row[c] for c in ROPA_HEADER] for row in ropa_rows()))
+
+
 # --- Data flow diagram ------------------------------------------------------------------------------
 
 
-def data_flow(generators: list[Generator], registers: dict) -> str:
-    """An SVG: generators → generation records → content surfaces → store views, from the registry.
+FLOW_MAX_NODES = 300  # lineage nodes upstream of each generator drawn in the data-flow diagram
+FLOW_COLUMN_MAX = 40  # nodes per column; the rest are one "… and N more" node
+FLOW_TOP = 190  # room for the title, the legend and the separation points above the nodes
+FLOW_NOTES_MAX = 20
 
-    Generators declared to use production patient data are drawn red; a barrier marks where
-    production patient data must not flow into synthetic content.
+
+def _flow_column(nodes: list[GraphNode], key: str) -> list[GraphNode]:
+    nodes = sorted(nodes, key=lambda n: (n.kind, n.label, n.key))
+    if len(nodes) <= FLOW_COLUMN_MAX:
+        return nodes
+    rest = len(nodes) - FLOW_COLUMN_MAX + 1
+    return [*nodes[: FLOW_COLUMN_MAX - 1], GraphNode(key=key, kind="dataset", label=f"… and {rest} more")]
+
+
+def data_flow(generators: list[Generator], registers: dict) -> str:
+    """An SVG of the real lineage: source datasets and jobs (OpenLineage, upstream of each
+    generator) → generators → their synthetic output (generation records, synthetic datasets) →
+    synthetic content → store views.
+
+    The two synthetic/real separation points are drawn as lines: where real data enters a
+    generator (training inputs; GDPR Chapter V) and where synthetic content meets the live store
+    (disclosure badges, the separation scan). Transfer findings (:func:`lineage.transfers.transfer_check`)
+    mark their generators and paths red; source datasets carrying EU personal data not assessed
+    anonymous are outlined red; generators declared to use production patient data are listed.
     """
+    findings = transfer_check()
+    depth_of: dict[str, int] = {}
+    lineage_nodes: dict[str, GraphNode] = {}
+    edges: set[tuple[str, str]] = set()
+    truncated = False
+    for generator in generators:
+        key = node_key(NodeKind.GENERATOR, generator.pk)
+        graph = lineage_graph(node=key, direction="up", max_nodes=FLOW_MAX_NODES)
+        truncated |= graph.truncated
+        for node_id, node in graph.nodes.items():
+            if node_id != key and node.kind in (NodeKind.DATASET, NodeKind.JOB):
+                depth_of[node_id] = max(depth_of.get(node_id, 0), node.depth)
+                lineage_nodes[node_id] = node
+        edges |= graph.edges
+    deepest = max(depth_of.values(), default=1)
+    columns: list[list[GraphNode]] = [[] for _ in range(deepest)]
+    for node_id, node in lineage_nodes.items():
+        columns[deepest - depth_of[node_id]].append(node)
+    if not lineage_nodes:
+        columns[0].append(GraphNode(key="none", kind="dataset", label="(no lineage received)"))
+    columns = [_flow_column(nodes, f"more:{i}") for i, nodes in enumerate(columns)]
+
     record_counts = _record_counts()
-    surfaces: dict[str, int] = {}
-    synthetic_surfaces: dict[str, int] = {}
-    stores: dict[str, int] = {}
-    for (store, surface, origin), count in registers["counts"].items():
-        surfaces[surface] = surfaces.get(surface, 0) + count
-        stores[store] = stores.get(store, 0) + count
+    dataset_counts = dict(
+        SyntheticDataset.objects.order_by().values_list("generator_id").annotate(n=Count("id"))
+    )
+    generator_nodes, output_nodes = [], []
+    for generator in generators:
+        key = node_key(NodeKind.GENERATOR, generator.pk)
+        generator_nodes.append(
+            GraphNode(key=key, kind="generator", label=f"{generator.name} {generator.version}".strip())
+        )
+        output = f"output:{generator.pk}"
+        records, datasets = record_counts.get(generator.pk, 0), dataset_counts.get(generator.pk, 0)
+        output_nodes.append(
+            GraphNode(key=output, kind="output", label=f"{records} record(s), {datasets} dataset(s)")
+        )
+        edges.add((key, output))
+        if records:
+            edges.add((output, "content"))
+    if not generators:
+        generator_nodes.append(GraphNode(key="generator:none", kind="generator", label="(no generators)"))
+    stores: dict[str, list[int]] = {}
+    for (store, _surface, origin), count in registers["counts"].items():
+        totals = stores.setdefault(store, [0, 0])
+        totals[0] += count
         if origin in ("synthetic", "suspected"):
-            synthetic_surfaces[surface] = synthetic_surfaces.get(surface, 0) + count
-    columns = [
-        [(g.name, f"{record_counts.get(g.pk, 0)} records", g.uses_patient_data) for g in generators]
-        or [("(no generators registered)", "", False)],
-        [("Generation records", f"{sum(record_counts.values())} records (hashes only)", False)],
-        [
-            (s, f"{surfaces[s]} items, {synthetic_surfaces.get(s, 0)} synthetic", False)
-            for s in sorted(surfaces)
-        ]
-        or [("(no registry items)", "", False)],
-        [(s or "(default)", f"{stores[s]} items", False) for s in sorted(stores)]
-        or [("(no store views)", "", False)],
+            totals[1] += count
+    synthetic = sum(t[1] for t in stores.values())
+    content = [GraphNode(key="content", kind="item", label=f"{synthetic} synthetic items")]
+    store_nodes = []
+    for store, (total, shown) in sorted(stores.items()):
+        store_nodes.append(
+            GraphNode(key=f"store:{store}", kind="store", label=f"{store or '(default)'}: {shown} of {total}")
+        )
+        if shown:
+            edges.add(("content", f"store:{store}"))
+    first = len(columns)
+    columns += [
+        generator_nodes,
+        output_nodes,
+        content,
+        store_nodes or [GraphNode("store:none", "store", "(none)")],
     ]
-    titles = ["Generators", "Generation records", "Content surfaces", "Store views"]
-    box_w, box_h, gap_x, gap_y, top = 230, 54, 70, 16, 120
-    height = top + max(len(c) for c in columns) * (box_h + gap_y) + 150
-    width = 4 * box_w + 3 * gap_x + 40
-    drawn = []
-    for col, (title, boxes) in enumerate(zip(titles, columns, strict=True)):
-        x = 20 + col * (box_w + gap_x)
-        drawn.append(
-            {
-                "x": x,
-                "title_y": top - 12,
-                "title": title,
-                "boxes": [
-                    {
-                        "x": x,
-                        "y": top + row * (box_h + gap_y),
-                        "patient": patient,
-                        "name": _short(name, 30),
-                        "label": _short(detail + (" · USES PATIENT DATA" if patient else ""), 36),
-                    }
-                    for row, (name, detail, patient) in enumerate(boxes)
-                ],
-            }
-        )
-    surface_names = sorted(surfaces)
-    store_names = sorted(stores)
-    pairs: dict[tuple[int, int], int] = {}  # (surface, store) -> synthetic items flowing there
-    for (store, surface, origin), count in registers["counts"].items():
-        key = (surface_names.index(surface), store_names.index(store))
-        pairs[key] = pairs.get(key, 0) + (count if origin in ("synthetic", "suspected") else 0)
-    edges = [(0, i, 1, 0, True) for i in range(len(columns[0]))]
-    edges += [(1, 0, 2, j, synthetic_surfaces.get(s, 0) > 0) for j, s in enumerate(surface_names)]
-    edges += [(2, i, 3, j, n > 0) for (i, j), n in pairs.items()]
-    lines = []
-    for col, i, next_col, j, synthetic in edges:
-        if i >= len(columns[col]) or j >= len(columns[next_col]):
-            continue
-        start, end = drawn[col]["boxes"][i], drawn[next_col]["boxes"][j]
-        lines.append(
-            {
-                "x1": start["x"] + box_w,
-                "y1": start["y"] + box_h // 2,
-                "x2": end["x"] - 2,
-                "y2": end["y"] + box_h // 2,
-                "synthetic": synthetic,
-            }
-        )
-    barrier_y = height - 90
-    barrier = {
-        "y": barrier_y,
-        "mid_y": barrier_y + box_h // 2,
-        "x1": 20 + box_w,
-        "x2": 20 + box_w + gap_x + 60,
-        "text_x": 20 + box_w + gap_x + 70,
-        "text_y": barrier_y + box_h // 2 + 4,
+    columns = columns[:first] + [_flow_column(c, f"more:{first + i}") for i, c in enumerate(columns[first:])]
+    drawing = columns_drawing(columns, edges, top=FLOW_TOP)
+
+    finding_generators = {f.generator for f in findings}
+    finding_edges = {pair for f in findings for pair in zip(f.path, f.path[1:], strict=False)}
+    finding_sources = {f.source for f in findings}
+    dataset_ids = [int(k.split(":", 1)[1]) for k in lineage_nodes if k.startswith("dataset:")]
+    personal = {
+        node_key(NodeKind.DATASET, entry.dataset_id)
+        for entry in DataProtection.objects.filter(dataset_id__in=dataset_ids)
+        if entry.carries_eu_personal_data
     }
-    context = {"width": width, "height": height, "box_w": box_w, "box_h": box_h}
-    return _render("data-flow.svg", {**context, "columns": drawn, "lines": lines, "barrier": barrier})
+    patient = {node_key(NodeKind.GENERATOR, g.pk) for g in generators if g.uses_patient_data}
+    nodes = [
+        {
+            "node": n,
+            "danger": n.key in finding_generators or n.key in finding_sources,
+            "personal": n.key in personal,
+            "patient": n.key in patient,
+        }
+        for n in drawing.nodes
+    ]
+    lines = [{"edge": e, "danger": (e.source_key, e.target_key) in finding_edges} for e in drawing.edges]
+    step = drawing.node_width + COLUMN_GAP
+    separations = [
+        {"x": MARGIN + first * step - COLUMN_GAP // 2, "n": 1},
+        {"x": MARGIN + (first + 3) * step - COLUMN_GAP // 2, "n": 2},
+    ]
+    notes = [
+        f"Transfer finding: {f.source_label} → {f.generator_label} ({f.location}): {f.problem}; "
+        f"{len(f.items)} downstream item(s)"
+        for f in findings[:FLOW_NOTES_MAX]
+    ]
+    if len(findings) > FLOW_NOTES_MAX:
+        notes.append(
+            f"… and {len(findings) - FLOW_NOTES_MAX} more transfer findings (manage.py transfer_check)"
+        )
+    notes += [
+        f"{g.name}: USES PATIENT DATA (declared; must be justified in its model card)"
+        for g in generators
+        if g.uses_patient_data
+    ][:FLOW_NOTES_MAX]
+    if truncated:
+        notes.append(f"The lineage is cut at {FLOW_MAX_NODES} nodes per generator (manage.py lineage_graph).")
+    height = drawing.height + 30 + 18 * len(notes)
+    context = {
+        "width": max(drawing.width, 900),
+        "height": height,
+        "drawing": drawing,
+        "nodes": nodes,
+        "lines": lines,
+        "separations": separations,
+        "separation_top": FLOW_TOP - 30,
+        "separation_bottom": drawing.height,
+        "notes": [{"y": drawing.height + 24 + 18 * i, "text": text} for i, text in enumerate(notes)],
+        "findings": len(findings),
+    }
+    return _render("data-flow.svg", context)
 
 
 def _record_counts() -> dict[int, int]:
@@ -634,7 +712,8 @@ def annex_iv_rows(summary: dict) -> list[list[object]]:
         [ANNEX_IV_SECTIONS[0], "model-cards/*.json, *.md", status([f"overview of {n}" for n in no_overview])],
         [
             ANNEX_IV_SECTIONS[1],
-            "model-cards/ (data sources), data-flow.svg, registers/generation-records.csv, provenance/",
+            "model-cards/ (data sources), data-flow.svg, registers/generation-records.csv, "
+            "registers/record-of-processing.csv, provenance/",
             status([] if cards or not generators else ["model cards"]),
         ],
         [
@@ -685,7 +764,8 @@ _DESCRIPTIONS = {
     "index.html": "this page",
     "manifest.json": "SHA-256 and size of every other file",
     "verify.py": "offline verifier (Python 3 + cryptography)",
-    "data-flow.svg": "data-flow diagram generated from the registry",
+    "data-flow.svg": "data-flow diagram from the lineage: separation points, transfer findings",
+    "registers/record-of-processing.csv": "record of processing activities (GDPR Art. 30) from the lineage",
     "provenance/checkpoint.txt": "latest signed checkpoint (C2SP signed note, Ed25519)",
     "provenance/previous-checkpoint.txt": "the previous package's checkpoint",
     "provenance/keys.txt": "verifier keys (as GET /log/key serves them)",

@@ -20,6 +20,8 @@ PAGES = {
     "/admin/workspace/dashboard/": EVERYONE,
     "/admin/audits/review/": {R, A, AU, AD},
     "/admin/audits/review/{review}/change/": {R, A, AU, AD},
+    "/admin/audits/review/{dataset_review}/change/": {R, A, AU, AD},
+    "/admin/audits/review/?subject=dataset": {R, A, AU, AD},
     "/admin/audits/classification/": EVERYONE,
     "/admin/audits/classification/add/": {R, A, AD},
     "/admin/audits/incident/": {R, A, AU, AD},
@@ -98,18 +100,53 @@ def proposed_review(item, make_user):
     )
 
 
+@pytest.fixture
+def proposed_dataset_review(make_user, settings, tmp_path):
+    """A synthetic dataset version's review (opened on registration), proposed by a reviewer."""
+    from datasets.services import dataset_register
+    from provenance.models import Generator
+
+    settings.DATASET_STORAGE_DIR = tmp_path / "datasets"
+    Generator.objects.get_or_create(name="matrix-synth", defaults={"version": "1"})
+    path = tmp_path / "patients.csv"
+    path.write_text("patient_id,age\np1,30\np2,41\np3,52\n")
+    with open(path, "rb") as stream:
+        version = dataset_register(
+            stream=stream,
+            filename=str(path),
+            name="matrix-patients",
+            kind="patients",
+            generator="matrix-synth",
+        ).version
+    review = Review.objects.get(dataset_version=version)
+    return review_submit(
+        review=review,
+        actor=make_user(R, "dataset-proposer"),
+        expected_version=review.version,
+        comment="Checked the dataset card and its report",
+    )
+
+
+def _page_url(page: str, review: Review, dataset_review: Review) -> str:
+    return page.format(review=review.pk, dataset_review=dataset_review.pk)
+
+
 @pytest.mark.parametrize("role", sorted(EVERYONE))
 @pytest.mark.parametrize("page", sorted(PAGES))
-def test_each_role_sees_exactly_its_pages(client, make_user, proposed_review, role, page):
+def test_each_role_sees_exactly_its_pages(
+    client, make_user, proposed_review, proposed_dataset_review, role, page
+):
     client.force_login(make_user(role))
-    response = client.get(page.format(review=proposed_review.pk))
+    response = client.get(_page_url(page, proposed_review, proposed_dataset_review))
     expected = 200 if role in PAGES[page] else 403
     assert response.status_code == expected, f"{role} on {page}"
 
 
-def test_anonymous_visitors_are_sent_to_the_login_or_refused(client, proposed_review):
+def test_anonymous_visitors_are_sent_to_the_login_or_refused(
+    client, proposed_review, proposed_dataset_review
+):
     for page in PAGES:
-        response = client.get(page.format(review=proposed_review.pk))
+        response = client.get(_page_url(page, proposed_review, proposed_dataset_review))
         if page.startswith("/api/"):
             assert response.status_code == 403
         else:
@@ -124,9 +161,14 @@ DECISIONS = {
 }
 
 
+@pytest.mark.parametrize("subject", ["content_item", "dataset_version"])
 @pytest.mark.parametrize("role", sorted(EVERYONE))
 @pytest.mark.parametrize("decision", sorted(DECISIONS))
-def test_review_decisions_in_the_admin_follow_the_roles(client, make_user, proposed_review, role, decision):
+def test_review_decisions_in_the_admin_follow_the_roles(
+    client, make_user, proposed_review, proposed_dataset_review, role, decision, subject
+):
+    if subject == "dataset_version":
+        proposed_review = proposed_dataset_review
     client.force_login(make_user(role))
     version = proposed_review.version
     response = client.post(

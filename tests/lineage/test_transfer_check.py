@@ -124,3 +124,21 @@ def test_the_dashboard_names_the_findings_and_links_the_items(client, trained_on
     page = client.get("/admin/workspace/dashboard/").content.decode()
     assert "1 cross-border transfer finding(s) on 1 item(s)" in page
     assert f"?id__in={trained_on_eu_patients.item.pk}" in page
+
+
+def test_the_review_queue_warns_of_the_findings_and_filters_their_reviews(client, trained_on_eu_patients):
+    from django.contrib.auth.models import User
+
+    from audits.services import review_open
+
+    other = make_registry_item("image-gen", n=7)
+    review_open(content_item=trained_on_eu_patients.item)
+    review_open(content_item=other.item)
+    client.force_login(User.objects.create_superuser("root", "root@example.test", "pw"))
+    assert "cross-border transfer finding" not in client.get("/admin/audits/review/").content.decode()
+    locate(trained_on_eu_patients.generator, "US")
+    page = client.get("/admin/audits/review/").content.decode()
+    assert "1 cross-border transfer finding(s) (GDPR Chapter V) on generator(s) patient-synth" in page
+    assert "?transfer=findings&amp;queue=all" in page
+    filtered = client.get("/admin/audits/review/?transfer=findings&queue=all").content.decode()
+    assert trained_on_eu_patients.item.identifier in filtered and other.item.identifier not in filtered
