@@ -75,6 +75,7 @@ class ApiScope(models.TextChoices):
     IMAGES_MARK = "images:mark", "Mark generated images (C2PA + IPTC) and register their records"
     IMAGES_INSPECT = "images:inspect", "Inspect any image for every provenance layer it carries"
     DATASETS_WRITE = "datasets:write", "Register synthetic dataset files"
+    DATASETS_FRAUD = "datasets:fraud", "Read the fraud-screening exclusions of synthetic test data"
     LINEAGE_WRITE = "lineage:write", "Send OpenLineage run, dataset and job events"
     LINEAGE_READ = "lineage:read", "Read the lineage graph"
 

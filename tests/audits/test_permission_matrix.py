@@ -278,6 +278,7 @@ ROUTES = {
     "api/v1/provenance/records/<int:record_id>": {"GET": "scope:records:write|records:read"},
     "api/v1/provenance/images": {"POST": "scope:images:mark"},
     "api/v1/datasets": {"POST": "scope:datasets:write"},
+    "api/v1/datasets/fraud-exclusions": {"GET": "scope:datasets:fraud"},
     "api/v1/lineage": {"POST": "scope:lineage:write"},
     "api/v1/lineage/batch": {"POST": "scope:lineage:write"},
     "api/v1/lineage/graph": {"GET": "scope:lineage:read"},
