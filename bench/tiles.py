@@ -33,37 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
+from _mariadb import django_setup as _django  # noqa: E402
+from _mariadb import item_payload as _payload  # noqa: E402
 from _mariadb import scratch_database  # noqa: E402
-
-
-def _django(url: str) -> None:
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "sidecar.settings",
-            "PROVENANT_DEBUG": "0",
-            "PROVENANT_SECRET_KEY": "bench-only-not-a-secret-" + "x" * 40,
-            "DATABASE_URL": url,
-            "PROVENANT_LOG_LEVEL": "WARNING",
-        }
-    )
-    import django
-
-    django.setup()
-
-
-def _payload(n: int) -> dict:
-    import hashlib
-
-    digest = hashlib.sha256(n.to_bytes(8, "big")).hexdigest()
-    return {
-        "store_code": "default",
-        "surface": "product_image",
-        "magento_id": 100_000 + n // 3,
-        "part_key": str(n),
-        "content_sha256": digest,
-        "origin": "synthetic",
-        "state_sha256": digest[::-1],
-    }
 
 
 def _fill(start: int, count: int, batch: int) -> None:
