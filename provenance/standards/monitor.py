@@ -603,6 +603,57 @@ def _check_items(
     return found
 
 
+# --- A few tiles: what an audit package ships ---------------------------------------------------
+
+
+def tiles_needed(size: int, indexes: Iterable[int]) -> list[tiles.Tile]:
+    """The hash tiles that prove the tree's root and each entry at ``indexes`` in the tree of ``size``:
+    the tiles the root and the RFC 9162 inclusion proofs are read from, and each entry's level-0 tile."""
+    needed: set[tiles.Tile] = set()
+
+    def record(tile: tiles.Tile) -> bytes:
+        needed.add(tile)
+        return bytes(merkle.HASH_SIZE * tile.width)
+
+    reader = tiles.tile_hash_reader(size, record)
+    merkle.tree_hash(size, reader)
+    for index in indexes:
+        if not 0 <= index < size:
+            raise ValueError(f"entry {index} is not in the tree of size {size}")
+        merkle.prove_record(size, index, reader)
+        tile_index = index // tiles.TILE_WIDTH
+        needed.add(tiles.Tile(0, tile_index, _tile_width(size, 0, tile_index)))
+    return sorted(needed)
+
+
+def verify_items_from_tiles(
+    size: int, root: bytes, read: Callable[[tiles.Tile], bytes], items: Iterable[Item]
+) -> list[str]:
+    """Check from (a few) hash tiles alone that the tree of ``size`` has ``root`` and holds each item:
+    its leaf hash in its level-0 tile, and the inclusion proof built from the tiles. Returns the
+    items' labels; raises a :class:`MonitorError`."""
+    checkpoint = notes.Checkpoint("tiles", size, root)
+    try:
+        from_tiles = merkle.tree_hash(size, tiles.tile_hash_reader(size, read))
+        if from_tiles != root:
+            raise TileHashError(
+                f"the tiles hash to {from_tiles.hex()}, not the checkpoint's root {root.hex()}"
+            )
+        items = list(items)
+        for item in items:
+            if item.index >= size:
+                raise ItemMissingError(f"{item.label}: index {item.index} is beyond the tree's size {size}")
+            tile_index, offset = divmod(item.index, tiles.TILE_WIDTH)
+            level0 = tiles.Tile(0, tile_index, _tile_width(size, 0, tile_index))
+            if tiles.decode_tile(read(level0), level0)[offset] != item.leaf_hash:
+                raise ItemMissingError(
+                    f"{item.label}: tile {level0.path} holds another leaf hash at its index"
+                )
+        return _check_items(checkpoint, items, read)
+    except tiles.TileError as exc:
+        raise _named(exc) from None
+
+
 # --- Writing tiles (a log's publisher, tests and the audit package) -----------------------------
 
 
