@@ -246,6 +246,9 @@ LOG_WITNESS_QUORUM = env_int(
 )
 LOG_WITNESS_TIMEOUT = env_float("PROVENANT_LOG_WITNESS_TIMEOUT", 10.0, minimum=0.1)
 LOG_WITNESS_ATTEMPTS = env_int("PROVENANT_LOG_WITNESS_ATTEMPTS", 3, minimum=1, maximum=10)
+# The dashboard raises a "Needs attention" line for a witness that has not cosigned the latest
+# checkpoint this many minutes after it was signed.
+LOG_WITNESS_ALERT_MINUTES = env_int("PROVENANT_LOG_WITNESS_ALERT_MINUTES", 60, minimum=1, maximum=7 * 24 * 60)
 TSA_URL = env_url("PROVENANT_TSA_URL")
 TSA_TIMEOUT = env_float("PROVENANT_TSA_TIMEOUT", 10.0, minimum=0.1)
 TSA_CA_CERTS = env_str("PROVENANT_TSA_CA_CERTS")  # PEM file: when set, timestamps are verified
