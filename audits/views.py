@@ -82,6 +82,7 @@ def _attention(
     served_unmarked=0,
     transfers=None,
     datasets_below=0,
+    consent=None,
 ) -> list[dict]:
     """The "Needs attention" lines, each with the link to the filtered list it counts."""
     lines = []
@@ -143,6 +144,12 @@ def _attention(
         line(
             f"{datasets_below} synthetic dataset(s) below a threshold or breaking an integrity rule",
             reverse("admin:datasets_syntheticdataset_changelist") + "?judged=below",
+        )
+    if consent and consent["no_purpose"]:
+        line(
+            f"{consent['no_purpose']} profiling recommendation surface(s) with no declared consent purpose "
+            "(manage.py consent_check)",
+            reverse("admin:consent_profilingdeclaration_changelist") + "?finding=no_purpose",
         )
     return lines
 
@@ -206,6 +213,7 @@ def dashboard(request):
         served_unmarked=layers["images_unmarked"],
         transfers=selectors.transfer_findings(),
         datasets_below=len(versions_below_threshold()),
+        consent=selectors.consent_findings(),
     )
     context = {
         **admin.site.each_context(request),
