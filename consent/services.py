@@ -115,6 +115,8 @@ def consent_events_record(*, events: Sequence[ConsentEventInput], client: str) -
             _current_upsert(using, rows, ids, now)
         logged = {row.sha256: row.log_index for row in rows}
         subjects = {fields["subject_hash"] for sha, fields in prepared if sha in logged}
+        # Dropped now and again after commit: a lookup between the two may have cached the old state.
+        consent_cache_forget(subjects)
         transaction.on_commit(lambda: consent_cache_forget(subjects), using=using)
     results = []
     seen: set[str] = set()

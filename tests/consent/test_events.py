@@ -175,3 +175,12 @@ def test_the_ledger_is_append_only():
         stored.save()
     with pytest.raises(ValidationError):
         stored.delete()
+
+
+def test_the_log_still_verifies_with_consent_entries(post):
+    from django.core.management import call_command
+
+    post(event())
+    post(event(subject="other-1"))
+
+    call_command("provenance_verify", stdout=__import__("io").StringIO())  # raises on a finding
