@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -123,12 +123,25 @@ class ConsentEventSerializer(serializers.Serializer):
         return ConsentEventInput(**self.validated_data)
 
 
-class EventRecordedSerializer(serializers.Serializer):
+class ConsentEventRecordedSerializer(serializers.Serializer):
     event = serializers.CharField(
         help_text="SHA-256 of the event's RFC 8785 form (subject as its keyed hash)."
     )
     created = serializers.BooleanField(help_text="False when the same event was received before.")
     log_index = serializers.IntegerField(help_text="The `consent.event` transparency-log entry.")
+
+
+class ConsentPurposeStateSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=ConsentState.values)
+    policy_version = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+
+
+class CurrentConsentSerializer(serializers.Serializer):
+    purposes = serializers.DictField(
+        child=ConsentPurposeStateSerializer(),
+        help_text="Current consent per purpose; a purpose that is absent has no consent.",
+    )
 
 
 def _errors(descriptions: dict[int, str]) -> dict:
@@ -167,8 +180,8 @@ class EventCollectionView(_ApiView):
         ),
         request=ConsentEventSerializer,
         responses={
-            201: OpenApiResponse(EventRecordedSerializer, description="Recorded."),
-            200: OpenApiResponse(EventRecordedSerializer, description="A replay of a recorded event."),
+            201: OpenApiResponse(ConsentEventRecordedSerializer, description="Recorded."),
+            200: OpenApiResponse(ConsentEventRecordedSerializer, description="A replay of a recorded event."),
             **_errors(
                 {
                     400: "Malformed JSON, a missing, unknown or invalid field.",
@@ -188,7 +201,22 @@ class EventCollectionView(_ApiView):
         body = {"event": result.sha256, "created": result.created, "log_index": result.log_index}
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
-    @extend_schema(exclude=True)
+    @extend_schema(
+        operation_id="consent_subject_events_retrieve",
+        tags=["consent"],
+        summary="The current consent of the subject whose id is `events`",
+        description="As `GET /api/v1/consent/{subject}`; this path answers for that one id.",
+        responses={
+            200: CurrentConsentSerializer,
+            **_errors(
+                {
+                    401: "No valid token.",
+                    403: "The token lacks the scope `consent:read`.",
+                    503: "Consent is not configured (`consent_not_configured`).",
+                }
+            ),
+        },
+    )
     def get(self, request):
         # The subject id "events" is looked up here: this route is matched before the lookup's.
         return SubjectView().lookup(request, "events")
@@ -204,11 +232,25 @@ class BatchParser(BoundedJSONParser):
     limit_setting = "CONSENT_BATCH_MAX_BODY_BYTES"
 
 
-class EventBatchSerializer(serializers.Serializer):
-    events = ConsentEventSerializer(many=True, help_text="Up to `PROVENANT_CONSENT_BATCH_MAX_EVENTS` events.")
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": 1,
+        "items": {
+            "description": "A consent event as `POST /api/v1/consent/events` takes it; an invalid one is "
+            "answered `invalid` in its result and does not fail the batch.",
+        },
+    }
+)
+class _EventsField(serializers.ListField):
+    pass
 
 
-class EventResultSerializer(serializers.Serializer):
+class ConsentEventBatchSerializer(serializers.Serializer):
+    events = _EventsField(help_text="Up to `PROVENANT_CONSENT_BATCH_MAX_EVENTS` events.")
+
+
+class ConsentEventResultSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["created", "replayed", "invalid"])
     event = serializers.CharField(allow_null=True, help_text="The event's SHA-256; null when invalid.")
@@ -216,11 +258,11 @@ class EventResultSerializer(serializers.Serializer):
     error = ErrorResponseSerializer(allow_null=True, help_text="Why the event was refused; null otherwise.")
 
 
-class EventBatchResponseSerializer(serializers.Serializer):
+class ConsentEventBatchResponseSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     replayed = serializers.IntegerField()
     invalid = serializers.IntegerField()
-    results = EventResultSerializer(many=True)
+    results = ConsentEventResultSerializer(many=True)
 
 
 class EventBatchView(_ApiView):
@@ -236,9 +278,9 @@ class EventBatchView(_ApiView):
             "one transaction, and answered on its own: an invalid event is reported in its result and "
             "the others still land; a replay (recorded before, or earlier in the batch) changes nothing."
         ),
-        request=EventBatchSerializer,
+        request=ConsentEventBatchSerializer,
         responses={
-            200: OpenApiResponse(EventBatchResponseSerializer, description="Every event's outcome."),
+            200: OpenApiResponse(ConsentEventBatchResponseSerializer, description="Every event's outcome."),
             **_errors(
                 {
                     400: "Malformed JSON, or not an object with a non-empty `events` list.",
@@ -289,19 +331,6 @@ class EventBatchView(_ApiView):
             name: sum(r["status"] == name for r in results) for name in ("created", "replayed", "invalid")
         }
         return Response({**counts, "results": results}, status=status.HTTP_200_OK)
-
-
-class PurposeStateSerializer(serializers.Serializer):
-    state = serializers.ChoiceField(choices=ConsentState.values)
-    policy_version = serializers.CharField()
-    occurred_at = serializers.DateTimeField()
-
-
-class CurrentConsentSerializer(serializers.Serializer):
-    purposes = serializers.DictField(
-        child=PurposeStateSerializer(),
-        help_text="Current consent per purpose; a purpose that is absent has no consent.",
-    )
 
 
 class SubjectView(_ApiView):

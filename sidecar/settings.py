@@ -387,6 +387,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Provenance and disclosure of AI-generated content in Magento stores.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One name for a batch item's outcome, shared by the lineage and consent batches.
+    "ENUM_NAME_OVERRIDES": {"EventResultStatusEnum": ["created", "replayed", "invalid"]},
     # The public /log/* endpoints and /healthz are plain views: their paths are added by hand.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
