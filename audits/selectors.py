@@ -28,6 +28,7 @@ from audits.models import (
     SimulationCheck,
     SimulationRun,
 )
+from consent.selectors import consent_check
 from disclosure.selectors import BadgeCoverage, badge_coverage
 from lineage.transfers import transfer_check
 from magento_bridge.models import SyncRun
@@ -94,6 +95,16 @@ def transfer_findings() -> dict:
         return {"findings": len(findings), "items": len(items), "item_ids": items[:COVERAGE_IDS_MAX]}
 
     return _summary("transfer_findings", compute)
+
+
+def consent_findings() -> dict:
+    """Profiling surfaces that declare no consent purpose (:func:`consent.selectors.consent_check`)."""
+
+    def compute() -> dict:
+        lacking = [f for f in consent_check() if f.code == "no_purpose"]
+        return {"no_purpose": len(lacking)}
+
+    return _summary("consent_findings", compute)
 
 
 def derivative_layers() -> dict[str, int]:

@@ -83,6 +83,7 @@ def _attention(
     transfers=None,
     datasets_below=0,
     witnesses=(),
+    consent=None,
 ) -> list[dict]:
     """The "Needs attention" lines, each with the link to the filtered list it counts."""
     lines = []
@@ -153,6 +154,12 @@ def _attention(
             + ", ".join(w["name"] for w in late),
             reverse("audits:dashboard") + "#t-witnesses",
         )
+    if consent and consent["no_purpose"]:
+        line(
+            f"{consent['no_purpose']} profiling recommendation surface(s) with no declared consent purpose "
+            "(manage.py consent_check)",
+            reverse("admin:consent_profilingdeclaration_changelist") + "?finding=no_purpose",
+        )
     return lines
 
 
@@ -217,6 +224,7 @@ def dashboard(request):
         transfers=selectors.transfer_findings(),
         datasets_below=len(versions_below_threshold()),
         witnesses=witnesses,
+        consent=selectors.consent_findings(),
     )
     context = {
         **admin.site.each_context(request),

@@ -43,6 +43,7 @@ from audits import events
 from audits.models import AuditPackage, AuditPackageStatus, Review
 from audits.packages import documents
 from audits.packages.evidence import LevelTree
+from consent.selectors import consent_evidence, declaration_rows
 from datasets.selectors import datasets_for_package
 from disclosure.selectors import BadgeCoverage, item_shown, store_state_load
 from magento_bridge.locks import LockHolder
@@ -561,6 +562,7 @@ def _write_registers(staging: _Staging, scope: _Scope, size: int) -> dict:
     states = _write_items(staging, scope, tally)
     _write_generation_records(staging, scope, tally)
     _write_datasets(staging, scope, tally)
+    _write_consent(staging, scope)
     return tally.summary(stores=sorted(states))
 
 
@@ -666,6 +668,14 @@ def _write_datasets(staging: _Staging, scope: _Scope, tally: _Tally) -> None:
     not store-specific, citing its ``dataset.version`` log entry."""
     rows = documents.dataset_rows(datasets_for_package(since=scope.since_at), tally.cite)
     staging.write("registers/datasets.csv", documents.dataset_csv(rows))
+
+
+def _write_consent(staging: _Staging, scope: _Scope) -> None:
+    """consent.csv (counts per purpose and policy version, events since the scope's date; the
+    ledger is not store-specific) and profiling-surfaces.csv (the scope's store, or every store)."""
+    staging.write("registers/consent.csv", documents.consent_csv(consent_evidence(since=scope.since_at)))
+    rows = declaration_rows(store_code=scope.store_code or None)
+    staging.write("registers/profiling-surfaces.csv", documents.profiling_csv(rows))
 
 
 def _write_evidence(
