@@ -184,3 +184,34 @@ def test_the_log_still_verifies_with_consent_entries(post):
     post(event(subject="other-1"))
 
     call_command("provenance_verify", stdout=__import__("io").StringIO())  # raises on a finding
+
+
+def _ledger_findings() -> list[tuple[str, str]]:
+    from provenance.integrity import integrity_check
+
+    report = integrity_check()
+    assert report.extra_checked["consent events"] == ConsentEvent.objects.count()
+    return [(f.code, f.subject) for f in report.findings]
+
+
+def test_provenance_verify_names_a_consent_event_rewritten_behind_the_api(post):
+    post(event())
+    post(event(subject="other-1"))
+    assert _ledger_findings() == []
+    first = ConsentEvent.objects.order_by("pk").first()
+
+    ConsentEvent.objects.filter(pk=first.pk).update(state="withdrawn")  # a direct write, not the API
+
+    assert _ledger_findings() == [("consent_event_changed", f"consent event {first.pk}")]
+
+
+def test_provenance_verify_names_a_logged_consent_event_whose_row_is_gone(post):
+    from django.db import connection
+
+    post(event())
+    gone = ConsentEvent.objects.get()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM consent_currentconsent")
+        cursor.execute("DELETE FROM consent_consentevent")
+
+    assert _ledger_findings() == [("consent_event_missing", f"entry {gone.log_index}")]
