@@ -11,6 +11,7 @@ COPY disclosure disclosure
 COPY audits audits
 COPY datasets datasets
 COPY lineage lineage
+COPY consent consent
 COPY templates templates
 COPY static static
 COPY manage.py ./

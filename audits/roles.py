@@ -30,6 +30,7 @@ _READ_REGISTRY = [
     "disclosure.view_*",
     "datasets.view_*",  # synthetic datasets, their versions, references and reports
     "lineage.view_*",  # OpenLineage jobs, runs, datasets, the data-protection inventory
+    "consent.view_profilingdeclaration",  # which recommendation surfaces profile shoppers
 ]
 _WORKSPACE = [
     "audits.view_review",
@@ -69,6 +70,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "lineage.add_processinglocation",
         "lineage.change_processinglocation",
         "datasets.add_thresholdset",  # what a synthetic dataset is judged by
+        # whether a surface profiles shoppers and for which consent purpose is a compliance fact
+        "consent.add_profilingdeclaration",
+        "consent.change_profilingdeclaration",
+        "consent.view_consentevent",
         *_CHECK_RESULTS,
         *_CHECK_RUNS,
     ],
@@ -78,6 +83,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "disclosure.view_*",
         "datasets.view_*",
         "lineage.view_*",
+        "consent.view_*",
         "audits.view_*",
         "otp_totp.view_totpdevice",
         "audits.export_auditevent",
@@ -100,6 +106,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "disclosure.view_*",
         "datasets.view_*",
         "lineage.view_*",
+        "consent.view_profilingdeclaration",
         "datasets.upload_dataset",  # generation pipelines' output, like the generators themselves
         "disclosure.*_storefrontsettings",  # CORS origins of the storefront: a technical setting
     ],

@@ -8,7 +8,7 @@ package's disclosure register counts with the same function, so the two numbers 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
@@ -28,11 +28,13 @@ from audits.models import (
     SimulationCheck,
     SimulationRun,
 )
+from consent.selectors import consent_check
 from disclosure.selectors import BadgeCoverage, badge_coverage
 from lineage.transfers import transfer_check
 from magento_bridge.models import SyncRun
 from magento_bridge.selectors import derivative_layer_counts
-from provenance.models import ContentItem, Generator, Origin
+from provenance.checkpoints import checkpoint_latest
+from provenance.models import ContentItem, Generator, Origin, WitnessCosignature
 from sidecar.shared_cache import cache_get, cache_set
 
 T = TypeVar("T")
@@ -101,6 +103,16 @@ def transfer_findings() -> dict:
         }
 
     return _summary("transfer_findings:v2", compute)
+
+
+def consent_findings() -> dict:
+    """Profiling surfaces that declare no consent purpose (:func:`consent.selectors.consent_check`)."""
+
+    def compute() -> dict:
+        lacking = [f for f in consent_check() if f.code == "no_purpose"]
+        return {"no_purpose": len(lacking)}
+
+    return _summary("consent_findings", compute)
 
 
 def derivative_layers() -> dict[str, int]:
@@ -209,6 +221,44 @@ def sync_health(limit: int = 20) -> dict:
         "verdict": verdict,
         "age": age,
     }
+
+
+def witness_status(now=None) -> list[dict]:
+    """Each configured witness (``PROVENANT_LOG_WITNESSES``, C2SP tlog-witness) with the size and
+    time of the largest checkpoint it cosigned. ``late`` when it has not cosigned the latest
+    checkpoint for longer than ``PROVENANT_LOG_WITNESS_ALERT_MINUTES`` after that checkpoint was
+    signed. One query for the latest checkpoint and one for every witness's last cosignature."""
+    witnesses = settings.LOG_WITNESSES
+    if not witnesses:
+        return []
+    now = now or timezone.now()
+    latest = checkpoint_latest()
+    names = [w.name for w in witnesses]
+    last: dict[str, tuple[int, int]] = {}
+    rows = (
+        WitnessCosignature.objects.filter(witness__in=names)
+        .order_by("witness", "-checkpoint__size", "-timestamp")
+        .values_list("witness", "checkpoint__size", "timestamp")
+    )
+    for name, size, timestamp in rows.iterator(chunk_size=2000):
+        last.setdefault(name, (size, timestamp))  # the first row per witness is its largest size
+    grace = timedelta(minutes=settings.LOG_WITNESS_ALERT_MINUTES)
+    out = []
+    for witness in witnesses:
+        size, timestamp = last.get(witness.name, (None, None))
+        behind = latest is not None and (size is None or size < latest.size)
+        out.append(
+            {
+                "name": witness.name,
+                "url": witness.url,
+                "size": size,
+                "cosigned_at": datetime.fromtimestamp(timestamp, tz=UTC) if timestamp is not None else None,
+                "behind": behind,
+                "late": behind and now - latest.created_at > grace,
+                "latest_size": latest.size if latest else None,
+            }
+        )
+    return out
 
 
 def latest_checks(failures: int = 5) -> tuple:

@@ -82,6 +82,8 @@ def _attention(
     served_unmarked=0,
     transfers=None,
     datasets_below=0,
+    witnesses=(),
+    consent=None,
 ) -> list[dict]:
     """The "Needs attention" lines, each with the link to the filtered list it counts."""
     lines = []
@@ -144,6 +146,20 @@ def _attention(
             f"{datasets_below} synthetic dataset(s) below a threshold or breaking an integrity rule",
             reverse("admin:datasets_syntheticdataset_changelist") + "?judged=below",
         )
+    late = [w for w in witnesses if w["late"]]
+    if late:
+        minutes = settings.LOG_WITNESS_ALERT_MINUTES
+        line(
+            f"{len(late)} witness(es) have not cosigned the latest checkpoint for over {minutes} min: "
+            + ", ".join(w["name"] for w in late),
+            reverse("audits:dashboard") + "#t-witnesses",
+        )
+    if consent and consent["no_purpose"]:
+        line(
+            f"{consent['no_purpose']} profiling recommendation surface(s) with no declared consent purpose "
+            "(manage.py consent_check)",
+            reverse("admin:consent_profilingdeclaration_changelist") + "?finding=no_purpose",
+        )
     return lines
 
 
@@ -195,6 +211,7 @@ def dashboard(request):
     simulation, simulation_failures, separation = selectors.latest_checks()
     status_counts = selectors.review_status_counts()
     layers = selectors.derivative_layers()
+    witnesses = selectors.witness_status()
     attention = _attention(
         coverage=coverage,
         incidents_overdue=incidents_overdue,
@@ -206,6 +223,8 @@ def dashboard(request):
         served_unmarked=layers["images_unmarked"],
         transfers=selectors.transfer_findings(),
         datasets_below=len(versions_below_threshold()),
+        witnesses=witnesses,
+        consent=selectors.consent_findings(),
     )
     context = {
         **admin.site.each_context(request),
@@ -227,6 +246,8 @@ def dashboard(request):
         "incidents": incidents,
         "incidents_overdue": incidents_overdue,
         "health": health,
+        "witnesses": witnesses,
+        "witnesses_late": any(w["late"] for w in witnesses),
         "simulation": simulation,
         "simulation_failures": simulation_failures,
         "separation": separation,

@@ -22,6 +22,40 @@ from magento_bridge.connection import connect, parse_database_url  # noqa: E402
 SERVER = os.environ.get("PROVENANT_BENCH_MARIADB_URL", "mysql://root@127.0.0.1:3306/test")
 
 
+def django_setup(url: str, **env: str) -> None:
+    """Django in production mode (with debug on it keeps every statement in memory) on registry
+    database ``url``, quiet logs, and any further settings from ``env``."""
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "sidecar.settings",
+            "PROVENANT_DEBUG": "0",
+            "PROVENANT_SECRET_KEY": "bench-only-not-a-secret-" + "x" * 40,
+            "DATABASE_URL": url,
+            "PROVENANT_LOG_LEVEL": "WARNING",
+            **env,
+        }
+    )
+    import django
+
+    django.setup()
+
+
+def item_payload(n: int) -> dict:
+    """A registry item entry as the sync writes them (about 330 bytes of canonical JSON)."""
+    import hashlib
+
+    digest = hashlib.sha256(n.to_bytes(8, "big")).hexdigest()
+    return {
+        "store_code": "default",
+        "surface": "product_image",
+        "magento_id": 100_000 + n // 3,
+        "part_key": str(n),
+        "content_sha256": digest,
+        "origin": "synthetic",
+        "state_sha256": digest[::-1],
+    }
+
+
 def maxrss_mb() -> float:
     """This process's peak resident memory in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -45,37 +45,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
 from _mariadb import admin_sql, db_url, maxrss_mb, run_child  # noqa: E402
-
-
-def _django(url: str) -> None:
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "sidecar.settings",
-            # Production mode: with debug on, Django keeps every statement it runs in memory.
-            "PROVENANT_DEBUG": "0",
-            "PROVENANT_SECRET_KEY": "bench-only-not-a-secret-" + "x" * 40,
-            "DATABASE_URL": url,
-            "PROVENANT_LOG_LEVEL": "WARNING",
-        }
-    )
-    import django
-
-    django.setup()
-
-
-def payload(n: int) -> dict:
-    """A registry item entry as the sync writes them (about 330 bytes of canonical JSON)."""
-    digest = hashlib.sha256(n.to_bytes(8, "big")).hexdigest()
-    return {
-        "store_code": "default",
-        "surface": "product_image",
-        "magento_id": 100_000 + n // 3,
-        "part_key": str(n),
-        "content_sha256": digest,
-        "origin": "synthetic",
-        "state_sha256": digest[::-1],
-    }
-
+from _mariadb import django_setup as _django  # noqa: E402
+from _mariadb import item_payload as payload  # noqa: E402
 
 # -- child phases (run in their own process) ------------------------------------------------
 

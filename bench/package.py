@@ -33,23 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from _mariadb import admin_sql, db_url, maxrss_mb, run_child  # noqa: E402
+from _mariadb import admin_sql, db_url, django_setup, maxrss_mb, run_child  # noqa: E402
 
 
 def _setup(url: str) -> None:
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "sidecar.settings",
-            "PROVENANT_DEBUG": "0",
-            "PROVENANT_SECRET_KEY": "bench-only-not-a-secret-" + "x" * 40,
-            "DATABASE_URL": url,
-            "PROVENANT_LOG_LEVEL": "WARNING",
-            "PROVENANT_LOG_ORIGIN": "bench.provenant.invalid/log",
-        }
-    )
-    import django
-
-    django.setup()
+    django_setup(url, PROVENANT_LOG_ORIGIN="bench.provenant.invalid/log")
 
 
 def phase_fill(url: str, items: int, key: str) -> dict:

@@ -10,8 +10,11 @@ read them, not the seconds):
   (b) publishing the whole log into an empty directory (``log_publish``): time, and ratio to (a);
   (c) incremental publication after ``--increment`` more entries: time, tiles written, and the
       cost per new entry against (b)'s cost per entry (proportional when the ratio is about 1);
-  (d) a monitor's check from the directory alone: every tile against the tile above and the
-      signed root, and the root rebuilt from the entry bundles (time, peak RSS);
+  (d) a monitor's first check from the directory alone (``provenance_monitor``'s core,
+      :func:`provenance.standards.monitor.monitor_check`): the signed checkpoint, every tile against
+      the tile above and the signed root, and the root rebuilt from the entry bundles (time, peak
+      RSS), then its check with nothing new, and (d') its incremental check after ``--increment``
+      more entries (entries per second against the first check's);
   (e) a witness (``provenance_witness``) cosigning growing checkpoints with consistency proofs:
       in process on its SQLite state file, and over HTTP on a local port with keep-alive.
 
@@ -33,37 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
+from _mariadb import django_setup as _django  # noqa: E402
+from _mariadb import item_payload as _payload  # noqa: E402
 from _mariadb import scratch_database  # noqa: E402
-
-
-def _django(url: str) -> None:
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "sidecar.settings",
-            "PROVENANT_DEBUG": "0",
-            "PROVENANT_SECRET_KEY": "bench-only-not-a-secret-" + "x" * 40,
-            "DATABASE_URL": url,
-            "PROVENANT_LOG_LEVEL": "WARNING",
-        }
-    )
-    import django
-
-    django.setup()
-
-
-def _payload(n: int) -> dict:
-    import hashlib
-
-    digest = hashlib.sha256(n.to_bytes(8, "big")).hexdigest()
-    return {
-        "store_code": "default",
-        "surface": "product_image",
-        "magento_id": 100_000 + n // 3,
-        "part_key": str(n),
-        "content_sha256": digest,
-        "origin": "synthetic",
-        "state_sha256": digest[::-1],
-    }
 
 
 def _fill(start: int, count: int, batch: int) -> None:
@@ -138,34 +113,72 @@ def _witness_rate(checkpoints: int, directory: Path) -> tuple[float, float]:
 _MONITOR = """
 import json, sys, time
 from pathlib import Path
-from provenance.standards import tiles as t
+from provenance.standards import monitor as m, notes
 out, size, root = Path(sys.argv[1]), int(sys.argv[2]), bytes.fromhex(sys.argv[3])
-read = lambda tile: (out / tile.path).read_bytes()
+keys = [notes.NoteVerifier.from_key_string(sys.argv[4])]
+source = m.DirectorySource(str(out))
 started = time.perf_counter()
-t.verify_tiles(size, root, read)
-assert t.root_from_bundles(size, read) == root
+report, state = m.monitor_check(source, log_keys=keys)
 seconds = time.perf_counter() - started
+assert (report.size, report.root, report.entries_read) == (size, root, size)
+# The incremental check of a log that did not grow: the checkpoint and the tiles its root is read from.
+started = time.perf_counter()
+again, _ = m.monitor_check(source, log_keys=keys, state=state)
+incremental = time.perf_counter() - started
+assert again.entries_read == 0
 # VmHWM is this program's own peak: ru_maxrss would carry the parent's peak over fork and exec.
 hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-print(json.dumps({"seconds": seconds, "rss_mb": int(hwm.split()[1]) / 1024}))
+print(json.dumps({"seconds": seconds, "incremental": incremental, "rss_mb": int(hwm.split()[1]) / 1024,
+                  "state": state.to_json()}))
+"""
+
+_MONITOR_STEP = """
+import json, sys, time
+from pathlib import Path
+from provenance.standards import monitor as m, notes
+out, size = Path(sys.argv[1]), int(sys.argv[2])
+keys = [notes.NoteVerifier.from_key_string(sys.argv[3])]
+state = m.MonitorState.from_json(json.loads(sys.stdin.read()))
+started = time.perf_counter()
+report, _ = m.monitor_check(m.DirectorySource(str(out)), log_keys=keys, state=state)
+seconds = time.perf_counter() - started
+assert report.size == size and report.entries_read == size - state.size
+print(json.dumps({"seconds": seconds, "entries": report.entries_read}))
 """
 
 
-def _monitor(directory: Path, size: int, root: bytes) -> tuple[float, float]:
-    """verify_tiles and root_from_bundles in a fresh interpreter (Django-free), so its RSS is its own."""
+def _monitor(directory: Path, size: int, root: bytes, vkey: str) -> dict:
+    """The monitor's first (full) check and a check with nothing new, in a fresh interpreter
+    (Django-free), so its RSS is its own."""
     import json
     import subprocess
 
     done = subprocess.run(
-        [sys.executable, "-c", _MONITOR, str(directory), str(size), root.hex()],
+        [sys.executable, "-c", _MONITOR, str(directory), str(size), root.hex(), vkey],
         capture_output=True,
         text=True,
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         check=True,
     )
-    result = json.loads(done.stdout)
-    return result["seconds"], result["rss_mb"]
+    return json.loads(done.stdout)
+
+
+def _monitor_step(directory: Path, size: int, vkey: str, state: dict) -> dict:
+    """The monitor's incremental check from ``state`` to the published ``size``."""
+    import json
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _MONITOR_STEP, str(directory), str(size), vkey],
+        input=json.dumps(state),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
+    return json.loads(done.stdout)
 
 
 def main() -> None:
@@ -188,7 +201,6 @@ def main() -> None:
         from provenance.models import Checkpoint, LogEntry, LogHash, LogHead, LogKey, WitnessCosignature
         from provenance.publish import log_publish
         from provenance.standards import merkle, notes
-        from provenance.standards import tiles as t
 
         with connection.schema_editor() as editor:
             for model in (LogEntry, LogHash, LogHead, LogKey, Checkpoint, WitnessCosignature):
@@ -240,14 +252,25 @@ def main() -> None:
             )
 
             size, signed_root = bigger.size, bytes(bigger.root_hash)
-
-            def read(tile: t.Tile) -> bytes:
-                return (out / tile.path).read_bytes()
-
-            monitor, monitor_rss = _monitor(out, size, signed_root)
+            vkey = notes.signer_from_key_string(key).verifier().verifier_key()
+            first = _monitor(out, size, signed_root, vkey)
+            monitor, monitor_rss = first["seconds"], first["rss_mb"]
             print(
-                f"(d) monitor check of {size:,} entries from tiles (own process): {monitor:.2f} s "
-                f"= {monitor / baseline:.2f}x the baseline; peak RSS {monitor_rss:.0f} MB",
+                f"(d) monitor's first check of {size:,} entries from tiles (provenance_monitor's core, own "
+                f"process): {monitor:.2f} s = {monitor / baseline:.2f}x the baseline; peak RSS "
+                f"{monitor_rss:.0f} MB; again with nothing new: {first['incremental'] * 1000:.0f} ms",
+                flush=True,
+            )
+            _fill(size, args.increment, args.batch)
+            grown = checkpoint_sign()
+            log_publish(grown, directory=out)
+            step = _monitor_step(out, grown.size, vkey, first["state"])
+            monitor_rate = step["entries"] / step["seconds"]
+            full_rate = size / monitor
+            print(
+                f"(d') monitor's incremental check of {step['entries']:,} new entries: "
+                f"{step['seconds'] * 1000:.0f} ms = {monitor_rate:,.0f} entries/s "
+                f"({monitor_rate / full_rate:.2f}x the first check's {full_rate:,.0f} entries/s)",
                 flush=True,
             )
 
@@ -262,6 +285,7 @@ def main() -> None:
         print(
             f"  monitor 1M < 60 s (scaled: {monitor * 1_000_000 / size:.1f} s), peak RSS {monitor_rss:.0f} MB"
         )
+        print(f"  monitor incremental check: {monitor_rate:,.0f} new entries/s")
         print(f"  witness >= 200 checkpoints/s: {over_http:,.0f}/s over HTTP")
     finally:
         drop()

@@ -1,6 +1,7 @@
 """The datasets API: generation pipelines register synthetic dataset files.
 
     POST /api/v1/datasets   (scope datasets:write; multipart; idempotent by the file's SHA-256)
+    GET  /api/v1/datasets/fraud-exclusions   (scope datasets:fraud; JSON, or CSV with ?output=csv)
 
 Token authentication (``Authorization: Bearer pvt_…``); errors in the one shape of
 :mod:`provenance.errors`.
@@ -11,13 +12,17 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from datasets.exports import fraud_exclusions, fraud_exclusions_csv
+from datasets.integrity import RulesError
 from datasets.models import DatasetKind, DatasetVersion
 from datasets.services import DatasetError, dataset_register
 from provenance.auth import ApiTokenAuthentication, HasScope
@@ -165,3 +170,77 @@ class DatasetCollectionView(APIView):
             DatasetVersionSerializer(result.version).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
+
+
+class FraudExclusionSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["order", "customer", "test_card"])
+    value = serializers.CharField()
+    dataset = serializers.CharField()
+    version = serializers.IntegerField()
+    sha256 = serializers.CharField()
+
+
+class FraudExclusionsSerializer(serializers.Serializer):
+    generated_at = serializers.CharField()
+    datasets = serializers.ListField(child=serializers.DictField())
+    exclusions = FraudExclusionSerializer(many=True)
+    test_card_numbers = serializers.ListField(child=serializers.CharField())
+
+
+class FraudExclusionsView(APIView):
+    """What payment fraud screening should not flag: the synthetic test orders, customers and test
+    card numbers of the transactions datasets (or of ``dataset``), as ``dataset_fraud_exclusions``."""
+
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [HasScope]
+    required_scopes = {"GET": (ApiScope.DATASETS_FRAUD,)}
+
+    @extend_schema(
+        operation_id="datasets_fraud_exclusions",
+        tags=["datasets"],
+        summary="Fraud-screening exclusions of synthetic test data",
+        description=(
+            "The order and customer identifiers of every version of the transactions datasets (or of "
+            "the named datasets), and the published test card numbers they use, for a payment fraud "
+            "tool's allow list. `output=csv` answers CSV with formula-looking cells defused (OWASP CSV "
+            "injection). Never cached."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "dataset", OpenApiTypes.STR, many=True, description="A dataset's name (repeat)."
+            ),
+            OpenApiParameter("output", OpenApiTypes.STR, enum=["json", "csv"], description="Default `json`."),
+        ],
+        responses={
+            200: OpenApiResponse(FraudExclusionsSerializer, description="The exclusions."),
+            **{
+                code: OpenApiResponse(ErrorResponseSerializer, description=description)
+                for code, description in {
+                    400: "An unknown dataset name or output, or a store rule file that cannot be read.",
+                    401: "No valid token.",
+                    403: "The token lacks the scope `datasets:fraud`.",
+                }.items()
+            },
+        },
+    )
+    def get(self, request):
+        # Not `format`: DRF reads that query parameter itself, as a renderer override.
+        fmt = request.query_params.get("output", "json")
+        if fmt not in ("json", "csv"):
+            raise serializers.ValidationError({"output": ["Must be `json` or `csv`."]})
+        names = [name for name in request.query_params.getlist("dataset") if name]
+        if any(len(name) > 200 for name in names) or len(names) > 100:
+            raise serializers.ValidationError({"dataset": ["At most 100 names of at most 200 characters."]})
+        try:
+            export = fraud_exclusions(datasets=names)
+        except DatasetError as exc:
+            raise serializers.ValidationError({"dataset": [str(exc)]}) from None
+        except RulesError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        if fmt == "csv":
+            response = HttpResponse(fraud_exclusions_csv(export), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = 'attachment; filename="fraud-exclusions.csv"'
+        else:
+            response = Response(export)
+        response["Cache-Control"] = "no-store"
+        return response

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "audits",
     "datasets",
     "lineage",
+    "consent",
 ]
 
 MIDDLEWARE = [
@@ -246,6 +247,9 @@ LOG_WITNESS_QUORUM = env_int(
 )
 LOG_WITNESS_TIMEOUT = env_float("PROVENANT_LOG_WITNESS_TIMEOUT", 10.0, minimum=0.1)
 LOG_WITNESS_ATTEMPTS = env_int("PROVENANT_LOG_WITNESS_ATTEMPTS", 3, minimum=1, maximum=10)
+# The dashboard raises a "Needs attention" line for a witness that has not cosigned the latest
+# checkpoint this many minutes after it was signed.
+LOG_WITNESS_ALERT_MINUTES = env_int("PROVENANT_LOG_WITNESS_ALERT_MINUTES", 60, minimum=1, maximum=7 * 24 * 60)
 TSA_URL = env_url("PROVENANT_TSA_URL")
 TSA_TIMEOUT = env_float("PROVENANT_TSA_TIMEOUT", 10.0, minimum=0.1)
 TSA_CA_CERTS = env_str("PROVENANT_TSA_CA_CERTS")  # PEM file: when set, timestamps are verified
@@ -393,11 +397,22 @@ LINEAGE_BATCH_MAX_BODY_BYTES = env_int(
     "PROVENANT_LINEAGE_BATCH_MAX_BODY_BYTES", 8 * 1024 * 1024, minimum=1024
 )
 LINEAGE_MAX_NODES = env_int("PROVENANT_LINEAGE_MAX_NODES", 50_000, minimum=10, maximum=1_000_000)
+# Consent for personalisation (issue 16): the store secret that keys the HMAC-SHA256 of subject ids
+# (unset: the consent API answers 503 and stores nothing), how long a subject's current consent is
+# cached (a withdrawal takes effect within this, writes drop the entry at once), and batch limits.
+CONSENT_SUBJECT_KEY = env_str("PROVENANT_CONSENT_SUBJECT_KEY")
+if CONSENT_SUBJECT_KEY and len(CONSENT_SUBJECT_KEY.encode("utf-8")) < 32:
+    raise ImproperlyConfigured("PROVENANT_CONSENT_SUBJECT_KEY must be at least 32 bytes")
+CONSENT_CACHE_SECONDS = env_int("PROVENANT_CONSENT_CACHE_SECONDS", 30, minimum=0, maximum=60)
+CONSENT_BATCH_MAX_EVENTS = env_int("PROVENANT_CONSENT_BATCH_MAX_EVENTS", 1000, minimum=1, maximum=10_000)
+CONSENT_BATCH_MAX_BODY_BYTES = env_int("PROVENANT_CONSENT_BATCH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Provenant API",
     "DESCRIPTION": "Provenance and disclosure of AI-generated content in Magento stores.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One name for a batch item's outcome, shared by the lineage and consent batches.
+    "ENUM_NAME_OVERRIDES": {"EventResultStatusEnum": ["created", "replayed", "invalid"]},
     # The public /log/* endpoints and /healthz are plain views: their paths are added by hand.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -12,7 +12,7 @@ import time
 
 from django.core.cache import cache
 
-__all__ = ["cache_get", "cache_set"]
+__all__ = ["cache_delete_many", "cache_get", "cache_set"]
 
 logger = logging.getLogger(__name__)
 _WARN_EVERY_SECONDS = 60.0
@@ -42,3 +42,11 @@ def cache_set(key: str, value, timeout: float) -> None:
         cache.set(key, value, timeout)
     except Exception as exc:  # noqa: BLE001 - the value is recomputed next time
         _unreachable("write", exc)
+
+
+def cache_delete_many(keys: list[str]) -> None:
+    """``cache.delete_many``, skipped while the cache cannot be reached (the entries expire)."""
+    try:
+        cache.delete_many(keys)
+    except Exception as exc:  # noqa: BLE001 - the entries run out on their own timeout
+        _unreachable("delete", exc)

@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/disclosures/", include("disclosure.urls")),
     path("api/v1/", include("lineage.api_urls")),
     path("api/v1/", include("datasets.api_urls")),
+    path("api/v1/", include("consent.api_urls")),
     path("demo/storefront/", include("magento_bridge.demo_storefront_urls")),
     path("", include("provenance.urls")),
 ]

@@ -43,14 +43,17 @@ from audits import events
 from audits.models import AuditPackage, AuditPackageStatus, Review
 from audits.packages import documents
 from audits.packages.evidence import LevelTree
+from consent.selectors import consent_evidence, declaration_rows
 from datasets.selectors import datasets_for_package
 from disclosure.selectors import BadgeCoverage, item_shown, store_state_load
 from magento_bridge.locks import LockHolder
 from provenance.checkpoints import CheckpointError, checkpoint_latest, checkpoint_sign, log_verifier_keys
-from provenance.log import ITEM_KINDS, log_append, log_consistency_proof
+from provenance.log import ITEM_KINDS, log_append, log_consistency_proof, log_read_hashes
 from provenance.models import Checkpoint, ContentItem, GenerationRecord, Generator, LogEntry, Origin
 from provenance.services import registry_store_codes
 from provenance.standards import merkle
+from provenance.standards import monitor as tlog_monitor
+from provenance.standards import tiles as tlog_tiles
 
 __all__ = [
     "AuditPackageError",
@@ -70,6 +73,8 @@ FileProvider = Callable[..., dict[str, bytes]]
 _PROVIDERS: list[FileProvider] = []
 CHUNK = 1 << 20
 ROW_CHUNK = 5000
+TILES_DIR = "provenance/tiles"
+_TILES_PER_QUERY = 32  # 8,192 stored hashes a query
 PACKAGE_KIND = "audit.package"
 STAGING_PREFIX = ".audit-package-"
 # Entries included by kind (subject to --store / --since); entries the registers cite are always in.
@@ -557,6 +562,7 @@ def _write_registers(staging: _Staging, scope: _Scope, size: int) -> dict:
     states = _write_items(staging, scope, tally)
     _write_generation_records(staging, scope, tally)
     _write_datasets(staging, scope, tally)
+    _write_consent(staging, scope)
     return tally.summary(stores=sorted(states))
 
 
@@ -664,6 +670,14 @@ def _write_datasets(staging: _Staging, scope: _Scope, tally: _Tally) -> None:
     staging.write("registers/datasets.csv", documents.dataset_csv(rows))
 
 
+def _write_consent(staging: _Staging, scope: _Scope) -> None:
+    """consent.csv (counts per purpose and policy version, events since the scope's date; the
+    ledger is not store-specific) and profiling-surfaces.csv (the scope's store, or every store)."""
+    staging.write("registers/consent.csv", documents.consent_csv(consent_evidence(since=scope.since_at)))
+    rows = declaration_rows(store_code=scope.store_code or None)
+    staging.write("registers/profiling-surfaces.csv", documents.profiling_csv(rows))
+
+
 def _write_evidence(
     staging: _Staging,
     scope: _Scope,
@@ -674,8 +688,9 @@ def _write_evidence(
 ) -> dict:
     """checkpoint, keys, every included entry with its inclusion proof, the consistency proof."""
     size = checkpoint.size
-    kinds, decisions = _write_entries(staging, scope, tree, size, registers)
+    kinds, decisions, included = _write_entries(staging, scope, tree, size, registers)
     _write_review_decisions(staging, decisions)
+    tile_count = _write_tiles(staging, checkpoint, tree, included)
     staging.write("provenance/checkpoint.txt", checkpoint.note)
     staging.write("provenance/keys.txt", "".join(f"{key}\n" for key in log_verifier_keys()))
     previous_size, consistency_hashes = _write_consistency(staging, previous_note, size)
@@ -695,19 +710,22 @@ def _write_evidence(
         "decision_count": len(decisions),
         "previous_size": previous_size,
         "consistency_hashes": consistency_hashes,
+        "tile_count": tile_count,
     }
 
 
 def _write_entries(
     staging: _Staging, scope: _Scope, tree: LevelTree, size: int, registers: dict
-) -> tuple[dict[str, int], list[tuple[int, dict]]]:
+) -> tuple[dict[str, int], list[tuple[int, dict]], list[int]]:
     """entries.jsonl: every included entry (exact leaf bytes) with its RFC 9162 inclusion proof.
 
-    Returns the entry count per kind and the review decisions (index, payload) among them.
+    Returns the entry count per kind, the review decisions (index, payload) among them and the
+    included indexes.
     """
     cited: set[int] = registers["cited"]
     kinds: dict[str, int] = {}
     decisions = []
+    included: list[int] = []
     b64 = base64.b64encode
     rows = (
         LogEntry.objects.filter(index__lt=size)
@@ -731,7 +749,45 @@ def _write_entries(
                 f'{{"index":{index},"kind":"{kind}","data":"{b64(data).decode()}","proof":[{proof}]}}\n'
             )
             kinds[kind] = kinds.get(kind, 0) + 1
-    return kinds, decisions
+            included.append(index)
+    return kinds, decisions, included
+
+
+def _write_tiles(staging: _Staging, checkpoint: Checkpoint, tree: LevelTree, included: list[int]) -> int:
+    """provenance/tiles/: the C2SP tlog-tiles hash tiles that prove the checkpoint's root and each
+    included entry (:func:`provenance.standards.monitor.tiles_needed`), so the package verifies from
+    tiles alone. Each is copied from the published log (``PROVENANT_LOG_PUBLISH_DIR``) when it is
+    there, else made from the log's stored hashes; the set is checked before it is shipped. Entry
+    bundles are not shipped: they hold other entries than the package's."""
+    size = checkpoint.size
+    needed = tlog_monitor.tiles_needed(size, included)
+    published = Path(settings.LOG_PUBLISH_DIR) if settings.LOG_PUBLISH_DIR else None
+    for start in range(0, len(needed), _TILES_PER_QUERY):
+        batch = needed[start : start + _TILES_PER_QUERY]
+        made = [t for t in batch if published is None or not (published / t.path).is_file()]
+        hashes = iter(log_read_hashes([i for t in made for i in tlog_tiles.tile_indexes(t)]) if made else [])
+        for tile in batch:
+            if tile in made:
+                data = b"".join(next(hashes) for _ in range(tile.width))
+            else:
+                data = (published / tile.path).read_bytes()
+            staging.write(f"{TILES_DIR}/{tile.path}", data)
+
+    def read(tile: tlog_tiles.Tile) -> bytes:
+        path = staging.root.joinpath(*TILES_DIR.split("/"), *tile.path.split("/"))
+        if not path.is_file():
+            raise tlog_tiles.TileMissingError(tile.path)
+        return path.read_bytes()
+
+    items = [tlog_monitor.Item(i, tree.leaf_hash(i), f"entry {i}") for i in included]
+    try:
+        tlog_monitor.verify_items_from_tiles(size, bytes(checkpoint.root_hash), read, items)
+    except tlog_monitor.MonitorError as exc:
+        raise AuditPackageError(
+            f"the log's tiles do not give checkpoint #{checkpoint.pk}'s root ({exc}); "
+            "run `python manage.py provenance_verify`"
+        ) from None
+    return len(needed)
 
 
 def _in_scope(scope: _Scope, kind: str, data: bytes, created_at: datetime, item_ids: set[int]) -> bool:
@@ -841,11 +897,15 @@ def _provided_path(path: str) -> str:
     return "/".join(parts)
 
 
+_EMBEDDED = ("merkle", "notes", "tiles", "witness", "monitor")
+
+
 def verifier_source() -> str:
-    """``verify.py``: the verifier template with ``provenance/standards/{merkle,notes}.py`` embedded."""
+    """``verify.py``: the verifier template with ``provenance/standards/{merkle,notes,tiles,witness,
+    monitor}.py`` embedded."""
     template = Path(__file__).resolve().with_name("verifier.py").read_text(encoding="utf-8")
     standards = Path(merkle.__file__).resolve().parent
-    sources = {name: (standards / f"{name}.py").read_text(encoding="utf-8") for name in ("merkle", "notes")}
+    sources = {name: (standards / f"{name}.py").read_text(encoding="utf-8") for name in _EMBEDDED}
     marker = "_SOURCES: dict = {}"
     if template.count(marker) != 1:
         raise AuditPackageError("the verifier template has no single _SOURCES marker")

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from audits.ai_act import RiskClass
 from audits.models import Classification, ClassificationStatus, Incident, Review, ReviewStatus
+from consent.selectors import DECLARATION_HEADER, EVIDENCE_HEADER
 from datasets.models import SyntheticDataset
 from datasets.selectors import report_summary
 from lineage.layout import COLUMN_GAP, MARGIN, columns_drawing
@@ -239,6 +240,17 @@ def _blank(value: object) -> object:
 
 def dataset_csv(rows: list[list[object]]) -> str:
     return _csv(DATASET_HEADER, rows)
+
+
+def consent_csv(rows: list[list[object]]) -> str:
+    """``registers/consent.csv``: consent events and current consent per purpose and policy
+    version (:func:`consent.selectors.consent_evidence`); counts only, never a subject."""
+    return _csv(EVIDENCE_HEADER, rows)
+
+
+def profiling_csv(rows: list[list[object]]) -> str:
+    """``registers/profiling-surfaces.csv``: the recommendation surfaces' profiling declarations."""
+    return _csv(DECLARATION_HEADER, rows)
 
 
 def dataset_cards(datasets: list, generators: list[Generator]) -> dict[str, str]:
@@ -774,6 +786,9 @@ _DESCRIPTIONS = {
     "provenance/references.json": "which register columns cite log entries",
     "registers/registry.csv": "registry items in scope",
     "registers/datasets.csv": "synthetic dataset versions: SHA-256, latest report scores, log index",
+    "registers/consent.csv": "consent evidence: events and current consent per purpose and policy version "
+    "(counts, no subject ids)",
+    "registers/profiling-surfaces.csv": "recommendation surfaces: profiling, purpose, training data",
     "registers/disclosure.csv": "disclosure register: each synthetic item, badge shown, review, sign-off",
     "registers/generation-records.csv": "generation records (hashes only)",
     "registers/review-decisions.csv": "review decisions as logged",

@@ -12,7 +12,10 @@ FAIL line each and exiting 1 when any fails:
 4. the RFC 9162 consistency proof (§2.1.4.2) from the previous package's signed checkpoint;
 5. that every log index the registers cite is an entry present and proven in the package;
 6. that each synthetic dataset version in ``registers/datasets.csv`` has the SHA-256 (and dataset
-   name and version number) of the ``dataset.version`` log entry it cites.
+   name and version number) of the ``dataset.version`` log entry it cites;
+7. from the log's C2SP tlog-tiles hash tiles shipped in ``provenance/tiles/`` alone: the
+   checkpoint's root, and each included entry's leaf hash in its tile with an inclusion proof
+   built from the tiles (the check a monitor of the published log makes).
 
 When the checkpoint cannot be verified (a wrong or missing key, a bad signature), nothing after it
 can be proven: the verifier says so once and stops there. A package whose registry holds no item
@@ -22,8 +25,8 @@ Pin the log's key from outside the package: ``--key FILE`` with the output of ``
 fetched independently; then only that key is trusted.
 
 In the package, this file is the template in ``audits/packages/verifier.py`` with the Django-free
-modules ``provenance/standards/merkle.py`` and ``provenance/standards/notes.py`` embedded verbatim
-(``_SOURCES``).
+modules ``merkle``, ``notes``, ``tiles``, ``witness`` and ``monitor`` of ``provenance/standards/``
+embedded verbatim (``_SOURCES``); their imports of each other resolve to the embedded copies.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import builtins
 import csv
 import hashlib
 import io
@@ -49,14 +53,24 @@ PREVIOUS_CHECKPOINT = "provenance/previous-checkpoint.txt"
 ENTRIES = "provenance/entries.jsonl"
 CONSISTENCY = "provenance/consistency.json"
 REFERENCES = "provenance/references.json"
+TILES = "provenance/tiles/"
 REGISTRY = "registers/registry.csv"
 DATASETS = "registers/datasets.csv"
 DATASET_KIND = "dataset.version"
 _MAX_FAIL_LINES = 20
 
 
+def _embedded_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
+    """``__import__`` for the embedded modules: ``from provenance.standards import x`` gives the
+    embedded ``x``; every other import is Python's."""
+    if name == "provenance.standards" and fromlist and not level:
+        return types.SimpleNamespace(**{n: _module(n) for n in fromlist})
+    return builtins.__import__(name, globals, locals, fromlist, level)
+
+
 def _module(name: str) -> types.ModuleType:
-    """The embedded module ``name`` (``merkle`` or ``notes``), or ours when run from the source tree."""
+    """The embedded module ``name`` (``merkle``, ``notes``, ``tiles``, ``witness``, ``monitor``), or
+    ours when run from the source tree."""
     qualified = "provenant_verify_" + name
     if qualified in sys.modules:
         return sys.modules[qualified]
@@ -64,9 +78,10 @@ def _module(name: str) -> types.ModuleType:
     if source is None:  # the bare template, run from the repository (tests)
         import importlib
 
-        return importlib.import_module("provenance." + name)
+        return importlib.import_module("provenance.standards." + name)
     module = types.ModuleType(qualified)
-    module.__file__ = "<embedded provenance/" + name + ".py>"
+    module.__file__ = "<embedded provenance/standards/" + name + ".py>"
+    module.__dict__["__builtins__"] = dict(vars(builtins), __import__=_embedded_import)
     sys.modules[qualified] = module  # dataclasses look their module up while the class is built
     # The embedded source is this package's own (its hash is in the manifest), not outside input.
     exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102
@@ -336,6 +351,35 @@ def check_consistency(run: _Run, package: _Package, checkpoint, verifiers: list,
     )
 
 
+def check_tiles(run: _Run, package: _Package, checkpoint) -> None:
+    """The checkpoint's root and every included entry, from the shipped hash tiles alone."""
+    monitor = _module("monitor")
+    tiles = _module("tiles")
+    shipped = {n[len(TILES) :] for n in package.names() if n.startswith(TILES)}
+
+    def read(tile):
+        if tile.path not in shipped:
+            raise tiles.TileMissingError(tile.path)
+        return package.read(TILES + tile.path)
+
+    try:
+        items = monitor.items_parse("".join(package.lines(ENTRIES)))
+        found = monitor.verify_items_from_tiles(checkpoint.size, checkpoint.root_hash, read, items)
+    except (OSError, KeyError, UnicodeDecodeError, ValueError) as exc:
+        run.fail("tiles " + TILES + ": cannot read the entries (" + str(exc) + ")")
+        return
+    except monitor.MonitorError as exc:
+        run.fail("tiles " + TILES + ": " + exc.code + ": " + str(exc))
+        return
+    run.ok(
+        "tiles: the "
+        + str(len(shipped))
+        + " shipped log tiles give the checkpoint's root and hold the "
+        + str(len(found))
+        + " included entries, each with an inclusion proof from the tiles"
+    )
+
+
 def check_references(run: _Run, package: _Package, proven: set) -> None:
     """Every log index a register cites must be an entry proven above."""
     try:
@@ -474,6 +518,7 @@ def main(argv=None, out=None) -> int:
         datasets: dict = {}
         proven = check_entries(run, package, checkpoint, datasets)
         check_consistency(run, package, checkpoint, verifiers, args.origin)
+        check_tiles(run, package, checkpoint)
         check_references(run, package, proven)
         check_datasets(run, package, datasets)
     items = registry_item_count(package)

@@ -75,8 +75,11 @@ class ApiScope(models.TextChoices):
     IMAGES_MARK = "images:mark", "Mark generated images (C2PA + IPTC) and register their records"
     IMAGES_INSPECT = "images:inspect", "Inspect any image for every provenance layer it carries"
     DATASETS_WRITE = "datasets:write", "Register synthetic dataset files"
+    DATASETS_FRAUD = "datasets:fraud", "Read the fraud-screening exclusions of synthetic test data"
     LINEAGE_WRITE = "lineage:write", "Send OpenLineage run, dataset and job events"
     LINEAGE_READ = "lineage:read", "Read the lineage graph"
+    CONSENT_WRITE = "consent:write", "Record shoppers' consent events (the store's consent platform)"
+    CONSENT_READ = "consent:read", "Read a shopper's current consent per purpose (the storefront)"
 
 
 class ApiClient(models.Model):

@@ -277,3 +277,44 @@ def test_without_a_checkpoint_the_build_says_what_to_do(db, tmp_path):
         audit_package_build(out=tmp_path / "p.zip")
     assert not (tmp_path / "p.zip").exists()
     assert sys.executable
+
+
+def test_the_package_ships_the_tiles_of_its_items_and_verifies_from_them(
+    demo_store, tmp_path, clean_python, settings, log_key
+):
+    from provenance.publish import log_publish
+
+    # Published tiles are copied; the package's own check proves them before they are shipped.
+    settings.LOG_PUBLISH_DIR = str(tmp_path / "log")
+    settings.LOG_WITNESSES = []
+    log_publish()
+    folder = unpack(build(tmp_path), tmp_path / "unpacked")
+    tiles = sorted(p.relative_to(folder).as_posix() for p in (folder / "provenance" / "tiles").rglob("*"))
+    assert tiles
+    assert not any("/entries/" in name for name in tiles)  # bundles hold other stores' entries
+    for name in tiles:
+        published = tmp_path / "log" / name.removeprefix("provenance/tiles/")
+        if published.is_file():
+            assert published.read_bytes() == (folder / name).read_bytes()
+    code, output = verify(clean_python, folder)
+    assert code == 0, output
+    assert (
+        "PASS tiles: the " in output
+        and "included entries, each with an inclusion proof from the tiles" in output
+    )
+
+    # A tile that disagrees with the signed root is named, even with the manifest made to agree.
+    tile = next(name for name in tiles if name.startswith("provenance/tiles/tile/0/"))
+    data = bytearray((folder / tile).read_bytes())
+    data[0] ^= 1
+    (folder / tile).write_bytes(bytes(data))
+    rehash(folder, tile)
+    code, output = verify(clean_python, folder)
+    assert code == 1
+    assert "FAIL tiles provenance/tiles/: " in output
+    (folder / tile).unlink()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["files"][tile]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    code, output = verify(clean_python, folder)
+    assert "FAIL tiles provenance/tiles/: tile.missing" in output

@@ -153,3 +153,60 @@ def test_a_misconfigured_store_list_still_counts_as_failing(db):
         error="unknown store code(s): fr (known: de)",
     )
     assert sync_health()["verdict"] == "failing"
+
+
+def test_each_witness_shows_its_last_cosignature_and_a_late_one_needs_attention(client, approver, settings):
+    import json
+
+    from provenance.models import Checkpoint, WitnessCosignature
+    from provenance.standards import notes
+    from provenance.standards.witness import CosignatureSigner, parse_witness_list
+
+    signers = [
+        CosignatureSigner.from_key_string(notes.generate_signer(f"witness.test/w{n}")[1]) for n in (1, 2)
+    ]
+    settings.LOG_WITNESSES = parse_witness_list(
+        json.dumps(
+            [{"name": s.name, "url": "https://witness.test", "vkey": s.verifier_key()} for s in signers]
+        )
+    )
+    settings.LOG_WITNESS_ALERT_MINUTES = 60
+    now = timezone.now()
+    old = Checkpoint.objects.create(
+        size=10, root_hash=bytes(32), origin="o", note="n", created_at=now - timedelta(hours=3)
+    )
+    latest = Checkpoint.objects.create(
+        size=20, root_hash=bytes(32), origin="o", note="n", created_at=now - timedelta(minutes=90)
+    )
+    stamp = int((now - timedelta(hours=3)).timestamp())
+    WitnessCosignature.objects.create(
+        checkpoint=old, witness="witness.test/w1", key_id="0" * 8, timestamp=stamp, signature="-"
+    )
+    WitnessCosignature.objects.create(
+        checkpoint=old, witness="witness.test/w2", key_id="0" * 8, timestamp=stamp, signature="-"
+    )
+    WitnessCosignature.objects.create(
+        checkpoint=latest, witness="witness.test/w2", key_id="0" * 8, timestamp=stamp + 60, signature="-"
+    )
+    client.force_login(approver)
+    page = client.get("/admin/workspace/dashboard/").content.decode()
+    attention = page.split("Needs attention:", 1)[1].split("</p>", 1)[0]
+    assert (
+        "1 witness(es) have not cosigned the latest checkpoint for over 60 min: witness.test/w1" in attention
+    )
+    assert 'href="/admin/workspace/dashboard/#t-witnesses"' in attention
+    tile = page.split("data-witnesses>", 1)[1].split("</section>", 1)[0]
+    assert (
+        "<strong>witness.test/w1</strong>:\n          cosigned size 10 3\xa0hours ago"
+        " · behind the latest size 20 (alert)" in tile
+    )
+    assert (
+        "<strong>witness.test/w2</strong>:\n          cosigned size 20" in tile
+        and "behind" not in tile.split("w2")[1]
+    )
+
+    # Within the grace period a witness that is behind is shown, not alerted.
+    settings.LOG_WITNESS_ALERT_MINUTES = 120
+    page = client.get("/admin/workspace/dashboard/").content.decode()
+    assert "have not cosigned the latest checkpoint" not in page
+    assert "behind the latest size 20</li>" in page

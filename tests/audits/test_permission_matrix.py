@@ -77,6 +77,9 @@ PAGES = {
     "/admin/lineage/lineagedataset/graph/": EVERYONE,
     "/admin/datasets/thresholdset/": EVERYONE,
     "/admin/datasets/thresholdset/add/": {A, AD},
+    "/admin/consent/profilingdeclaration/": EVERYONE,
+    "/admin/consent/profilingdeclaration/add/": {A, AD},
+    "/admin/consent/consentevent/": {A, AU, AD},
 }
 
 
@@ -320,9 +323,13 @@ ROUTES = {
     "api/v1/provenance/records/<int:record_id>": {"GET": "scope:records:write|records:read"},
     "api/v1/provenance/images": {"POST": "scope:images:mark"},
     "api/v1/datasets": {"POST": "scope:datasets:write"},
+    "api/v1/datasets/fraud-exclusions": {"GET": "scope:datasets:fraud"},
     "api/v1/lineage": {"POST": "scope:lineage:write"},
     "api/v1/lineage/batch": {"POST": "scope:lineage:write"},
     "api/v1/lineage/graph": {"GET": "scope:lineage:read"},
+    "api/v1/consent/events": {"POST": "scope:consent:write", "GET": "scope:consent:read"},
+    "api/v1/consent/events/batch": {"POST": "scope:consent:write"},
+    "api/v1/^consent/(?P<subject>[^/]{1,200})$": {"GET": "scope:consent:read"},
     "api/v1/audits/reviews": {"GET": "perm:audits.view_review"},
     "api/v1/audits/reviews/<int:review_id>/<str:decision>": {
         "POST": "perm:audits.propose_review|audits.approve_review"

@@ -64,3 +64,40 @@ def test_the_json_names_the_versions_and_the_test_card_rule(transactions, tmp_pa
 def test_an_unknown_dataset_is_refused(transactions):
     with pytest.raises(CommandError, match="no registered versions of nope"):
         call_command("dataset_fraud_exclusions", "--dataset", "nope")
+
+
+@pytest.fixture
+def fraud_client(client):
+    from provenance.auth import api_client_create
+
+    token = api_client_create(name="payments", scopes=["datasets:fraud"], actor="test").token
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+def test_the_api_answers_the_same_exclusions_as_json_and_csv(transactions, fraud_client):
+    answer = fraud_client.get("/api/v1/datasets/fraud-exclusions")
+    assert answer.status_code == 200 and answer["Cache-Control"] == "no-store"
+    export = answer.json()
+    assert export["datasets"] == [{"dataset": "checkout-tests", "version": 1, "sha256": transactions.sha256}]
+    assert REAL_LOOKING not in answer.content.decode()
+
+    as_csv = fraud_client.get("/api/v1/datasets/fraud-exclusions?output=csv&dataset=checkout-tests")
+    assert as_csv.status_code == 200 and as_csv["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(as_csv.content.decode())))
+    assert '\'=HYPERLINK("http://x")' in [row["value"] for row in rows]  # defused
+
+
+def test_the_api_names_an_unknown_dataset_and_a_bad_format(transactions, fraud_client):
+    unknown = fraud_client.get("/api/v1/datasets/fraud-exclusions?dataset=nope")
+    assert unknown.status_code == 400 and list(unknown.json()["error"]["fields"]) == ["dataset"]
+    bad = fraud_client.get("/api/v1/datasets/fraud-exclusions?output=xml")
+    assert bad.status_code == 400 and list(bad.json()["error"]["fields"]) == ["output"]
+
+
+def test_the_api_needs_the_fraud_scope(transactions, client):
+    from provenance.auth import api_client_create
+
+    token = api_client_create(name="uploader", scopes=["datasets:write"], actor="test").token
+    answer = client.get("/api/v1/datasets/fraud-exclusions", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert answer.status_code == 403

@@ -25,6 +25,7 @@ def test_every_standard_is_listed():
         "merkle",
         "model_cards",
         "notes",
+        "monitor",
         "tiles",
         "witness",
         "watermark",
