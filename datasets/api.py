@@ -212,7 +212,13 @@ class FraudExclusionsView(APIView):
             OpenApiParameter("output", OpenApiTypes.STR, enum=["json", "csv"], description="Default `json`."),
         ],
         responses={
-            200: OpenApiResponse(FraudExclusionsSerializer, description="The exclusions."),
+            (200, "application/json"): OpenApiResponse(
+                FraudExclusionsSerializer, description="The exclusions."
+            ),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="With `output=csv`: columns type, value, dataset, version, sha256.",
+            ),
             **{
                 code: OpenApiResponse(ErrorResponseSerializer, description=description)
                 for code, description in {
