@@ -25,7 +25,6 @@ import json
 import multiprocessing
 import os
 import random
-import socket
 import subprocess
 import sys
 import threading
@@ -37,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _mariadb import SERVER, scratch_database  # noqa: E402
-from ingest import Client, _env, _free_port, _python, _record  # noqa: E402
+from ingest import Client, _env, _python, _record, _start_server  # noqa: E402
 
 REDIS = os.environ.get("PROVENANT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 TARGET_P99_MS = 10.0
@@ -171,23 +170,7 @@ def bench(url: str, args) -> dict:
 
 def _start_server_production(env: dict[str, str]) -> tuple[subprocess.Popen, int]:
     """gunicorn as docker-compose runs it: 3 workers of 4 threads, keep-alive."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "sidecar.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-        + ["--workers", "3", "--worker-class", "gthread", "--threads", "4", "--keep-alive", "75"]
-        + ["--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return server, port
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the server did not start") from None
-            time.sleep(0.1)
+    return _start_server(env, workers=3, threads=4, keep_alive=75)
 
 
 def main() -> None:

@@ -115,12 +115,15 @@ def _python(code: str, env: dict[str, str]) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def _start_server(env: dict[str, str]) -> tuple[subprocess.Popen, int]:
+def _start_server(
+    env: dict[str, str], *, workers: int = 1, threads: int = 2, keep_alive: int = 60
+) -> tuple[subprocess.Popen, int]:
+    """gunicorn (threaded, keep-alive) on a free loopback port, once it accepts connections."""
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "sidecar.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-        + ["--workers", "1", "--worker-class", "gthread", "--threads", "2", "--keep-alive", "60"]
-        + ["--log-level", "warning"],
+        + ["--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads)]
+        + ["--keep-alive", str(keep_alive), "--log-level", "warning"],
         cwd=ROOT,
         env=env,
     )
