@@ -11,6 +11,7 @@ import pytest
 
 from provenance.standards import merkle
 from provenance.standards import tiles as t
+from tests.conftest import requirement_missing
 
 GO_DIR = Path(__file__).parent / "go"
 
@@ -177,11 +178,9 @@ def test_damaged_tiles_are_named():
 def _go() -> str | None:
     go = shutil.which("go")
     if go is None or not Path("/usr/share/gocode/src/golang.org/x/mod/sumdb/tlog").is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(
-                "go and golang-golang-x-mod-dev are needed: apt-get install golang-go golang-golang-x-mod-dev"
-            )
-        pytest.skip("go and golang-golang-x-mod-dev are not installed")
+        requirement_missing(
+            "go and golang.org/x/mod are not installed (Debian golang-go, golang-golang-x-mod-dev)"
+        )
     return go
 
 
