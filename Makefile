@@ -41,6 +41,7 @@ demo-data: install
 	$(DEMO_ENV) $(BIN)/python manage.py magento_sync --full --no-progress
 	$(DEMO_ENV) $(BIN)/python manage.py provenant_demo_pipeline --out var/demo/demo-marked.png
 	$(DEMO_ENV) $(BIN)/python manage.py dataset_demo --dir var/demo/datasets
+	$(DEMO_ENV) $(BIN)/python manage.py lineage_demo
 	$(DEMO_ENV) $(BIN)/python manage.py provenance_checkpoint
 	$(DEMO_ENV) $(BIN)/python manage.py provenance_verify
 	$(DEMO_ENV) $(BIN)/python manage.py provenant_demo_user
