@@ -144,7 +144,10 @@ def test_the_marked_original_shows_every_layer(mark, inspect):
 
     assert report["c2pa"]["state"] == "trusted"
     assert report["xmp_digital_source_type"].endswith("/trainedAlgorithmicMedia")
-    assert report["watermark"]["found"] and report["fingerprint"]["match"]["distance"] <= 2
+    assert report["watermark"]["found"]
+    # The same pixels, decoded again: a few of 256 bits at most (far inside the threshold of 31).
+    assert report["fingerprint"]["match"]["record"] == report["watermark"]["record"]
+    assert report["fingerprint"]["match"]["distance"] <= 8
 
 
 def test_an_unrelated_image_resolves_to_nothing(mark, inspect):
