@@ -51,6 +51,7 @@ from provenance.records import (
     generation_record_submit,
     generation_records_submit_many,
 )
+from provenance.rows import row_first
 from provenance.standards.canonical import CanonicalJsonError, canonical_json
 from provenance.standards.hashing import cms_content_sha256
 from provenance.standards.media_marks import TRAINED_ALGORITHMIC_MEDIA, generative_source_type
@@ -258,7 +259,7 @@ class RecordSubmitSerializer(serializers.Serializer):
         # A batch validates many records against a few generators: look each name up once.
         known = self.context.setdefault("generators", {})
         if value not in known:
-            known[value] = Generator.objects.only("id", "name").filter(name=value).first()
+            known[value] = row_first(Generator, "{name} = %s", [value], only=("id", "name"))
         generator = known[value]
         if generator is None:
             raise serializers.ValidationError(f"Unknown generator {value!r}; register it in the admin first.")

@@ -24,6 +24,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 
 from provenance.models import ApiClient, ApiScope, ApiToken
+from provenance.rows import row_first
 
 __all__ = [
     "CLIENT_NAME",
@@ -155,7 +156,8 @@ class ApiTokenAuthentication(BaseAuthentication):
         match = _TOKEN.fullmatch(presented)
         token = None
         if match:
-            token = ApiToken.objects.select_related("client").filter(key_id=match.group(1)).first()
+            # Once per request: one plain statement, not a queryset (see provenance.rows).
+            token = row_first(ApiToken, "{key_id} = %s", [match.group(1)], related="client")
         expected = token.token_sha256 if token is not None else _DUMMY_SHA256
         if not hmac.compare_digest(expected, token_sha256(presented)) or token is None:
             raise AuthenticationFailed("Invalid token.")

@@ -25,6 +25,7 @@ from django.db import connections, router
 from django.utils import timezone
 
 from provenance.models import LogEntry, LogHash, LogHead
+from provenance.rows import row_first
 from provenance.standards import merkle
 from provenance.standards.canonical import CanonicalJsonError, canonical_json
 
@@ -128,9 +129,7 @@ def log_append_many(*, entries: Sequence[tuple[str, dict]]) -> list[LogEntry]:
 
     stored = _stored_hashes_for_batch(using, start, [entry.leaf_hash for entry in rows])
     _insert(using, rows, stored)
-    LogHead.objects.using(using).filter(pk=LogHead.SINGLETON_ID).update(
-        size=start + len(rows), updated_at=now
-    )
+    _update_head(connections[using], start + len(rows), now)
     return rows
 
 
@@ -199,21 +198,46 @@ def _is_plain_json(value: dict) -> bool:
 
 
 def log_head_lock(using: str) -> LogHead:
-    """Lock the log's head row until the current transaction ends (the one-writer lock) and return it.
+    """Lock the log's head row until the current transaction ends (the one-writer lock) and return it
+    (its ``id`` and ``size``; the rest deferred).
 
     On MySQL/MariaDB a writer waits at most ``PROVENANT_LOG_LOCK_WAIT_SECONDS`` for the lock (a large
     sync holds it until it commits); the ingest API turns the timeout into 503 with Retry-After.
+    Every append takes this lock, so it is one plain statement (:mod:`provenance.rows`).
     """
     connection = connections[using]
     if connection.vendor == "mysql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET SESSION innodb_lock_wait_timeout = %s", [settings.LOG_LOCK_WAIT_SECONDS])
-    heads = LogHead.objects.using(using).select_for_update()
-    head = heads.filter(pk=LogHead.SINGLETON_ID).first()
+        _set_lock_wait(connection, settings.LOG_LOCK_WAIT_SECONDS)
+    lookup = ("{id} = %s", [LogHead.SINGLETON_ID])
+    head = row_first(LogHead, *lookup, only=("id", "size"), locking=True, using=using)
     if head is None:
         _create_head(using)
-        head = heads.get(pk=LogHead.SINGLETON_ID)
+        head = row_first(LogHead, *lookup, only=("id", "size"), locking=True, using=using)
     return head
+
+
+def _set_lock_wait(connection, seconds: int) -> None:
+    """``innodb_lock_wait_timeout`` for this session, set once per database connection and value."""
+    connection.ensure_connection()
+    raw = connection.connection
+    if getattr(raw, "_provenant_lock_wait", None) == seconds:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET SESSION innodb_lock_wait_timeout = %s", [seconds])
+    try:
+        raw._provenant_lock_wait = seconds
+    except AttributeError:  # a driver connection without attributes: set it every time
+        pass
+
+
+def _update_head(connection, size: int, now) -> None:
+    qn = connection.ops.quote_name
+    sql = (
+        f"UPDATE {qn(LogHead._meta.db_table)} SET {qn('size')} = %s, {qn('updated_at')} = %s "
+        f"WHERE {qn('id')} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [size, connection.ops.adapt_datetimefield_value(now), LogHead.SINGLETON_ID])
 
 
 def _create_head(using: str) -> None:

@@ -33,6 +33,7 @@ from provenance.models import (
     Origin,
     OriginSource,
 )
+from provenance.rows import row_exists
 from provenance.standards.canonical import canonical_json
 from provenance.standards.media_marks import (
     TRAINED_ALGORITHMIC_MEDIA,
@@ -389,6 +390,9 @@ def _records_with_names():
 
 
 def _record_by_external_id(client: ApiClient, external_id: str) -> GenerationRecord | None:
+    # Nearly every submission is new: a one-statement probe answers that, the queryset loads a replay.
+    if not row_exists(GenerationRecord, "{client} = %s AND {external_id} = %s", [client.pk, external_id]):
+        return None
     return _records_with_names().filter(client=client, external_id=external_id).first()
 
 
@@ -438,9 +442,16 @@ def _log_save_and_match(
     outputs = sorted(first_by_output)
     items: list[ContentItem] = []
     for start in range(0, len(outputs), _LOOKUP_CHUNK):
+        chunk = outputs[start : start + _LOOKUP_CHUNK]
+        # Most records match nothing in the registry (yet): a locking one-statement probe tells.
+        # Finding nothing, it locks nothing, as the queryset would not (READ COMMITTED takes no gap
+        # locks); the log's writer lock, held since the append above, keeps a sync out meanwhile.
+        marks = ", ".join(["%s"] * len(chunk))
+        if not row_exists(ContentItem, f"{{content_sha256}} IN ({marks})", chunk, locking=True):
+            continue
         items.extend(
             ContentItem.objects.select_for_update()
-            .filter(content_sha256__in=outputs[start : start + _LOOKUP_CHUNK])
+            .filter(content_sha256__in=chunk)
             .exclude(origin_source=OriginSource.MANUAL)
             .order_by("id")
         )
