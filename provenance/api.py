@@ -171,6 +171,53 @@ def _depth(value: object, level: int = 1) -> int:
     return level
 
 
+# --- Checks the submission's serializer and its fast path share --------------------------------
+# Each returns the value as validated or raises ValueError with the message the API answers.
+
+
+def _checked(check, value):
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise serializers.ValidationError(str(exc)) from None
+
+
+def _parameters_checked(value: dict) -> dict:
+    if _depth(value) > MAX_PARAMETERS_DEPTH:
+        raise ValueError(f"Nested deeper than {MAX_PARAMETERS_DEPTH} levels.")
+    try:
+        size = len(canonical_json(value))
+    except CanonicalJsonError as exc:
+        raise ValueError(f"Not representable as canonical JSON: {exc}.") from None
+    if size > MAX_PARAMETERS_BYTES:
+        raise ValueError(f"{size} bytes as canonical JSON; the limit is {MAX_PARAMETERS_BYTES}.")
+    return value
+
+
+def _media_type_checked(value: str) -> str:
+    value = value.strip().lower()
+    if not _MEDIA_TYPE.fullmatch(value):
+        raise ValueError("Must be a media type such as 'image/png' (no parameters).")
+    return value
+
+
+def _generated_at_checked(value: datetime) -> datetime:
+    if value > timezone.now() + FUTURE_TOLERANCE:
+        raise ValueError("Lies in the future.")
+    return value
+
+
+def _source_type_checked(value: str) -> str:
+    return generative_source_type(value) if value else value
+
+
+def _generator_named(name: str, known: dict[str, Generator | None]) -> Generator | None:
+    # A batch validates many records against a few generators: look each name up once.
+    if name not in known:
+        known[name] = row_first(Generator, "{name} = %s", [name], only=("id", "name"))
+    return known[name]
+
+
 # --- Serializers ----------------------------------------------------------------------------------
 
 
@@ -248,72 +295,28 @@ class RecordSubmitSerializer(serializers.Serializer):
         return value
 
     def validate_digital_source_type(self, value: str) -> str:
-        if not value:
-            return value
-        try:
-            return generative_source_type(value)
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from None
+        return _checked(_source_type_checked, value)
 
     def validate_generator(self, value: str) -> Generator:
-        # A batch validates many records against a few generators: look each name up once.
-        known = self.context.setdefault("generators", {})
-        if value not in known:
-            known[value] = row_first(Generator, "{name} = %s", [value], only=("id", "name"))
-        generator = known[value]
+        generator = _generator_named(value, self.context.setdefault("generators", {}))
         if generator is None:
             raise serializers.ValidationError(f"Unknown generator {value!r}; register it in the admin first.")
         return generator
 
     def validate_parameters(self, value: dict) -> dict:
-        if _depth(value) > MAX_PARAMETERS_DEPTH:
-            raise serializers.ValidationError(f"Nested deeper than {MAX_PARAMETERS_DEPTH} levels.")
-        try:
-            size = len(canonical_json(value))
-        except CanonicalJsonError as exc:
-            raise serializers.ValidationError(f"Not representable as canonical JSON: {exc}.") from None
-        if size > MAX_PARAMETERS_BYTES:
-            raise serializers.ValidationError(
-                f"{size} bytes as canonical JSON; the limit is {MAX_PARAMETERS_BYTES}."
-            )
-        return value
+        return _checked(_parameters_checked, value)
 
     def validate_output_media_type(self, value: str) -> str:
-        value = value.strip().lower()
-        if not _MEDIA_TYPE.fullmatch(value):
-            raise serializers.ValidationError("Must be a media type such as 'image/png' (no parameters).")
-        return value
+        return _checked(_media_type_checked, value)
 
     def validate_generated_at(self, value: datetime) -> datetime:
-        if value > timezone.now() + FUTURE_TOLERANCE:
-            raise serializers.ValidationError("Lies in the future.")
-        return value
+        return _checked(_generated_at_checked, value)
 
     def validate(self, attrs: dict) -> dict:
-        errors: dict[str, list[str]] = {}
-        _one_of(attrs, "prompt_sha256", "prompt_text", errors)
-        _one_of(attrs, "output_sha256", "output_text", errors)
-        media_type = attrs.get("output_media_type")
-        if "output_text" in attrs:
-            media_type = media_type or "text/html"
-            if not media_type.startswith("text/"):
-                errors.setdefault("output_text", []).append(
-                    "Only for text; send output_sha256 for other media types."
-                )
-        elif "output_sha256" in attrs and not media_type:
-            errors.setdefault("output_media_type", []).append("This field is required with output_sha256.")
+        errors = _pairing_errors(attrs)
         if errors:
             raise serializers.ValidationError(errors)
-        if "prompt_text" in attrs:
-            attrs["prompt_sha256"] = hashlib.sha256(attrs.pop("prompt_text").encode("utf-8")).hexdigest()
-        if "output_text" in attrs:
-            attrs["output_sha256"] = cms_content_sha256(attrs.pop("output_text"))
-        attrs["output_media_type"] = media_type
-        return attrs
-
-    def service_arguments(self) -> dict:
-        """The validated submission as keyword arguments of :func:`generation_record_submit`."""
-        return self.arguments(self.validated_data)
+        return _hashed(attrs)
 
     @staticmethod
     def arguments(validated: dict) -> dict:
@@ -323,11 +326,151 @@ class RecordSubmitSerializer(serializers.Serializer):
         return data
 
 
+def _pairing_errors(attrs: dict) -> dict[str, list[str]]:
+    """What is wrong with how the fields go together: a hash or its text, a media type for a hash."""
+    errors: dict[str, list[str]] = {}
+    _one_of(attrs, "prompt_sha256", "prompt_text", errors)
+    _one_of(attrs, "output_sha256", "output_text", errors)
+    media_type = attrs.get("output_media_type")
+    if "output_text" in attrs:
+        if not (media_type or "text/html").startswith("text/"):
+            errors.setdefault("output_text", []).append(
+                "Only for text; send output_sha256 for other media types."
+            )
+    elif "output_sha256" in attrs and not media_type:
+        errors.setdefault("output_media_type", []).append("This field is required with output_sha256.")
+    return errors
+
+
+def _hashed(attrs: dict) -> dict:
+    """Texts replaced by their hashes (a prompt's UTF-8 bytes, CMS text as the registry normalises
+    it) and the media type settled; ``attrs`` have no pairing errors."""
+    media_type = attrs.get("output_media_type")
+    if "prompt_text" in attrs:
+        attrs["prompt_sha256"] = hashlib.sha256(attrs.pop("prompt_text").encode("utf-8")).hexdigest()
+    if "output_text" in attrs:
+        media_type = media_type or "text/html"
+        attrs["output_sha256"] = cms_content_sha256(attrs.pop("output_text"))
+    attrs["output_media_type"] = media_type
+    return attrs
+
+
 def _one_of(attrs: dict, hashed: str, plain: str, errors: dict[str, list[str]]) -> None:
     if hashed in attrs and plain in attrs:
         errors.setdefault(plain, []).append(f"Send either {hashed} or {plain}, not both.")
     elif hashed not in attrs and plain not in attrs:
         errors.setdefault(hashed, []).append(f"This field is required (or send {plain}).")
+
+
+# --- The submission's fast path -------------------------------------------------------------------
+# Building a DRF serializer's fields and running each field's validation chain costs more than
+# storing and logging the record. A well-formed submission, the usual one, is validated here in
+# plain Python to exactly the serializer's result; anything this path does not accept as it
+# stands (a value DRF would trim, convert or reject, an unknown field) goes to the serializer,
+# which answers with its errors. ``tests/provenance/test_ingest_fast_paths.py`` holds the two to
+# the same results.
+
+_SUBMISSION_FIELDS = frozenset(
+    {
+        "generator",
+        "generator_version",
+        "prompt_sha256",
+        "prompt_text",
+        "inputs",
+        "parameters",
+        "output_sha256",
+        "output_text",
+        "output_media_type",
+        "generated_at",
+        "pipeline_run_id",
+        "external_id",
+        "digital_source_type",
+    }
+)
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _plain_text(
+    value: object, max_length: int | None = None, *, blank: bool = False, trim: bool = True
+) -> bool:
+    """Whether DRF's ``CharField`` (with these options) takes ``value`` unchanged."""
+    return (
+        type(value) is str
+        and (blank or value != "")
+        and (max_length is None or len(value) <= max_length)
+        and (not trim or value == value.strip())
+        and "\x00" not in value
+        and not _SURROGATE.search(value)
+    )
+
+
+def _sha256(value: object) -> str | None:
+    return value.lower() if type(value) is str and _HEX64.fullmatch(value) else None
+
+
+def submission_validated(data: object, generators: dict[str, Generator | None]) -> dict | None:
+    """``RecordSubmitSerializer``'s validated data for ``data``, or ``None`` to ask the serializer
+    (which then validates ``data`` itself, with its error messages). ``generators`` caches the
+    generators looked up by name, as the serializer's context does."""
+    if type(data) is not dict or not _SUBMISSION_FIELDS.issuperset(data):
+        return None
+    get = data.get
+    attrs: dict = {}
+    for name, max_length in (("generator", 200), ("generator_version", 100), ("external_id", 200)):
+        if not _plain_text(get(name), max_length):
+            return None
+        attrs[name] = data[name]
+    for name in ("pipeline_run_id", "digital_source_type"):
+        value = get(name, "")
+        if not _plain_text(value, 200, blank=True):
+            return None
+        attrs[name] = value
+    for name in ("prompt_sha256", "output_sha256"):
+        if name in data:
+            if (digest := _sha256(data[name])) is None:
+                return None
+            attrs[name] = digest
+    for name in ("prompt_text", "output_text"):
+        if name in data:
+            if not _plain_text(data[name], trim=False):
+                return None
+            attrs[name] = data[name]
+    inputs = get("inputs", [])
+    if type(inputs) is not list or len(inputs) > MAX_INPUTS:
+        return None
+    attrs["inputs"] = [_sha256(value) for value in inputs]
+    if None in attrs["inputs"]:
+        return None
+    parameters = get("parameters", {})
+    if type(parameters) is not dict:
+        return None
+    generated_at = get("generated_at")
+    if type(generated_at) is not str:
+        return None
+    try:
+        parsed = parse_datetime(generated_at.strip())
+    except ValueError:
+        return None
+    if parsed is None or timezone.is_naive(parsed) or not datetime_in_range(parsed):
+        return None
+    if "output_media_type" in data and not _plain_text(data["output_media_type"], 127):
+        return None
+    try:
+        attrs["parameters"] = _parameters_checked(dict(parameters))
+        attrs["generated_at"] = _generated_at_checked(parsed)
+        if "output_media_type" in data:
+            attrs["output_media_type"] = _media_type_checked(data["output_media_type"])
+        attrs["digital_source_type"] = _source_type_checked(attrs["digital_source_type"])
+    except ValueError:
+        return None
+    if _pairing_errors(attrs):
+        return None
+    generator = _generator_named(attrs["generator"], generators)
+    if generator is None:
+        return None
+    attrs["generator"] = generator
+    return _hashed(attrs)
 
 
 class CheckpointSerializer(serializers.Serializer):
@@ -344,6 +487,21 @@ class InclusionProofSerializer(serializers.Serializer):
     hashes = serializers.ListField(
         child=serializers.CharField(), help_text="Base64 audit path, leaf to root."
     )
+
+
+_DATE_TIME = serializers.DateTimeField()
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _integer(value: object) -> int | None:
+    return None if value is None else int(value)
+
+
+def _moment(value: datetime | None) -> str | None:
+    return None if value is None else _DATE_TIME.to_representation(value)
 
 
 class RecordSerializer(serializers.Serializer):
@@ -367,6 +525,29 @@ class RecordSerializer(serializers.Serializer):
     log_index = serializers.IntegerField(help_text="The record's entry in the transparency log.")
     checkpoint = serializers.SerializerMethodField()
     proof = serializers.SerializerMethodField()
+
+    def to_representation(self, record: GenerationRecord) -> dict:
+        # The declared fields' own representation, written out: building the fields for every
+        # response cost as much as the rest of the view. The schema still comes from the fields,
+        # and tests/provenance/test_ingest_fast_paths.py holds the two to the same output.
+        return {
+            "id": _integer(record.pk),
+            "external_id": _text(record.external_id),
+            "generator": _text(record.generator.name),
+            "generator_version": _text(record.generator_version),
+            "prompt_sha256": _text(record.prompt_sha256),
+            "inputs": None if record.input_sha256s is None else [str(h) for h in record.input_sha256s],
+            "parameters_sha256": _text(record.parameters_sha256),
+            "output_sha256": _text(record.output_sha256),
+            "output_media_type": _text(record.output_media_type),
+            "generated_at": _moment(record.generated_at),
+            "pipeline_run_id": _text(record.pipeline_run_id),
+            "digital_source_type": _text(record.digital_source_type),
+            "created_at": _moment(record.created_at),
+            "log_index": _integer(record.log_index),
+            "checkpoint": self.get_checkpoint(record),
+            "proof": self.get_proof(record),
+        }
 
     def _proof(self, record: GenerationRecord):
         cache = self.context.setdefault("proofs", {})
@@ -457,10 +638,13 @@ class RecordCollectionView(_ApiView):
         ],
     )
     def post(self, request):
-        serializer = RecordSubmitSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        attrs = submission_validated(request.data, {})
+        if attrs is None:
+            serializer = RecordSubmitSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            attrs = serializer.validated_data
         try:
-            result = generation_record_submit(**serializer.service_arguments(), actor=request.user)
+            result = generation_record_submit(**RecordSubmitSerializer.arguments(attrs), actor=request.user)
         except RecordConflict as exc:
             raise Conflict(
                 f"external_id {exc.record.external_id!r} was already used for a different record "
@@ -591,13 +775,17 @@ class RecordBatchView(_ApiView):
     )
     def post(self, request):
         records = _batch_records(request.data)
-        # One serializer validates every record: building its fields costs more than validating.
-        validator = RecordSubmitSerializer(context={"generators": {}})
+        generators: dict[str, Generator | None] = {}
+        # One serializer validates what the fast path leaves: building its fields costs more than
+        # validating.
+        validator = RecordSubmitSerializer(context={"generators": generators})
         results: list[dict | None] = [None] * len(records)
         valid: list[tuple[int, dict]] = []
         for index, data in enumerate(records):
             try:
-                attrs = validator.run_validation(data)
+                attrs = submission_validated(data, generators)
+                if attrs is None:
+                    attrs = validator.run_validation(data)
             except serializers.ValidationError as exc:
                 external_id = data.get("external_id") if isinstance(data, dict) else None
                 error = exception_error_body(serializers.ValidationError(exc.detail))

@@ -15,7 +15,6 @@ transaction. Indexes are assigned under the lock and never rewritten; a rollback
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC
@@ -55,9 +54,7 @@ ITEM_KINDS = frozenset({"item.added", "item.changed", "item.removed", "item.orig
 RESERVED_KEYS = frozenset({"kind", "time"})
 _KIND = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 _KIND_MAX_LENGTH = 64
-_MAX_SAFE_INTEGER = 2**53 - 1
 _STATEMENT_BYTES = 1_000_000
-_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 _SAFE_LITERAL = re.compile(r"[0-9:. +-]+")
 
 
@@ -147,54 +144,10 @@ def _check_entry(kind: object, payload: object) -> None:
 
 
 def _leaf_bytes(kind: str, time: str, payload: dict) -> bytes:
-    value = {**payload, "kind": kind, "time": time}
-    if _is_plain_json(value):
-        # For ASCII member names and no floats, the standard library's sorted, compact output is
-        # byte for byte RFC 8785 (same member order, escapes and integers) and much faster.
-        try:
-            return _JSON.encode(value).encode()
-        except UnicodeEncodeError:
-            pass  # a lone surrogate: canonical_json names the problem
     try:
-        return canonical_json(value)
+        return canonical_json({**payload, "kind": kind, "time": time})
     except CanonicalJsonError as exc:
         raise LogPayloadError(f"log entry {kind!r} has no canonical JSON form: {exc}") from None
-
-
-def _is_plain_json(value: dict) -> bool:
-    """JSON without floats, with ASCII member names and integers in I-JSON range, not nested deeply."""
-    # The usual payload is one flat object: check its members inline, nested values on a stack.
-    nested = []
-    for key, member in value.items():
-        if type(key) is not str or not key.isascii():
-            return False
-        kind = type(member)
-        if kind is str or kind is bool or member is None:
-            continue
-        if kind is int and -_MAX_SAFE_INTEGER <= member <= _MAX_SAFE_INTEGER:
-            continue
-        nested.append((member, 1))
-    while nested:
-        item, depth = nested.pop()
-        kind = type(item)
-        if kind is str or kind is bool or item is None:
-            continue
-        if kind is int:
-            if not -_MAX_SAFE_INTEGER <= item <= _MAX_SAFE_INTEGER:
-                return False
-            continue
-        if depth >= 32:
-            return False
-        if kind is dict:
-            for key, member in item.items():
-                if type(key) is not str or not key.isascii():
-                    return False
-                nested.append((member, depth + 1))
-        elif kind is list or kind is tuple:
-            nested.extend((member, depth + 1) for member in item)
-        elif not isinstance(item, str):  # str subclasses (TextChoices members) are strings; others are not
-            return False
-    return True
 
 
 def log_head_lock(using: str) -> LogHead:

@@ -33,7 +33,7 @@ from provenance.models import (
     Origin,
     OriginSource,
 )
-from provenance.rows import row_exists
+from provenance.rows import row_exists, rows_insert
 from provenance.standards.canonical import canonical_json
 from provenance.standards.media_marks import (
     TRAINED_ALGORITHMIC_MEDIA,
@@ -67,7 +67,6 @@ _SUPERSEDED_EVIDENCE = frozenset({EVIDENCE_KIND, "source_rule"})
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # Bounds the query text of one lookup; a sync batch fits in one.
 _LOOKUP_CHUNK = 5000
-_INSERT_BATCH = 500
 # A batch re-reads what is stored and tries again this often when concurrent submissions collide.
 _BATCH_ATTEMPTS = 3
 
@@ -431,11 +430,8 @@ def _log_save_and_match(
     entries = log_append_many(entries=[(GENERATION_RECORD_KIND, payload) for payload in payloads])
     for record, entry in zip(records, entries, strict=True):
         record.log_index = entry.index
-    if len(records) == 1:
-        records[0].save(force_insert=True)
-    else:
-        GenerationRecord.objects.bulk_create(records, batch_size=_INSERT_BATCH)
-        _fill_primary_keys(records)
+    rows_insert(records)
+    _fill_primary_keys(records)
     first_by_output: dict[str, GenerationRecord] = {}
     for record in records:
         first_by_output.setdefault(record.output_sha256, record)

@@ -1,4 +1,4 @@
-"""One-statement row reads for the ingest hot path.
+"""One-statement row reads and multi-row inserts for the ingest hot path.
 
 For a lookup of one row by a unique key, building a queryset (cloning, compiling, resolving the
 lookups) costs several times the database round trip itself; on the record-ingest path, run for
@@ -11,6 +11,11 @@ the ORM's own.
 
 ``where`` is SQL with the model's field names in braces (``"{key_id} = %s"``), each replaced by
 its quoted column; values go in ``params``, never into ``where``.
+
+:func:`rows_insert` is ``bulk_create`` without the compiler: the values pass through each field's
+``pre_save`` and ``get_db_prep_save``, as the ORM's insert compiler applies them, into multi-row
+``INSERT`` statements, with the new primary keys read back by ``RETURNING`` where the backend has
+it. As with ``bulk_create``, no signals are sent.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from django.db import connections, router
-from django.db.models import Model
+from django.db.models import CharField, Field, Model, TextField
 
-__all__ = ["row_exists", "row_first"]
+__all__ = ["row_exists", "row_first", "rows_insert"]
+
+# Rows per INSERT statement: SQLite binds at most 32,766 parameters, MariaDB's packet is larger.
+_INSERT_ROWS = 500
 
 
 def _columns(model: type[Model], alias: str, qn) -> dict[str, str]:
@@ -142,3 +150,81 @@ def row_first(
         target = foreign_key.related_model.from_db(using, plan.related_attnames, values[count:])
         foreign_key.set_cached_value(instance, target)
     return instance
+
+
+class _InsertPlan(NamedTuple):
+    head: str  # INSERT INTO … VALUES
+    row: str  # one row's placeholders
+    tail: str  # RETURNING …, or nothing
+    fields: list
+    # Per field: a str value is stored as it is (a plain CharField or TextField: its
+    # get_db_prep_save returns a str unchanged), so the call is skipped.
+    strings_as_is: list[bool]
+
+
+def _strings_as_is(field) -> bool:
+    kind = type(field)
+    return (
+        isinstance(field, CharField | TextField)
+        and kind.pre_save is Field.pre_save
+        and kind.get_db_prep_save is Field.get_db_prep_save
+        and kind.get_db_prep_value is Field.get_db_prep_value
+        and kind.get_prep_value in (CharField.get_prep_value, TextField.get_prep_value)
+        and kind.to_python in (CharField.to_python, TextField.to_python)
+    )
+
+
+def _insert_plan(model: type[Model], using: str) -> _InsertPlan:
+    connection = connections[using]
+    plans = connection.__dict__.setdefault("_provenant_insert_plans", {})
+    plan = plans.get(model)
+    if plan is not None:
+        return plan
+    qn = connection.ops.quote_name
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if not field.generated and field is not meta.auto_field]
+    returning = meta.auto_field is not None and connection.features.can_return_rows_from_bulk_insert
+    plan = _InsertPlan(
+        head=f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(field.column) for field in fields)}) VALUES ",
+        row="(" + ", ".join(["%s"] * len(fields)) + ")",
+        tail=f" RETURNING {qn(meta.auto_field.column)}" if returning else "",
+        fields=fields,
+        strings_as_is=[_strings_as_is(field) for field in fields],
+    )
+    plans[model] = plan
+    return plan
+
+
+def rows_insert(instances: Sequence[Model], *, using: str | None = None) -> None:
+    """Insert new, unsaved ``instances`` of one model in multi-row statements.
+
+    Their primary keys are set where the backend returns them from an ``INSERT`` (MariaDB 10.5+,
+    SQLite 3.35+, PostgreSQL) or the driver reports a single row's id, and are left ``None``
+    otherwise (read them back by a unique field); the instances count as saved.
+    """
+    if not instances:
+        return
+    model = type(instances[0])
+    using = using or router.db_for_write(model)
+    connection = connections[using]
+    plan = _insert_plan(model, using)
+    columns = list(zip(plan.fields, plan.strings_as_is, strict=True))
+    with connection.cursor() as cursor:
+        for start in range(0, len(instances), _INSERT_ROWS):
+            chunk = instances[start : start + _INSERT_ROWS]
+            params = []
+            for instance in chunk:
+                for field, as_is in columns:
+                    if as_is and type(value := getattr(instance, field.attname)) is str:
+                        params.append(value)
+                    else:
+                        params.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
+            cursor.execute(plan.head + ", ".join([plan.row] * len(chunk)) + plan.tail, params)
+            if plan.tail:
+                for instance, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
+                    instance.pk = pk
+            elif model._meta.auto_field is not None and len(chunk) == 1 and cursor.lastrowid:
+                chunk[0].pk = cursor.lastrowid  # one row: the driver knows its id
+    for instance in instances:
+        instance._state.adding = False
+        instance._state.db = using

@@ -5,10 +5,11 @@ import math
 import struct
 
 import pytest
-from hypothesis import given
+import rfc8785
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance.standards.canonical import CanonicalJsonError, canonical_json
+from provenance.standards.canonical import CanonicalJsonError, _stdlib_writes_it, canonical_json
 
 # RFC 8785 §3.2.2: the parsed input, and the canonical output the RFC gives for it.
 RFC_3_2_2_INPUT = r"""{
@@ -162,3 +163,75 @@ def test_an_integral_double_beyond_the_safe_integers_is_written_without_a_fracti
     assert canonical_json(2.0**53) == b"9007199254740992"
     with pytest.raises(CanonicalJsonError):
         canonical_json(2**53)
+
+
+def _reference(value: object) -> bytes | None:
+    """The rfc8785 package's own output, or None where it has none."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, UnicodeError, RecursionError):
+        return None
+
+
+any_double = st.floats(allow_nan=False, allow_infinity=False) | st.builds(
+    lambda bits: struct.unpack(">d", struct.pack(">Q", bits))[0], st.integers(0, 2**64 - 1)
+).filter(math.isfinite)
+plain_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**54), max_value=2**54)
+    | any_double
+    | st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=12),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(alphabet=st.characters(max_codepoint=127), max_size=6), children, max_size=4
+        )
+        | st.dictionaries(st.text(max_size=4), children, max_size=3)
+    ),
+    max_leaves=16,
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(plain_values)
+def test_the_standard_library_path_writes_exactly_what_the_reference_writes(value):
+    expected = _reference(value)
+    if expected is None:
+        with pytest.raises(CanonicalJsonError):
+            canonical_json(value)
+    else:
+        assert canonical_json(value) == expected
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        0.1,
+        0.7,
+        -0.5,
+        1e-4,
+        0.00011,
+        123456789012345.6,
+        999999999999999.9,
+        1.5e15 + 0.5,
+        2.5e-3,
+        5e-324,
+        1e-7,
+        1e16 + 2.0,
+        1e21,
+        1.7976931348623157e308,
+        0.0,
+        -0.0,
+        3.0,
+        9007199254740993.0,
+    ],
+)
+def test_doubles_at_the_edges_of_fixed_notation_are_written_as_the_reference_writes(number):
+    assert canonical_json({"n": [number, -number]}) == rfc8785.dumps({"n": [number, -number]})
+
+
+def test_a_records_parameters_take_the_standard_library_path():
+    assert _stdlib_writes_it({"temperature": 0.7, "seed": 7, "stop": ["\n"], "top_p": 0.95, "model": "x"})
+    assert not _stdlib_writes_it({"temperature": 1.0})  # integral doubles are written as integers
+    assert not _stdlib_writes_it({"é": 1})  # sorted by UTF-16 units: the reference's path

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from provenance.auth import api_client_create
 from provenance.log import log_append, log_head_lock
-from provenance.models import ApiToken, Generator, LogEntry, LogHead
+from provenance.models import ApiClient, ApiToken, Generator, LogEntry, LogHead
 from provenance.rows import row_exists, row_first
 
 
@@ -131,3 +131,97 @@ def test_a_locking_probe_holds_the_row_it_found_until_the_transaction_ends(log_m
     with transaction.atomic(using=log_mariadb):
         log_append(kind="test.entry", payload={"n": 3})  # released at commit
     assert LogHead.objects.using(log_mariadb).get().size == 2
+
+
+def _inserted_like_bulk_create(alias: str) -> None:
+    """Records inserted by rows_insert read back as bulk_create's do, with their ids set."""
+    from datetime import UTC, datetime
+
+    from provenance.models import GenerationRecord
+    from provenance.rows import rows_insert
+
+    generator = Generator.objects.using(alias).create(name="writer", model_card={"ü": [1, 2.5]})
+    client = ApiClient.objects.using(alias).create(name="pipeline", scopes=["records:write"])
+
+    def records(prefix: str, count: int) -> list[GenerationRecord]:
+        return [
+            GenerationRecord(
+                generator_id=generator.pk,
+                generator_version="1",
+                prompt_sha256="a" * 64,
+                input_sha256s=["b" * 64],
+                parameters={"seed": n, "temperature": 0.7, "text": 'O\'Brien \\ "x"', "none": None},
+                parameters_sha256="c" * 64,
+                output_sha256=f"{n:064x}",
+                output_media_type="image/png",
+                generated_at=datetime(2026, 1, 31, 9, 30, n % 60, 123456, tzinfo=UTC),
+                client_id=client.pk,
+                external_id=f"{prefix}-{n}",
+                submission_sha256="d" * 64,
+                log_index={"ours": 0, "theirs": 10_000}.get(prefix, 20_000) + n,
+            )
+            for n in range(count)
+        ]
+
+    ours, theirs = records("ours", 1203), records("theirs", 1203)  # more than one statement's rows
+    with CaptureQueriesContext(connections[alias]) as queries:
+        rows_insert(ours, using=alias)
+    assert len(queries) == 3
+    GenerationRecord.objects.using(alias).bulk_create(theirs)
+    assert all(record.pk is not None and not record._state.adding for record in ours)
+    assert len({record.pk for record in ours}) == 1203
+    stored = GenerationRecord.objects.using(alias).in_bulk([record.pk for record in ours + theirs])
+
+    def comparable(record) -> dict:
+        values = _fields(stored[record.pk])
+        return {k: v for k, v in values.items() if k not in ("id", "external_id", "log_index", "created_at")}
+
+    for mine, other in zip(ours, theirs, strict=True):
+        assert stored[mine.pk].external_id == mine.external_id and stored[mine.pk].log_index == mine.log_index
+        assert comparable(mine) == comparable(other)
+        assert stored[mine.pk].created_at == mine.created_at
+    one = records("one", 1)
+    rows_insert(one, using=alias)
+    assert GenerationRecord.objects.using(alias).get(pk=one[0].pk).external_id == "one-0"
+    rows_insert([], using=alias)
+
+
+@pytest.mark.django_db
+def test_rows_insert_stores_what_bulk_create_stores_on_sqlite():
+    _inserted_like_bulk_create("default")
+
+
+def test_rows_insert_stores_what_bulk_create_stores_on_mariadb(log_mariadb):
+    from provenance.models import GenerationRecord
+
+    models = [Generator, ApiClient, GenerationRecord]
+    with connections[log_mariadb].schema_editor() as editor:
+        for model in models:
+            editor.create_model(model)
+    try:
+        _inserted_like_bulk_create(log_mariadb)
+    finally:
+        with connections[log_mariadb].schema_editor() as editor:
+            for model in reversed(models):
+                editor.delete_model(model)
+
+
+def test_only_plain_text_fields_store_their_strings_without_the_fields_preparation():
+    from django.db import models
+
+    from provenance.models import GenerationRecord
+    from provenance.rows import _strings_as_is
+
+    class Upper(models.CharField):
+        def to_python(self, value):
+            return value.upper()
+
+    meta = GenerationRecord._meta
+    assert _strings_as_is(meta.get_field("external_id"))
+    assert not _strings_as_is(meta.get_field("parameters"))  # JSON
+    assert not _strings_as_is(meta.get_field("generated_at"))
+    assert not _strings_as_is(meta.get_field("generator"))
+    assert not _strings_as_is(Upper(max_length=5))
+    assert (
+        not _strings_as_is(models.EmailField()) or models.EmailField.to_python is models.CharField.to_python
+    )
