@@ -14,7 +14,18 @@ Django-free. The rules are data (``datasets/rules/integrity.json``, extendable p
 - ``reserved_email_domain``: e-mail addresses at domains reserved for examples (RFC 2606, RFC 6761);
 - ``pattern``: every value matches one of the rule's regular expressions (fictional phone ranges);
 - ``date_range``: dates parse, none in the future or more than ``max_years_ago`` back;
-- ``ordered_per_group``: within each group (a session), timestamps never go back in file order.
+- ``ordered_per_group``: within each group (a session), timestamps never go back in file order;
+- ``opening_hours``: each appointment starts and ends on the same local day inside that weekday's
+  opening hours, in the clinic's IANA time zone (a per-row column, else the rule's); times without a
+  UTC offset are the clinic's local time, and one that does not exist there (skipped when the clocks
+  go forward) or a zone that is not an IANA name is a finding;
+- ``currency_amounts``: the currency is an ISO 4217 code with minor units (the ``iso4217`` package's
+  data from the standard's maintenance agency) and the amount is positive and a whole number of that
+  currency's minor units (at most 2 decimals for EUR, none for JPY, 3 for BHD), or a positive
+  integer when the rule counts in minor units.
+
+``no_reference_identifier`` takes the schema's identifier columns, or the rule's ``value`` column
+(a session id) when it names one.
 
 A result names rows by number (1-based, the header not counted) and never carries a row's values; a
 card number appears only masked to its last four digits (PCI DSS 3.4).
@@ -25,10 +36,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import time as time_of_day
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
+from iso4217 import Currency
 
 __all__ = [
     "RULES_FILE",
@@ -56,6 +71,8 @@ CHECKS = (
     "pattern",
     "date_range",
     "ordered_per_group",
+    "opening_hours",
+    "currency_amounts",
 )
 # RFC 2606 second-level names and RFC 2606 / RFC 6761 top-level names reserved for examples and tests
 RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
@@ -110,6 +127,10 @@ def _read_rules(path: Path) -> tuple[dict[str, list[dict]], set[str], dict[str, 
                     f"rules file {path}: rule {rule['id']!r} has unknown check {rule.get('check')!r} "
                     f"(known: {', '.join(CHECKS)})"
                 )
+            if rule["check"] == "opening_hours":
+                _opening_minutes(rule)
+                if not _known_zone(str(rule.get("time_zone", "UTC"))):
+                    raise RulesError(f"rules file {path}: rule {rule['id']!r} has an unknown time zone")
     numbers = data.get("test_card_numbers", {}).get("numbers", [])
     exclusions = data.get("fraud_exclusions", {}).get("columns", {})
     if not isinstance(exclusions, dict) or not all(isinstance(v, list) for v in exclusions.values()):
@@ -212,6 +233,9 @@ def _run(frame, rule, rules: RuleSet, identifier_columns, reference):
             names = [candidates] if isinstance(candidates, str) else candidates
             return f"no {role} column (looked for {', '.join(names)})"
         columns[role] = name
+    for role, candidates in rule.get("optional_columns", {}).items():
+        if (name := first_column(frame, candidates)) is not None:
+            columns[role] = name
     check = rule["check"]
     if check in ("end_after_start", "duration_bounds", "no_overlap"):
         start = _datetimes(frame[columns["start"]])
@@ -234,7 +258,8 @@ def _run(frame, rule, rules: RuleSet, identifier_columns, reference):
     if check == "no_reference_identifier":
         if reference is None:
             return "no reference"
-        present = [c for c in identifier_columns if c in frame.columns and c in reference.columns]
+        candidates = [columns["value"]] if "value" in columns else identifier_columns
+        present = [c for c in candidates if c in frame.columns and c in reference.columns]
         if not present:
             return "no identifier column in both tables"
         bad = np.zeros(len(frame), dtype=bool)
@@ -271,7 +296,137 @@ def _run(frame, rule, rules: RuleSet, identifier_columns, reference):
         latest = time.groupby(group, sort=False).cummax()  # the latest time so far in each session
         previous = latest.groupby(group, sort=False).shift()
         return (time.isna() | (time < previous)).to_numpy(), {"columns": columns}
+    if check == "opening_hours":
+        return _outside_opening_hours(frame, columns, rule)
+    if check == "currency_amounts":
+        return _bad_amounts(frame[columns["currency"]], frame[columns["amount"]], rule)
     return f"unknown check {check!r}"  # pragma: no cover - load_rules refuses these
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_OFFSET = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def _opening_minutes(rule: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Opening and closing minute of each weekday (Monday first); a closed day opens after it closes."""
+    opens, closes = np.full(7, 1, dtype=np.int64), np.zeros(7, dtype=np.int64)
+    for day, hours in (rule.get("hours") or {}).items():
+        if day not in _WEEKDAYS:
+            raise RulesError(f"rule {rule['id']!r}: unknown weekday {day!r} (use {', '.join(_WEEKDAYS)})")
+        if hours is None:
+            continue
+        try:
+            start, end = (time_of_day.fromisoformat(value) for value in hours)
+        except (TypeError, ValueError):
+            raise RulesError(
+                f"rule {rule['id']!r}: hours of {day!r} must be ['HH:MM', 'HH:MM'] or null"
+            ) from None
+        index = _WEEKDAYS.index(day)
+        # A day closing at "00:00" is open until midnight.
+        opens[index], closes[index] = start.hour * 60 + start.minute, (end.hour * 60 + end.minute) or 24 * 60
+    return opens, closes
+
+
+def _known_zone(zone: str) -> bool:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def _local_times(values: pd.Series, zone: str) -> tuple[pd.Series, np.ndarray]:
+    """``values`` as wall-clock times in ``zone`` (with an offset converted, without one taken as
+    local; an ambiguous local time as the first of the two) and the rows whose local time does not
+    exist there (skipped by a daylight-saving change)."""
+    text = values.astype(str).str.strip()
+    aware = text.str.contains(_OFFSET, regex=True) & values.notna()
+    local = pd.Series(pd.NaT, index=values.index, dtype=f"datetime64[ns, {zone}]")
+    skipped = np.zeros(len(values), dtype=bool)
+    if aware.any():
+        parsed = pd.to_datetime(text[aware], errors="coerce", utc=True, format="mixed")
+        local[aware] = parsed.dt.tz_convert(zone)
+    naive = ~aware & values.notna()
+    if naive.any():
+        parsed = pd.to_datetime(text[naive], errors="coerce", format="mixed")
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):  # pragma: no cover - offsets were routed above
+            localised = parsed.dt.tz_convert(zone)
+        else:
+            first = np.ones(len(parsed), dtype=bool)
+            localised = parsed.dt.tz_localize(zone, ambiguous=first, nonexistent="NaT")
+        local[naive] = localised
+        skipped[np.flatnonzero(naive.to_numpy())] = (parsed.notna() & localised.isna()).to_numpy()
+    return local, skipped
+
+
+def _outside_opening_hours(frame: pd.DataFrame, columns: dict, rule: dict):
+    opens, closes = _opening_minutes(rule)
+    default_zone = str(rule.get("time_zone", "UTC"))
+    zones = (
+        frame[columns["time_zone"]].fillna(default_zone).astype(str).str.strip()
+        if "time_zone" in columns
+        else None
+    )
+    bad = np.zeros(len(frame), dtype=bool)
+    unknown: set[str] = set()
+    for zone in [default_zone] if zones is None else zones.unique():
+        rows = np.ones(len(frame), dtype=bool) if zones is None else (zones == zone).to_numpy()
+        if not _known_zone(zone):
+            unknown.add(zone)
+            bad |= rows
+            continue
+        start, start_skipped = _local_times(frame.loc[rows, columns["start"]], zone)
+        end, end_skipped = _local_times(frame.loc[rows, columns["end"]], zone)
+        known = (start.notna() & end.notna()).to_numpy()  # unparsable times are end_after_start's findings
+        day = start.dt.weekday.fillna(0).astype(int).to_numpy()
+        start_minute = (start.dt.hour * 60 + start.dt.minute).fillna(0).to_numpy()
+        end_minute = (end.dt.hour * 60 + end.dt.minute + (end.dt.second > 0)).fillna(0).to_numpy()
+        midnight = (end.dt.normalize() == start.dt.normalize() + pd.Timedelta(days=1)) & (end_minute == 0)
+        end_minute = np.where(midnight.to_numpy(), 24 * 60, end_minute)
+        same_day = ((end.dt.normalize() == start.dt.normalize()) | midnight).to_numpy()
+        outside = (
+            ~same_day | (start_minute < opens[day]) | (end_minute > closes[day]) | (opens[day] >= closes[day])
+        )
+        bad[np.flatnonzero(rows)] |= (known & outside) | start_skipped | end_skipped
+    return bad, {"columns": columns, "time_zone": default_zone, "unknown_time_zones": len(unknown)}
+
+
+def _minor_units(code: str) -> int | None:
+    """The ISO 4217 minor units (exponent) of an alphabetic code, any letter case; ``None`` for an
+    unknown code or one without minor units (funds, precious metals, XXX)."""
+    try:
+        return Currency(code.strip().upper()).exponent
+    except ValueError:
+        return None
+
+
+def _decimals(text: str) -> int | None:
+    """How many decimals the positive amount ``text`` needs; ``None`` when it is not one."""
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or number <= 0:
+        return None
+    return max(0, -number.normalize().as_tuple().exponent)
+
+
+def _bad_amounts(currency: pd.Series, amount: pd.Series, rule: dict):
+    in_minor = rule.get("amount_in", "major") == "minor"
+    codes = currency.astype(str)
+    exponents = {code: _minor_units(code) for code in codes[currency.notna()].unique()}
+    exponent = codes.map(exponents).where(currency.notna())
+    bad_currency = exponent.isna().to_numpy()
+    text = amount.astype(str)
+    places = text.map({value: _decimals(value) for value in text.unique()}).where(amount.notna())
+    allowed = 0 if in_minor else exponent.fillna(0).astype(int)
+    bad_amount = (places.isna() | (places.fillna(0).astype(int) > allowed)).to_numpy()
+    extra = {
+        "columns": {"currency": currency.name, "amount": amount.name},
+        "amount_in": "minor" if in_minor else "major",
+        "unknown_currency_codes": sum(units is None for units in exponents.values()),
+    }
+    return bad_currency | bad_amount, extra
 
 
 def _overlaps(group: pd.Series, start: pd.Series, end: pd.Series) -> np.ndarray:

@@ -14,14 +14,17 @@ REAL_LOOKING = "4539578763621486"  # Luhn-valid, in no published test list
 
 
 def appointments(n=200, *, seed=0) -> pd.DataFrame:
-    """Fictional 30-minute appointments, each clinician's back to back (no overlaps)."""
+    """Fictional 30-minute appointments, each clinician's back to back from 08:00, 16 a day (no overlaps)."""
     rng = np.random.default_rng(seed)
     clinician = rng.choice([f"c{i}" for i in range(8)], n)
     start = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
     for name in set(clinician):
         rows = np.flatnonzero(clinician == name)
-        start.iloc[rows] = pd.Timestamp("2026-03-02 08:00") + pd.to_timedelta(
-            np.arange(len(rows)) * 30, unit="m"
+        slot = np.arange(len(rows))
+        start.iloc[rows] = (
+            pd.Timestamp("2026-03-02 08:00")
+            + pd.to_timedelta(slot // 16, unit="D")
+            + pd.to_timedelta((slot % 16) * 30, unit="m")
         )
     return pd.DataFrame(
         {
@@ -46,6 +49,7 @@ def test_clean_appointments_pass_every_rule():
         "end_after_start": 0,
         "duration_bounds": 0,
         "clinician_not_double_booked": 0,
+        "inside_opening_hours": 0,
     }
     assert all(v["applicable"] for v in results.values())
 
@@ -152,7 +156,7 @@ def test_a_store_file_adds_test_numbers_and_replaces_a_rule(tmp_path):
     results, _ = check_integrity(transactions(), "transactions", rules=rules)
     assert results["test_card_numbers_only"]["count"] == 0
     results, _ = check_integrity(appointments(20), "appointments", rules=rules)
-    assert results["duration_bounds"]["count"] == 20 and len(rules.for_kind("appointments")) == 3
+    assert results["duration_bounds"]["count"] == 20 and len(rules.for_kind("appointments")) == 4
     store.write_text(json.dumps({"kinds": {"patients": [{"id": "x", "check": "teleport"}]}}))
     with pytest.raises(RulesError, match="unknown check 'teleport'"):
         load_rules(store)
@@ -199,3 +203,166 @@ def test_behavioural_events_are_in_time_order_per_session():
     results, findings = check_integrity(frame, "behavioural_events", rules=RULES)
     assert results["ordered_per_session"]["rows"] == [4, 6]
     assert [f["rule"] for f in findings] == ["ordered_per_session"]
+
+
+def _store_rules(tmp_path, kind: str, rule: dict):
+    store = tmp_path / "rules.json"
+    store.write_text(json.dumps({"kinds": {kind: [rule]}}))
+    return load_rules(store)
+
+
+def _opening_rule(**values) -> dict:
+    rule = dict(next(r for r in RULES.for_kind("appointments") if r["id"] == "inside_opening_hours"))
+    rule.update(values)
+    return rule
+
+
+def test_appointments_outside_the_clinics_opening_hours_in_its_time_zone_are_found(tmp_path):
+    weekdays = {day: ["09:00", "17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
+    rules = _store_rules(
+        tmp_path, "appointments", _opening_rule(time_zone="Europe/Berlin", hours={**weekdays, "sat": None})
+    )
+    frame = pd.DataFrame(
+        {
+            "start": [
+                "2026-03-02T09:00:00",  # Monday, local time: inside
+                "2026-03-02T08:30:00",  # before opening
+                "2026-03-02T16:45:00",  # ends after closing
+                "2026-03-07T10:00:00",  # Saturday: closed
+                "2026-03-02T08:00:00Z",  # 09:00 in Berlin (UTC+1): inside
+                "2026-03-02T09:00:00",  # 09:00 in New York: inside
+                "2026-03-02T09:00:00",  # a zone that is not an IANA name
+                "not a time",  # end_after_start's finding, not this rule's
+                "2026-03-08T10:00:00",  # Sunday: no hours given, closed
+            ],
+            "end": [
+                "2026-03-02T09:30:00",
+                "2026-03-02T09:00:00",
+                "2026-03-02T17:15:00",
+                "2026-03-07T10:30:00",
+                "2026-03-02T08:30:00+00:00",
+                "2026-03-02T09:30:00",
+                "2026-03-02T09:30:00",
+                "2026-03-02T09:30:00",
+                "2026-03-08T10:30:00",
+            ],
+            "time_zone": [None, None, None, None, None, "America/New_York", "Mars/Olympus", None, None],
+        }
+    )
+    results, findings = check_integrity(frame, "appointments", rules=rules)
+    hours = results["inside_opening_hours"]
+    assert hours["rows"] == [2, 3, 4, 7, 9]
+    assert hours["unknown_time_zones"] == 1 and hours["time_zone"] == "Europe/Berlin"
+    assert "Mars" not in json.dumps(results) + json.dumps(findings)
+
+
+def test_opening_hours_across_midnight_and_daylight_saving_changes(tmp_path):
+    always = {day: ["00:00", "00:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    rules = _store_rules(tmp_path, "appointments", _opening_rule(time_zone="Europe/Berlin", hours=always))
+    frame = pd.DataFrame(
+        {
+            "start": [
+                "2026-03-03T23:30:00",
+                "2026-03-03T23:30:00",
+                "2026-03-29T02:30:00",
+                "2026-10-25T02:30:00",
+            ],
+            "end": [
+                "2026-03-04T00:00:00",
+                "2026-03-04T00:30:00",
+                "2026-03-29T03:15:00",
+                "2026-10-25T02:50:00",
+            ],
+        }
+    )
+    results, _ = check_integrity(frame, "appointments", rules=rules)
+    # until midnight is inside; into the next day is not; 02:30 does not exist on 29 March in Berlin;
+    # 02:30 on 25 October happens twice and is a real time
+    assert results["inside_opening_hours"]["rows"] == [2, 3]
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"hours": {"monday": ["09:00", "17:00"]}}, "unknown weekday 'monday'"),
+        ({"hours": {"mon": ["9am", "5pm"]}}, "hours of 'mon' must be"),
+        ({"hours": {"mon": ["09:00"]}}, "hours of 'mon' must be"),
+        ({"time_zone": "Europe/Atlantis"}, "unknown time zone"),
+    ],
+)
+def test_opening_hours_that_cannot_be_read_are_refused_when_the_rules_load(tmp_path, rule, message):
+    with pytest.raises(RulesError, match=message):
+        _store_rules(tmp_path, "appointments", _opening_rule(**rule))
+
+
+def test_amounts_are_positive_whole_minor_units_of_an_iso_4217_currency():
+    frame = pd.DataFrame(
+        {
+            "currency": [
+                "EUR",
+                "EUR",
+                "JPY",
+                "JPY",
+                "BHD",
+                "eur",
+                "XAU",
+                "ABC",
+                "EUR",
+                "EUR",
+                "EUR",
+                None,
+                "CHF",
+                "EUR",
+            ],
+            "amount": [
+                "10.00",
+                "10.005",
+                "100",
+                "100.5",
+                "1.234",
+                "5",
+                "1",
+                "1",
+                "-5",
+                "0",
+                "abc",
+                "5",
+                None,
+                20.5,
+            ],
+        }
+    )
+    results, findings = check_integrity(frame, "transactions", rules=RULES)
+    amounts = results["currency_amounts"]
+    assert amounts["rows"] == [2, 4, 7, 8, 9, 10, 11, 12, 13]
+    assert amounts["unknown_currency_codes"] == 2 and amounts["amount_in"] == "major"
+    assert "currency_amounts" in {f["rule"] for f in findings}
+    assert "ABC" not in json.dumps(results)
+
+
+def test_amounts_counted_in_minor_units_are_positive_integers(tmp_path):
+    rule = dict(
+        next(r for r in RULES.for_kind("transactions") if r["id"] == "currency_amounts"), amount_in="minor"
+    )
+    rules = _store_rules(tmp_path, "transactions", rule)
+    frame = pd.DataFrame(
+        {"currency": ["EUR", "EUR", "JPY", "EUR"], "amount": ["1234", "12.5", "100", "1E+2"]}
+    )
+    results, _ = check_integrity(frame, "transactions", rules=rules)
+    assert results["currency_amounts"]["rows"] == [2]
+
+
+def test_behavioural_events_with_real_session_ids_are_found():
+    synthetic = pd.DataFrame(
+        {
+            "session_id": ["syn-1", "real-7", "syn-2"],
+            "timestamp": ["2026-01-01T10:00:00"] * 3,
+            "event": ["view"] * 3,
+        }
+    )
+    reference = pd.DataFrame({"session_id": ["real-1", "real-7"], "timestamp": ["2026-01-01T09:00:00"] * 2})
+    results, findings = check_integrity(synthetic, "behavioural_events", rules=RULES, reference=reference)
+    assert results["no_real_session_ids"]["rows"] == [2]
+    assert "real-7" not in json.dumps(results) + json.dumps(findings)
+    results, _ = check_integrity(synthetic, "behavioural_events", rules=RULES)
+    assert results["no_real_session_ids"]["applicable"] is False
