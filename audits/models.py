@@ -188,6 +188,7 @@ REPORT_DAYS = {IncidentSeverity.SERIOUS: 15, IncidentSeverity.DEATH: 10, Inciden
 
 
 class IncidentStatus(models.TextChoices):
+    DRAFT = "draft", "Draft (raised by a check: confirm or dismiss)"
     OPEN = "open", "Open"
     INVESTIGATING = "investigating", "Investigating"
     REPORTED = "reported", "Reported to the authority"
@@ -207,7 +208,20 @@ class Incident(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     content_items = models.ManyToManyField("provenance.ContentItem", blank=True, related_name="incidents")
     generators = models.ManyToManyField("provenance.Generator", blank=True, related_name="incidents")
-    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    dataset_versions = models.ManyToManyField(
+        "datasets.DatasetVersion",
+        blank=True,
+        related_name="incidents",
+        verbose_name="synthetic dataset versions",
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who opened it; empty for a draft a check raised, until someone confirms it.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)
 

@@ -22,7 +22,7 @@ from django_otp import user_has_device
 
 from audits import events
 from audits.roles import roles_sync
-from audits.services import review_open, reviews_reopen_changed
+from audits.services import incident_draft_for_report, review_open, reviews_reopen_changed
 from audits.signin import ACTIVITY_SESSION_KEY, TOTP_NOT_ENROLLED_SESSION_KEY, throttle_key
 from audits.tasks import reviews_after_sync_task
 from audits.trail import client_ip, model_snapshot
@@ -139,10 +139,12 @@ def _on_dataset_version_registered(sender, version, actor: str = "", **kwargs) -
 
 def _on_dataset_report_saved(sender, instance: Report, created: bool, **kwargs) -> None:
     """A new report of an approved version: the approval covered the previous report, so the
-    version goes back to the queue (in the report's transaction: one query when it is not approved)."""
+    version goes back to the queue (in the report's transaction: one query when it is not approved).
+    A report with findings drafts an incident (or adds to the version's open one)."""
     if not created:
         return
     reviews_reopen_changed(dataset_version=instance.version)
+    incident_draft_for_report(instance)
 
 
 def _queue(task) -> None:

@@ -66,6 +66,7 @@ __all__ = [
 ]
 
 SYSTEM_REVIEWS = "system:reviews"
+SYSTEM_DATASET_REPORTS = "system:dataset-reports"
 
 
 def _atomic():
@@ -680,6 +681,13 @@ RESPONSE_PLAN = [
 ]
 
 
+def _response_plan_create(incident: Incident) -> None:
+    IncidentStep.objects.bulk_create(
+        IncidentStep(incident=incident, position=n, kind=kind, title=step_title, guidance=guidance)
+        for n, (kind, step_title, guidance) in enumerate(RESPONSE_PLAN, start=1)
+    )
+
+
 def incident_open(
     *,
     title: str,
@@ -709,15 +717,62 @@ def incident_open(
         )
         incident.content_items.set(list(content_items))
         incident.generators.set(list(generators))
-        IncidentStep.objects.bulk_create(
-            IncidentStep(incident=incident, position=n, kind=kind, title=step_title, guidance=guidance)
-            for n, (kind, step_title, guidance) in enumerate(RESPONSE_PLAN, start=1)
-        )
+        _response_plan_create(incident)
         due = f"; report due {incident.report_due_at:%Y-%m-%d %H:%M} UTC" if incident.report_due_at else ""
         IncidentUpdate.objects.create(
             incident=incident, actor=actor, text=f"Opened as {incident.get_severity_display()}{due}."
         )
         events.incident_opened(actor=actor, incident=incident)
+    return incident
+
+
+def incident_draft_for_report(report) -> Incident | None:
+    """A draft incident for a dataset report with findings (a threshold or an integrity rule
+    breached), in the report's transaction; ``None`` when the report passed.
+
+    One incident per version while it is not closed: a further report of the same version adds its
+    findings to that incident's timeline. The draft is minor (no Art. 73 clock) and has no opener
+    until staff confirm it (``open``: severity and deadline are theirs to judge) or dismiss it
+    (``closed``, with a note). Its text holds the findings' messages: rule names, scores, counts
+    and row numbers, never rows of the dataset or the reference.
+    """
+    if not report.findings:
+        return None
+    version = report.version
+    dataset = version.dataset
+    lines = [f"- {finding.get('message') or finding.get('check', 'finding')}" for finding in report.findings]
+    summary = (
+        f"Report {report.pk} of {dataset.name} v{version.number}: {len(lines)} finding(s).\n"
+        + "\n".join(lines)
+    )
+    with _atomic():
+        existing = (
+            Incident.objects.select_for_update()
+            .filter(dataset_versions=version)
+            .exclude(status=IncidentStatus.CLOSED)
+            .order_by("id")
+            .first()
+        )
+        if existing is not None:
+            IncidentUpdate.objects.create(incident=existing, actor=None, text=summary)
+            return existing
+        incident = Incident.objects.create(
+            title=f"Synthetic dataset {dataset.name} v{version.number} breaches its checks"[:200],
+            severity=IncidentSeverity.MINOR,
+            status=IncidentStatus.DRAFT,
+            description=summary,
+            aware_at=report.created_at,
+            opened_by=None,
+        )
+        incident.dataset_versions.set([version])
+        incident.generators.set([dataset.generator])
+        _response_plan_create(incident)
+        IncidentUpdate.objects.create(
+            incident=incident,
+            actor=None,
+            text="Drafted from a dataset report: confirm it (open) or dismiss it (close, with a note).",
+        )
+        events.incident_opened(actor=SYSTEM_DATASET_REPORTS, incident=incident)
     return incident
 
 
@@ -735,6 +790,7 @@ def incident_step_complete(*, step: IncidentStep, actor) -> IncidentStep:
 
 
 _NEXT_STATUS = {
+    IncidentStatus.DRAFT: {IncidentStatus.OPEN, IncidentStatus.CLOSED},
     IncidentStatus.OPEN: {IncidentStatus.INVESTIGATING, IncidentStatus.REPORTED, IncidentStatus.CLOSED},
     IncidentStatus.INVESTIGATING: {IncidentStatus.REPORTED, IncidentStatus.CLOSED},
     IncidentStatus.REPORTED: {IncidentStatus.CLOSED},
@@ -765,6 +821,12 @@ def incident_set_status(*, incident: Incident, status: str, actor, note: str = "
         fields["closed_at"] = now
     if status == IncidentStatus.INVESTIGATING:
         fields["closed_at"] = None
+    if (
+        incident.status == IncidentStatus.DRAFT
+        and status == IncidentStatus.OPEN
+        and incident.opened_by_id is None
+    ):
+        fields["opened_by"] = actor  # who confirmed the draft opened the incident
     with _atomic():
         if not Incident.objects.filter(pk=incident.pk, version=incident.version).update(**fields):
             raise ReviewConflict("Someone else changed this incident first; reload it and try again.")

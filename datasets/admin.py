@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from datasets.models import ColumnRole, DatasetKind, Reference, SyntheticDataset, ThresholdSet
 from datasets.selectors import (
     datasets_with_latest_report,
+    generator_score_trend,
     reference_display_url,
     report_summary,
     thresholds_for,
@@ -105,7 +106,7 @@ class SyntheticDatasetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = (JudgedFilter, "kind", "generator")
     search_fields = ("name",)
     fields = ("name", "kind", "generator", "generator_version", "generation_record", "format", "reference")
-    readonly_fields = fields + ("schema_table", "versions_table", "latest_report")
+    readonly_fields = fields + ("schema_table", "versions_table", "latest_report", "score_trend")
 
     def get_fields(self, request, obj=None):
         return self.readonly_fields
@@ -288,6 +289,111 @@ class SyntheticDatasetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 ),
             ),
         )
+
+    @admin.display(description="Scores across the generator's versions")
+    def score_trend(self, dataset: SyntheticDataset):
+        return score_trend_chart(generator_score_trend(dataset), generator=dataset.generator.name)
+
+
+# Each score's line: label, stroke colour, dash pattern (told apart without colour too).
+_TREND_LINES = (
+    ("quality", "Quality", "#0b6e4f", ""),
+    ("diagnostic", "Diagnostic", "#1f4e9c", "6 3"),
+    ("dcr_baseline_protection", "DCR baseline protection", "#8a4f00", "2 3"),
+    ("worst_group_difference", "Worst group difference", "#9c1f4e", "8 3 2 3"),
+)
+_CHART_LEFT, _CHART_RIGHT, _CHART_TOP, _CHART_BOTTOM = 36, 624, 10, 170
+
+
+def score_trend_chart(points: list[dict], *, generator: str) -> str:
+    """An inline SVG line chart (no script, presentation attributes only, so the admin's CSP holds)
+    of each reported version's scores on a 0–1 scale, oldest left, with the numbers as a table."""
+    if not points:
+        return "No reported versions of this generator's datasets of this kind yet."
+    step = (_CHART_RIGHT - _CHART_LEFT) / max(len(points) - 1, 1)
+
+    def x(position: int) -> float:
+        return _CHART_LEFT + (position * step if len(points) > 1 else (_CHART_RIGHT - _CHART_LEFT) / 2)
+
+    def y(value: float) -> float:
+        return _CHART_BOTTOM - max(0.0, min(1.0, float(value))) * (_CHART_BOTTOM - _CHART_TOP)
+
+    grid = format_html_join(
+        "",
+        '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#ced4da" stroke-width="1"></line>'
+        '<text x="4" y="{}" font-size="10" fill="#495057">{}</text>',
+        (
+            (_CHART_LEFT, f"{y(v):.1f}", _CHART_RIGHT, f"{y(v):.1f}", f"{y(v) + 3:.1f}", f"{v:.1f}")
+            for v in (0.0, 0.5, 1.0)
+        ),
+    )
+    lines = []
+    for key, label, colour, dash in _TREND_LINES:
+        coords = [
+            (x(n), y(p["summary"][key])) for n, p in enumerate(points) if p["summary"].get(key) is not None
+        ]
+        if len(coords) > 1:
+            lines.append(
+                format_html(
+                    '<polyline points="{}" fill="none" stroke="{}" stroke-width="2" stroke-dasharray="{}">'
+                    "</polyline>",
+                    " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in coords),
+                    colour,
+                    dash or "none",
+                )
+            )
+        for n, point in enumerate(points):
+            value = point["summary"].get(key)
+            if value is None:
+                continue
+            lines.append(
+                format_html(
+                    '<circle cx="{}" cy="{}" r="{}" fill="{}"><title>{} (generator version {}): {} {}'
+                    "</title></circle>",
+                    f"{x(n):.1f}",
+                    f"{y(value):.1f}",
+                    4 if point["current"] else 2.5,
+                    colour,
+                    point["version"],
+                    point["generator_version"] or "not given",
+                    label.lower(),
+                    _score(value),
+                )
+            )
+    legend = format_html_join(
+        " ",
+        '<span><svg width="24" height="8" aria-hidden="true"><line x1="0" y1="4" x2="24" y2="4" stroke="{}" '
+        'stroke-width="2" stroke-dasharray="{}"></line></svg> {}</span>',
+        ((colour, dash or "none", label) for _, label, colour, dash in _TREND_LINES),
+    )
+    table = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                format_html("<strong>{}</strong>", p["version"]) if p["current"] else p["version"],
+                p["generator_version"] or "—",
+                *(_score(p["summary"].get(key)) for key, *_ in _TREND_LINES),
+                p["findings"],
+            )
+            for p in points
+        ),
+    )
+    return format_html(
+        '<div data-score-trend><svg viewBox="0 0 640 180" width="640" height="180" role="img" '
+        'aria-label="Scores of {} reported version(s) of {}\u2019s datasets, oldest first">{}{}</svg>'
+        "<p>{}</p><p><small>Oldest left; this dataset's versions drawn larger. Quality, diagnostic and "
+        "DCR protection: higher is better; worst group difference: lower is better.</small></p>"
+        "<table><tr><th>Version</th><th>Generator version</th><th>Quality</th><th>Diagnostic</th>"
+        "<th>DCR baseline protection</th><th>Worst group difference</th><th>Findings</th></tr>{}"
+        "</table></div>",
+        len(points),
+        generator,
+        grid,
+        format_html_join("", "{}", ((line,) for line in lines)),
+        legend,
+        table,
+    )
 
 
 @admin.register(Reference)

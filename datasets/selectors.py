@@ -87,6 +87,30 @@ def versions_below_threshold() -> list[DatasetVersion]:
     return sorted(below, key=lambda v: (-len(v.latest_findings), v.dataset.name))
 
 
+SCORE_TREND_POINTS = 40
+
+
+def generator_score_trend(dataset: SyntheticDataset, limit: int = SCORE_TREND_POINTS) -> list[dict]:
+    """The reported versions of every dataset of ``dataset``'s generator and kind, oldest first (the
+    newest ``limit``): ``{"version", "generator_version", "summary", "findings", "current"}`` with
+    the headline numbers of each version's newest report (:func:`report_summary`)."""
+    versions = versions_with_latest_report(
+        DatasetVersion.objects.filter(dataset__generator=dataset.generator_id, dataset__kind=dataset.kind)
+        .select_related("dataset")
+        .order_by("-created_at", "-id")
+    ).filter(latest_report_id__isnull=False)[:limit]
+    return [
+        {
+            "version": version,
+            "generator_version": version.dataset.generator_version,
+            "summary": report_summary(version.latest_scores),
+            "findings": len(version.latest_findings or []),
+            "current": version.dataset_id == dataset.pk,
+        }
+        for version in reversed(list(versions))
+    ]
+
+
 def report_summary(scores: dict | None) -> dict[str, object]:
     """The headline numbers of a report's scores: quality, diagnostic, exact copies, DCR, worst group."""
     if not scores:

@@ -66,6 +66,12 @@ def _admin_link(obj) -> str:
     return format_html('<a href="{}">{}</a>', url, obj)
 
 
+def _dataset_link(version) -> str:
+    """A dataset version, linked to its dataset's page (versions have no page of their own)."""
+    url = reverse("admin:datasets_syntheticdataset_change", args=[version.dataset_id])
+    return format_html('<a href="{}">{}</a>', url, version)
+
+
 def _thumbnail(item, size: int = 48) -> str:
     if item is None or item.surface != "product_image" or not item.file_path or item.problem_code:
         return ""
@@ -720,7 +726,7 @@ class IncidentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return [f.name for f in Incident._meta.fields] + ["content_items", "generators"]
+        return [f.name for f in Incident._meta.fields] + ["content_items", "generators", "dataset_versions"]
 
     @admin.display(description="Report due (Art. 73)", ordering="report_due_at")
     def deadline(self, incident: Incident):
@@ -808,5 +814,8 @@ class IncidentAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "title": "Incident",
             "linked_items": [_admin_link(i) for i in incident.content_items.all()[:50]],
             "linked_generators": [_admin_link(g) for g in incident.generators.all()],
+            "linked_datasets": [
+                _dataset_link(v) for v in incident.dataset_versions.select_related("dataset")
+            ],
         }
         return super().changeform_view(request, object_id, form_url, extra_context)

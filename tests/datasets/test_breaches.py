@@ -66,3 +66,86 @@ def test_the_review_queue_names_the_breaching_versions(judged, staff):
     assert "1 synthetic dataset version(s) below a threshold" in page
     assert HOSTILE not in page and "&lt;img src=x onerror=alert(1)&gt; v1" in page
     assert "?judged=below" in page
+
+
+def test_a_breaching_report_drafts_an_incident_and_a_passing_one_does_not(judged):
+    from audits.models import AuditEvent, Incident, IncidentStatus
+
+    good, shifted = judged
+    [incident] = Incident.objects.all()
+    assert incident.status == IncidentStatus.DRAFT and incident.opened_by is None
+    assert incident.report_due_at is None  # minor until staff judge it
+    assert list(incident.dataset_versions.all()) == [shifted]
+    assert list(incident.generators.all()) == [shifted.dataset.generator]
+    assert incident.steps.count() == 4
+    assert f"{HOSTILE} v1" in incident.title
+    assert "1 finding(s)" in incident.description and "age: group" in incident.description
+    assert "p00001" not in incident.description and "r00001" not in incident.description  # no rows
+    event = AuditEvent.objects.get(action="incident.opened")
+    assert event.actor == "system:dataset-reports"
+    assert not good.incidents.exists()
+
+
+def test_a_further_report_of_the_version_adds_to_its_incident_until_it_is_closed(judged, staff):
+    from audits.models import Incident, IncidentStatus
+    from audits.roles import Role
+    from audits.services import incident_set_status
+
+    _, shifted = judged
+    report_run(version=shifted)
+    [incident] = Incident.objects.all()
+    assert incident.updates.filter(text__startswith="Report ").count() == 1
+    staff(Role.APPROVER)
+    from django.contrib.auth import get_user_model
+
+    officer = get_user_model().objects.get(username=f"u-{Role.APPROVER}")
+    with pytest.raises(Exception, match="note is required"):
+        incident_set_status(incident=incident, status=IncidentStatus.CLOSED, actor=officer)
+    incident_set_status(incident=incident, status=IncidentStatus.CLOSED, actor=officer, note="Fixed in v2.")
+    report_run(version=shifted)
+    assert Incident.objects.count() == 2  # a closed incident is not reopened by a new report
+
+
+def test_confirming_a_draft_opens_it_in_the_confirmers_name(judged, staff):
+    from django.contrib.auth import get_user_model
+
+    from audits.models import Incident, IncidentStatus
+    from audits.roles import Role
+
+    client = staff(Role.APPROVER)
+    officer = get_user_model().objects.get(username=f"u-{Role.APPROVER}")
+    incident = Incident.objects.get()
+    page = client.get(f"/admin/audits/incident/{incident.pk}/change/").content.decode()
+    assert "Raised by a check, not yet confirmed" in page
+    assert HOSTILE not in page and "&lt;img src=x onerror=alert(1)&gt; v1" in page
+    assert f'href="/admin/datasets/syntheticdataset/{judged[1].dataset_id}/change/"' in page
+    assert 'value="open"' in page and 'value="closed"' in page
+    client.post(f"/admin/audits/incident/{incident.pk}/change/", {"status": "open", "note": ""})
+    incident.refresh_from_db()
+    assert incident.status == IncidentStatus.OPEN and incident.opened_by == officer
+
+
+def test_a_datasets_page_charts_the_scores_of_its_generators_reported_versions(judged, staff, write_csv):
+    good, shifted = judged
+    fixed = register(write_csv(patients(800, seed=4), "fixed.csv"), HOSTILE)  # not reported: not drawn
+    client = staff(Role.AUDITOR)
+    page = client.get(f"/admin/datasets/syntheticdataset/{shifted.dataset_id}/change/").content.decode()
+    chart = page.split("data-score-trend", 1)[1].split("</div>", 1)[0]
+    assert "Scores of 2 reported version(s) of patient-synth" in chart
+    assert HOSTILE not in page and "&lt;img src=x onerror=alert(1)&gt; v1" in chart
+    assert f"{fixed.dataset.name} v2" not in chart.replace("&lt;", "<").replace("&gt;", ">")
+    circles = re.findall(r'<circle cx="[\d.]+" cy="[\d.]+" r="([\d.]+)"', chart)
+    # quality, diagnostic and DCR of both versions at least; this dataset's points drawn larger
+    assert len(circles) >= 6 and "4" in circles and "2.5" in circles
+    assert chart.count("<polyline") >= 3
+    rows = re.findall(r"<tr><td>(.*?)</td>", chart)
+    assert rows == ["good v1", "<strong>&lt;img src=x onerror=alert(1)&gt; v1</strong>"]
+    assert "<script" not in chart and "style=" not in chart  # nothing the admin's CSP would refuse
+
+
+def test_a_dataset_without_reports_says_so_instead_of_a_chart(generator, storage_dir, write_csv, staff):
+    reference_create(name="clinic", file_path=write_csv(patients(50, seed=1, prefix="r"), "ref.csv"))
+    version = register(write_csv(patients(50, seed=5), "alone.csv"), "alone")
+    client = staff(Role.AUDITOR)
+    page = client.get(f"/admin/datasets/syntheticdataset/{version.dataset_id}/change/").content.decode()
+    assert "No reported versions of this generator" in page
