@@ -15,6 +15,6 @@ COPY consent consent
 COPY templates templates
 COPY static static
 COPY manage.py ./
-RUN pip install --no-cache-dir -e ".[mysql]" && pip install --no-cache-dir --no-deps invisible-watermark==0.2.0 && useradd --system --home /app provenant && mkdir -p /app/var/packages && chown -R provenant /app/var
+RUN pip install --no-cache-dir -e ".[mysql,s3]" && pip install --no-cache-dir --no-deps invisible-watermark==0.2.0 && useradd --system --home /app provenant && mkdir -p /app/var/packages && chown -R provenant /app/var
 USER provenant
 EXPOSE 8000

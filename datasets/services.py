@@ -2,7 +2,8 @@
 
 Each registered version is one transparency-log entry of kind ``dataset.version`` (RFC 9162 leaf,
 RFC 8785 canonical JSON) appended in the registering transaction, carrying hashes and names only.
-Files are kept through Django's storage API under ``PROVENANT_DATASET_STORAGE_DIR``, named by
+Files are kept through Django's storage API under ``PROVENANT_DATASET_STORAGE_DIR`` (or in an
+S3-compatible bucket, ``PROVENANT_DATASET_STORAGE=s3``), named by
 their SHA-256; a failed registration removes a file it stored, so nothing is half-registered.
 """
 
@@ -17,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import pandas as pd
 import pymysql
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage
 from django.db import IntegrityError, transaction
@@ -87,8 +89,33 @@ class Registration:
 
 
 def dataset_storage() -> Storage:
-    """Where dataset files live: a local directory (a storage class may replace it later)."""
-    return FileSystemStorage(location=str(settings.DATASET_STORAGE_DIR))
+    """Where dataset files live: ``PROVENANT_DATASET_STORAGE_DIR`` on the sidecar host, or with
+    ``PROVENANT_DATASET_STORAGE=s3`` an S3-compatible bucket through django-storages (names never
+    overwritten, so content-addressed files behave as on disk)."""
+    if settings.DATASET_STORAGE != "s3":
+        return FileSystemStorage(location=str(settings.DATASET_STORAGE_DIR))
+    try:
+        from storages.backends.s3 import S3Storage
+    except ImportError:
+        raise ImproperlyConfigured(
+            "PROVENANT_DATASET_STORAGE=s3 needs django-storages and boto3: install Provenant with the s3 "
+            "extra (pip install -e '.[s3]')"
+        ) from None
+    options: dict[str, object] = {
+        "bucket_name": settings.DATASET_S3_BUCKET,
+        "location": settings.DATASET_S3_PREFIX,
+        "file_overwrite": False,
+        "default_acl": None,  # the bucket's own policy; never public-read
+        "querystring_auth": True,
+    }
+    if settings.DATASET_S3_ENDPOINT_URL:
+        options["endpoint_url"] = settings.DATASET_S3_ENDPOINT_URL
+    if settings.DATASET_S3_REGION:
+        options["region_name"] = settings.DATASET_S3_REGION
+    if settings.DATASET_S3_ACCESS_KEY_ID:
+        options["access_key"] = settings.DATASET_S3_ACCESS_KEY_ID
+        options["secret_key"] = settings.DATASET_S3_SECRET_ACCESS_KEY
+    return S3Storage(**options)
 
 
 def dataset_version_payload(version: DatasetVersion) -> dict[str, object]:

@@ -208,6 +208,22 @@ MEDIA_WORKERS = env_int("PROVENANT_MEDIA_WORKERS", 4, minimum=1, maximum=32)
 # Synthetic datasets (issue 15): files kept through Django's storage API under this directory;
 # uploads and registered files larger than the limit are refused before anything is stored.
 DATASET_STORAGE_DIR = Path(env_str("PROVENANT_DATASET_STORAGE_DIR", str(VAR_DIR / "datasets")))
+# Or an S3-compatible bucket (AWS S3, MinIO, Ceph RGW...) through django-storages (the `s3` extra).
+# Credentials: PROVENANT_DATASET_S3_ACCESS_KEY_ID / _SECRET_ACCESS_KEY (or their _FILE), else
+# boto3's own chain (AWS_* variables, the instance or task role).
+DATASET_STORAGE = env_choice("PROVENANT_DATASET_STORAGE", "filesystem", ("filesystem", "s3"))
+DATASET_S3_BUCKET = env_str("PROVENANT_DATASET_S3_BUCKET", "")
+DATASET_S3_PREFIX = env_str("PROVENANT_DATASET_S3_PREFIX", "datasets").strip("/")
+DATASET_S3_ENDPOINT_URL = env_url("PROVENANT_DATASET_S3_ENDPOINT_URL", "")
+DATASET_S3_REGION = env_str("PROVENANT_DATASET_S3_REGION", "")
+DATASET_S3_ACCESS_KEY_ID = env_str("PROVENANT_DATASET_S3_ACCESS_KEY_ID", "")
+DATASET_S3_SECRET_ACCESS_KEY = env_str("PROVENANT_DATASET_S3_SECRET_ACCESS_KEY", "")
+if DATASET_STORAGE == "s3" and not DATASET_S3_BUCKET:
+    raise ImproperlyConfigured("PROVENANT_DATASET_STORAGE=s3 needs PROVENANT_DATASET_S3_BUCKET")
+if bool(DATASET_S3_ACCESS_KEY_ID) != bool(DATASET_S3_SECRET_ACCESS_KEY):
+    raise ImproperlyConfigured(
+        "PROVENANT_DATASET_S3_ACCESS_KEY_ID and PROVENANT_DATASET_S3_SECRET_ACCESS_KEY must be set together"
+    )
 DATASET_MAX_BYTES = env_int("PROVENANT_DATASET_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
 # SDMetrics' DCRBaselineProtection and DisclosureProtectionEstimate compare every sampled synthetic row
 # with every sampled reference row (cost grows with the square of the sample): rows per sample and
