@@ -18,7 +18,6 @@ from urllib.parse import unquote, urlsplit
 import pandas as pd
 import pymysql
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage
 from django.db import IntegrityError, transaction
@@ -54,6 +53,7 @@ from datasets.tables import (
 )
 from provenance.log import log_append_many
 from provenance.models import GenerationRecord, Generator
+from sidecar.s3 import bucket_storage
 
 __all__ = [
     "DATASET_VERSION_KIND",
@@ -90,32 +90,11 @@ class Registration:
 
 def dataset_storage() -> Storage:
     """Where dataset files live: ``PROVENANT_DATASET_STORAGE_DIR`` on the sidecar host, or with
-    ``PROVENANT_DATASET_STORAGE=s3`` an S3-compatible bucket through django-storages (names never
+    ``PROVENANT_DATASET_STORAGE=s3`` an S3-compatible bucket (:mod:`sidecar.s3`; names never
     overwritten, so content-addressed files behave as on disk)."""
     if settings.DATASET_STORAGE != "s3":
         return FileSystemStorage(location=str(settings.DATASET_STORAGE_DIR))
-    try:
-        from storages.backends.s3 import S3Storage
-    except ImportError:
-        raise ImproperlyConfigured(
-            "PROVENANT_DATASET_STORAGE=s3 needs django-storages and boto3: install Provenant with the s3 "
-            "extra (pip install -e '.[s3]')"
-        ) from None
-    options: dict[str, object] = {
-        "bucket_name": settings.DATASET_S3_BUCKET,
-        "location": settings.DATASET_S3_PREFIX,
-        "file_overwrite": False,
-        "default_acl": None,  # the bucket's own policy; never public-read
-        "querystring_auth": True,
-    }
-    if settings.DATASET_S3_ENDPOINT_URL:
-        options["endpoint_url"] = settings.DATASET_S3_ENDPOINT_URL
-    if settings.DATASET_S3_REGION:
-        options["region_name"] = settings.DATASET_S3_REGION
-    if settings.DATASET_S3_ACCESS_KEY_ID:
-        options["access_key"] = settings.DATASET_S3_ACCESS_KEY_ID
-        options["secret_key"] = settings.DATASET_S3_SECRET_ACCESS_KEY
-    return S3Storage(**options)
+    return bucket_storage(settings.DATASET_S3, setting="PROVENANT_DATASET_STORAGE=s3", overwrite=False)
 
 
 def dataset_version_payload(version: DatasetVersion) -> dict[str, object]:

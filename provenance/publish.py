@@ -1,4 +1,5 @@
-"""Publish the transparency log as static files (C2SP tlog-tiles) into ``PROVENANT_LOG_PUBLISH_DIR``.
+"""Publish the transparency log as static files (C2SP tlog-tiles) into ``PROVENANT_LOG_PUBLISH_DIR``,
+or into an S3-compatible bucket (``PROVENANT_LOG_PUBLISH_S3_BUCKET``) for a CDN to serve.
 
 After each checkpoint: the hash tiles and entry bundles the new size adds
 (:func:`provenance.standards.tiles.new_tiles` from the size last published), then the checkpoint's
@@ -6,11 +7,15 @@ signed note with the witnesses' cosignatures as ``checkpoint``, written last, so
 sees a checkpoint whose tiles are missing. Before the checkpoint is written, its root is
 recomputed from the tiles on disk.
 
-Full tiles and bundles are immutable: written once (temporary file, fsync, rename), never again.
+Full tiles and bundles are immutable: written once (temporary file, fsync, rename; in a bucket one
+PUT, with ``Cache-Control: public, max-age=31536000, immutable``), never again; the checkpoint
+object is ``no-cache``.
 Partial tiles are written for every published size and kept, so a reader holding an older
 checkpoint still finds its tiles. Bundles hold each entry's exact leaf bytes, as the log hashes
 them. With witnesses configured, the checkpoint file is replaced only once the quorum cosigned.
-Publications are serialised by a lock file in the directory.
+Publications are serialised by a lock file in the directory; for a bucket, which has no locks, by
+the database (MariaDB's ``GET_LOCK``, a lock file beside the SQLite database otherwise), so any
+number of workers may publish.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connections, router
 
 from provenance.checkpoints import checkpoint_latest
 from provenance.log import LogError, log_read_hashes
@@ -32,6 +38,7 @@ from provenance.models import Checkpoint, LogEntry
 from provenance.standards import merkle, notes
 from provenance.standards import tiles as tlog_tiles
 from provenance.witnessing import WitnessReport, checkpoint_cosigned_note, witness_submit_all
+from sidecar.s3 import bucket_storage
 
 __all__ = ["PublishError", "PublishResult", "log_publish", "log_publish_pending", "publish_tiles"]
 
@@ -39,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "checkpoint"
 _LOCK_FILE = ".publish.lock"
+_DATABASE_LOCK = "provenant.log_publish"
+_DATABASE_LOCK_WAIT_SECONDS = 60
 _HASHES_PER_QUERY = 8192
 _ENTRIES_PER_QUERY = 4096
 
@@ -57,40 +66,136 @@ class PublishResult:
     errors: list[str] = field(default_factory=list)
 
 
-def _published_size(directory: Path, origin: str) -> int:
-    """The size of the checkpoint already published there (0 when none, or another log's)."""
-    try:
-        note = (directory / CHECKPOINT_FILE).read_text(encoding="utf-8")
-        body = notes.Checkpoint.parse(note[: note.index("\n\n") + 1])
-    except (OSError, ValueError):
-        return 0
-    return body.size if body.origin == origin else 0
+class _Directory:
+    """A local directory a web server serves."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.label = str(path)
+        self.where = "on disk"
+
+    def read(self, name: str) -> bytes | None:
+        try:
+            return (self.path / name).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def write(self, name: str, data: bytes) -> None:
+        path = self.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        self.path.mkdir(parents=True, exist_ok=True)
+        with _file_lock(self.path / _LOCK_FILE):
+            yield
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _object_parameters(name: str) -> dict:
+    if name.rsplit("/", 1)[-1] == CHECKPOINT_FILE:
+        return {"CacheControl": "no-cache", "ContentType": "text/plain; charset=utf-8"}
+    return {"CacheControl": IMMUTABLE, "ContentType": "application/octet-stream"}
+
+
+class _Bucket:
+    """An S3-compatible bucket (:mod:`sidecar.s3`), each object with its cache headers."""
+
+    def __init__(self, storage) -> None:
+        self.storage = storage
+        self.label = f"s3://{storage.bucket_name}/{storage.location}".rstrip("/")
+        self.where = "in the bucket"
+
+    def read(self, name: str) -> bytes | None:
+        try:
+            with self.storage.open(name, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def write(self, name: str, data: bytes) -> None:
+        from django.core.files.base import ContentFile
+
+        saved = self.storage.save(name, ContentFile(data))
+        if saved != name:  # pragma: no cover - the storage overwrites; a new name would be a bug
+            raise PublishError(f"the bucket stored {name} as {saved}")
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        with _database_lock():
+            yield
 
 
 @contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / _LOCK_FILE, "a") as lock:
+def _file_lock(path: Path) -> Iterator[None]:
+    with open(path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _database_lock() -> Iterator[None]:
+    """One publisher at a time across hosts: a named lock on MariaDB/MySQL, else a lock file
+    beside the SQLite database (one host)."""
+    connection = connections[router.db_for_write(LogEntry)]
+    if connection.vendor != "mysql":
+        Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
+        with _file_lock(Path(settings.VAR_DIR) / ".log-publish.lock"):
+            yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT GET_LOCK(%s, %s)", [_DATABASE_LOCK, _DATABASE_LOCK_WAIT_SECONDS])
+        (got,) = cursor.fetchone()
+    if got != 1:
+        raise PublishError("another publication holds the lock; it is retried on the next run")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT RELEASE_LOCK(%s)", [_DATABASE_LOCK])
+
+
+def _target(directory: str | Path | None):
+    """Where to publish: ``directory``, else the configured directory or bucket; ``None`` for none."""
+    if directory:
+        return _Directory(Path(directory))
+    if settings.LOG_PUBLISH_DIR:
+        return _Directory(Path(settings.LOG_PUBLISH_DIR))
+    if settings.LOG_PUBLISH_S3.bucket:
+        storage = bucket_storage(
+            settings.LOG_PUBLISH_S3,
+            setting="PROVENANT_LOG_PUBLISH_S3_BUCKET",
+            overwrite=True,
+            object_parameters=_object_parameters,
+        )
+        return _Bucket(storage)
+    return None
+
+
+def _published_size(target, origin: str) -> int:
+    """The size of the checkpoint already published there (0 when none, or another log's)."""
+    try:
+        note = (target.read(CHECKPOINT_FILE) or b"").decode("utf-8")
+        body = notes.Checkpoint.parse(note[: note.index("\n\n") + 1])
+    except (OSError, ValueError):
+        return 0
+    return body.size if body.origin == origin else 0
 
 
 def _hash_tile_data(tiles: list[tlog_tiles.Tile]) -> Iterator[tuple[tlog_tiles.Tile, bytes]]:
@@ -137,17 +242,20 @@ def _bundle_data(bundles: list[tlog_tiles.Tile]) -> Iterator[tuple[tlog_tiles.Ti
             batch, count = [], 0
 
 
-def publish_tiles(checkpoint: Checkpoint, directory: Path) -> tuple[int, int]:
-    """Write the tiles and bundles that ``checkpoint``'s size adds; ``(written, kept)``.
+def publish_tiles(checkpoint: Checkpoint, target) -> tuple[int, int]:
+    """Write the tiles and bundles that ``checkpoint``'s size adds to ``target`` (a directory path,
+    or a target of this module); ``(written, kept)``.
 
-    A full tile already on disk (a publication stopped before its checkpoint, or the checkpoint
+    A full tile already there (a publication stopped before its checkpoint, or the checkpoint
     file was removed) is kept when it holds the same bytes, and refused otherwise. Then checks that
-    the tiles on disk give the checkpoint's root. The caller holds the directory's lock.
+    the tiles there give the checkpoint's root. The caller holds the target's lock.
     """
-    old = _published_size(directory, checkpoint.origin)
+    if isinstance(target, str | Path):
+        target = _Directory(Path(target))
+    old = _published_size(target, checkpoint.origin)
     if old > checkpoint.size:
         raise PublishError(
-            f"a checkpoint of size {old} is already published in {directory}; refusing to publish the "
+            f"a checkpoint of size {old} is already published in {target.label}; refusing to publish the "
             f"smaller size {checkpoint.size}"
         )
     needed = tlog_tiles.new_tiles(old, checkpoint.size)
@@ -158,23 +266,24 @@ def publish_tiles(checkpoint: Checkpoint, directory: Path) -> tuple[int, int]:
             *_hash_tile_data([t for t in needed if not t.is_entries]),
         )
         for tile, data in produced:
-            path = directory / tile.path
-            if tile.full and path.exists():
+            if tile.full and (there := target.read(tile.path)) is not None:
                 # Left by a publication that stopped before its checkpoint: immutable, so it must match.
-                if path.read_bytes() != data:
-                    raise PublishError(f"{path} differs from the log: a tile on disk was changed")
+                if there != data:
+                    raise PublishError(
+                        f"{target.label}/{tile.path} differs from the log: a tile {target.where} was changed"
+                    )
                 kept += 1
                 continue
-            _write_atomic(path, data)
+            target.write(tile.path, data)
             written += 1
     except tlog_tiles.BundleError as exc:
         raise PublishError(f"cannot publish the entries as tiles: {exc}") from None
 
     def read(tile: tlog_tiles.Tile) -> bytes:
-        try:
-            return (directory / tile.path).read_bytes()
-        except FileNotFoundError:
-            raise tlog_tiles.TileMissingError(tile.path) from None
+        data = target.read(tile.path)
+        if data is None:
+            raise tlog_tiles.TileMissingError(tile.path)
+        return data
 
     try:
         root = merkle.tree_hash(checkpoint.size, tlog_tiles.tile_hash_reader(checkpoint.size, read))
@@ -182,8 +291,8 @@ def publish_tiles(checkpoint: Checkpoint, directory: Path) -> tuple[int, int]:
         raise PublishError(f"the published tiles are unusable: {exc}") from None
     if root != bytes(checkpoint.root_hash):
         raise PublishError(
-            f"the tiles in {directory} hash to {root.hex()}, not checkpoint #{checkpoint.pk}'s root: "
-            "a tile on disk was changed"
+            f"the tiles in {target.label} hash to {root.hex()}, not checkpoint #{checkpoint.pk}'s root: "
+            f"a tile {target.where} was changed"
         )
     return written, kept
 
@@ -205,12 +314,11 @@ def log_publish(
     if settings.LOG_WITNESSES:
         result.witnesses = witness_submit_all(checkpoint)
         result.errors.extend(result.witnesses.errors.values())
-    target = directory or settings.LOG_PUBLISH_DIR
-    if not target:
+    target = _target(directory)
+    if target is None:
         return result
-    directory = Path(target)
-    with _locked(directory):
-        result.tiles_written, result.tiles_kept = publish_tiles(checkpoint, directory)
+    with target.locked():
+        result.tiles_written, result.tiles_kept = publish_tiles(checkpoint, target)
         if result.witnesses is not None and not result.witnesses.ok:
             result.errors.append(
                 f"{len(result.witnesses.cosigned)} of the {result.witnesses.quorum} cosignatures needed: the "
@@ -218,9 +326,9 @@ def log_publish(
             )
             logger.error("Log checkpoint of size %d not published: %s", checkpoint.size, result.errors[-1])
             return result
-        if _published_size(directory, checkpoint.origin) > checkpoint.size:
+        if _published_size(target, checkpoint.origin) > checkpoint.size:
             return result
-        _write_atomic(directory / CHECKPOINT_FILE, checkpoint_cosigned_note(checkpoint).encode("utf-8"))
+        target.write(CHECKPOINT_FILE, checkpoint_cosigned_note(checkpoint).encode("utf-8"))
         result.checkpoint_written = True
     logger.info(
         "Published the log of size %d: %d tiles written, %d kept",
@@ -243,8 +351,8 @@ def log_publish_pending() -> PublishResult | None:
     quorum = settings.LOG_WITNESS_QUORUM if settings.LOG_WITNESSES else 0
     names = [w.name for w in settings.LOG_WITNESSES]
     lacking = quorum and latest.cosignatures.filter(witness__in=names).count() < quorum
-    directory = settings.LOG_PUBLISH_DIR
-    behind = bool(directory) and _published_size(Path(directory), latest.origin) != latest.size
+    target = _target(None)
+    behind = target is not None and _published_size(target, latest.origin) != latest.size
     if not lacking and not behind:
         return None
     return log_publish(latest)

@@ -30,6 +30,7 @@ from sidecar.env import (
     env_str,
     env_url,
 )
+from sidecar.s3 import bucket_settings
 
 # Provenant's own MariaDB/MySQL database: through mysqlclient (the C driver Django recommends;
 # `pip install provenant[mysql]`) when it is installed, otherwise through PyMySQL (pure Python),
@@ -208,22 +209,12 @@ MEDIA_WORKERS = env_int("PROVENANT_MEDIA_WORKERS", 4, minimum=1, maximum=32)
 # Synthetic datasets (issue 15): files kept through Django's storage API under this directory;
 # uploads and registered files larger than the limit are refused before anything is stored.
 DATASET_STORAGE_DIR = Path(env_str("PROVENANT_DATASET_STORAGE_DIR", str(VAR_DIR / "datasets")))
-# Or an S3-compatible bucket (AWS S3, MinIO, Ceph RGW...) through django-storages (the `s3` extra).
-# Credentials: PROVENANT_DATASET_S3_ACCESS_KEY_ID / _SECRET_ACCESS_KEY (or their _FILE), else
-# boto3's own chain (AWS_* variables, the instance or task role).
+# Or an S3-compatible bucket (AWS S3, MinIO, Ceph RGW...) through django-storages (the `s3` extra):
+# PROVENANT_DATASET_S3_BUCKET, _PREFIX, _ENDPOINT_URL, _REGION, _ACCESS_KEY_ID / _SECRET_ACCESS_KEY.
 DATASET_STORAGE = env_choice("PROVENANT_DATASET_STORAGE", "filesystem", ("filesystem", "s3"))
-DATASET_S3_BUCKET = env_str("PROVENANT_DATASET_S3_BUCKET", "")
-DATASET_S3_PREFIX = env_str("PROVENANT_DATASET_S3_PREFIX", "datasets").strip("/")
-DATASET_S3_ENDPOINT_URL = env_url("PROVENANT_DATASET_S3_ENDPOINT_URL", "")
-DATASET_S3_REGION = env_str("PROVENANT_DATASET_S3_REGION", "")
-DATASET_S3_ACCESS_KEY_ID = env_str("PROVENANT_DATASET_S3_ACCESS_KEY_ID", "")
-DATASET_S3_SECRET_ACCESS_KEY = env_str("PROVENANT_DATASET_S3_SECRET_ACCESS_KEY", "")
-if DATASET_STORAGE == "s3" and not DATASET_S3_BUCKET:
+DATASET_S3 = bucket_settings("PROVENANT_DATASET_S3", default_prefix="datasets")
+if DATASET_STORAGE == "s3" and not DATASET_S3.bucket:
     raise ImproperlyConfigured("PROVENANT_DATASET_STORAGE=s3 needs PROVENANT_DATASET_S3_BUCKET")
-if bool(DATASET_S3_ACCESS_KEY_ID) != bool(DATASET_S3_SECRET_ACCESS_KEY):
-    raise ImproperlyConfigured(
-        "PROVENANT_DATASET_S3_ACCESS_KEY_ID and PROVENANT_DATASET_S3_SECRET_ACCESS_KEY must be set together"
-    )
 DATASET_MAX_BYTES = env_int("PROVENANT_DATASET_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
 # SDMetrics' DCRBaselineProtection and DisclosureProtectionEstimate compare every sampled synthetic row
 # with every sampled reference row (cost grows with the square of the sample): rows per sample and
@@ -252,6 +243,10 @@ LOG_CHECKPOINT_MINUTES = env_int("PROVENANT_LOG_CHECKPOINT_MINUTES", 5, minimum=
 # Published log (C2SP tlog-tiles): after each checkpoint, tiles, entry bundles and the checkpoint
 # (with the witnesses' cosignatures) are written under this directory, for a web server or CDN.
 LOG_PUBLISH_DIR = env_str("PROVENANT_LOG_PUBLISH_DIR").strip()
+# Or into an S3-compatible bucket (PROVENANT_LOG_PUBLISH_S3_BUCKET, _PREFIX, ...), for a CDN in front.
+LOG_PUBLISH_S3 = bucket_settings("PROVENANT_LOG_PUBLISH_S3")
+if LOG_PUBLISH_DIR and LOG_PUBLISH_S3.bucket:
+    raise ImproperlyConfigured("Set PROVENANT_LOG_PUBLISH_DIR or PROVENANT_LOG_PUBLISH_S3_BUCKET, not both")
 # Witnesses (C2SP tlog-witness) that cosign each checkpoint: a JSON list of {"name", "url", "vkey"}
 # (or PROVENANT_LOG_WITNESSES_FILE), and how many of them must cosign before a checkpoint is published.
 try:

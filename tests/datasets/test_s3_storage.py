@@ -10,6 +10,7 @@ from moto import mock_aws
 from datasets.demo import transactions
 from datasets.exports import fraud_exclusions
 from datasets.services import DatasetError, dataset_register, dataset_storage, reference_create, report_run
+from sidecar.s3 import BucketSettings
 from tests.datasets.conftest import patients
 
 pytestmark = pytest.mark.django_db
@@ -20,11 +21,13 @@ BUCKET = "provenant-datasets"
 def bucket(settings, monkeypatch):
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     settings.DATASET_STORAGE = "s3"
-    settings.DATASET_S3_BUCKET = BUCKET
-    settings.DATASET_S3_PREFIX = "datasets"
-    settings.DATASET_S3_REGION = "eu-central-1"
-    settings.DATASET_S3_ACCESS_KEY_ID = "test-access-key"
-    settings.DATASET_S3_SECRET_ACCESS_KEY = "test-secret-key"
+    settings.DATASET_S3 = BucketSettings(
+        bucket=BUCKET,
+        prefix="datasets",
+        region="eu-central-1",
+        access_key_id="test-access-key",
+        secret_access_key="test-secret-key",
+    )
     with mock_aws():
         client = boto3.client("s3", region_name="eu-central-1")
         client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
@@ -95,7 +98,7 @@ def test_s3_without_the_extra_installed_is_a_clear_configuration_error(settings,
     from django.core.exceptions import ImproperlyConfigured
 
     settings.DATASET_STORAGE = "s3"
-    settings.DATASET_S3_BUCKET = BUCKET
+    settings.DATASET_S3 = BucketSettings(bucket=BUCKET)
     real_import = builtins.__import__
 
     def no_storages(name, *args, **kwargs):

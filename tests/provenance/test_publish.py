@@ -16,6 +16,18 @@ from provenance.standards import notes
 from provenance.standards import tiles as t
 from provenance.tasks import checkpoint_sign_task
 
+# What the log of 600 entries is published as.
+PUBLISHED_AT_600 = [
+    "checkpoint",
+    "tile/0/000",
+    "tile/0/001",
+    "tile/0/002.p/88",
+    "tile/1/000.p/2",
+    "tile/entries/000",
+    "tile/entries/001",
+    "tile/entries/002.p/88",
+]
+
 
 def append(count: int, start: int = 0) -> None:
     with transaction.atomic():
@@ -56,14 +68,7 @@ def test_the_checkpoint_task_publishes_tiles_from_which_the_tree_is_rebuilt(db, 
     assert bundle == [bytes(e.data) for e in log_entries(512, 600)]
     assert sorted(str(p.relative_to(publish_dir)) for p in publish_dir.rglob("*") if p.is_file()) == [
         ".publish.lock",
-        "checkpoint",
-        "tile/0/000",
-        "tile/0/001",
-        "tile/0/002.p/88",
-        "tile/1/000.p/2",
-        "tile/entries/000",
-        "tile/entries/001",
-        "tile/entries/002.p/88",
+        *PUBLISHED_AT_600,
     ]
 
 

@@ -21,8 +21,8 @@ class Command(BaseCommand):
         "and signs nothing otherwise. Prints the signed note. --timestamp stamps the latest checkpoint "
         "with the configured RFC 3161 authority (PROVENANT_TSA_URL) if it has no timestamp yet. The latest "
         "checkpoint is then submitted to the configured witnesses (PROVENANT_LOG_WITNESSES) and, with "
-        "PROVENANT_LOG_PUBLISH_DIR set, published there as C2SP tlog-tiles with the cosignatures "
-        "(--no-publish: skip both)."
+        "PROVENANT_LOG_PUBLISH_DIR (or PROVENANT_LOG_PUBLISH_S3_BUCKET) set, published there as C2SP "
+        "tlog-tiles with the cosignatures (--no-publish: skip both)."
     )
 
     def add_arguments(self, parser) -> None:
