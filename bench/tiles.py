@@ -1,6 +1,7 @@
 """Benchmark publishing the log as C2SP tlog-tiles, verifying it from tiles, and witness cosigning.
 
     python bench/tiles.py [--entries 1000000] [--batch 5000] [--increment 10000] [--checkpoints 2000]
+                          [--serve-seconds 10]
 
 In a throwaway MariaDB database (one process; ratios are against numbers measured in the same run,
 read them, not the seconds):
@@ -16,18 +17,28 @@ read them, not the seconds):
       RSS), then its check with nothing new, and (d') its incremental check after ``--increment``
       more entries (entries per second against the first check's);
   (e) a witness (``provenance_witness``) cosigning growing checkpoints with consistency proofs:
-      in process on its SQLite state file, and over HTTP on a local port with keep-alive.
+      in process on its SQLite state file, and over HTTP on a local port with keep-alive;
+  (f) nginx serving the published directory with the README's configuration, wrk with 32
+      keep-alive connections: (f1) a static file of a full tile's size (8,192 bytes), the limit;
+      (f2) the tiles that inclusion proofs of 200 random entries read (each proof's tiles in turn,
+      full and partial), as monitors and verifiers fetch them. Needs Debian's ``nginx`` and ``wrk``
+      (skipped, and said so, without them).
 
 Targets of issue 18: (b) 1M entries < 60 s; (c) proportional to new entries; (d) 1M entries < 60 s
-and < 200 MB; (e) >= 200 checkpoints/s.
+and < 200 MB; (e) >= 200 checkpoints/s; (f2) >= 0.8x (f1).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import random
+import shutil
+import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -39,6 +50,19 @@ sys.path.insert(0, str(ROOT))
 from _mariadb import django_setup as _django  # noqa: E402
 from _mariadb import item_payload as _payload  # noqa: E402
 from _mariadb import scratch_database  # noqa: E402
+
+# bench/disclosure.py's nginx and wrk helpers (its module name is the disclosure app's, so by path).
+_spec = importlib.util.spec_from_file_location("bench_disclosure", ROOT / "bench" / "disclosure.py")
+_bench_disclosure = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_bench_disclosure)
+_free_port, _wait_port, _wrk = (
+    _bench_disclosure._free_port,
+    _bench_disclosure._wait_port,
+    _bench_disclosure._wrk,
+)
+
+SERVE_CONNECTIONS = 32
+PROOFS = 200
 
 
 def _fill(start: int, count: int, batch: int) -> None:
@@ -181,6 +205,99 @@ def _monitor_step(directory: Path, size: int, vkey: str, state: dict) -> dict:
     return json.loads(done.stdout)
 
 
+def _proof_tile_paths(directory: Path, size: int, proofs: int) -> list[str]:
+    """The tile paths (in reading order) that inclusion proofs of ``proofs`` random entries read."""
+    from provenance.standards import merkle
+    from provenance.standards import tiles as tlog_tiles
+
+    paths: list[str] = []
+
+    def read(tile):
+        paths.append(tile.path)
+        return (directory / tile.path).read_bytes()
+
+    rng = random.Random(18)
+    for _ in range(proofs):
+        merkle.prove_record(size, rng.randrange(size), tlog_tiles.tile_hash_reader(size, read))
+    return paths
+
+
+def _nginx_conf(tmp: Path, port: int, tiles: Path, static: Path) -> Path:
+    """The README's location for the tiles (cache headers, CORS), and a plain static location."""
+    conf = tmp / "nginx-tiles.conf"
+    conf.write_text(
+        textwrap.dedent(
+            f"""
+            worker_processes 1;
+            pid {tmp}/nginx.pid;
+            error_log {tmp}/nginx-error.log;
+            daemon off;
+            events {{ worker_connections 1024; }}
+            http {{
+                access_log off;
+                client_body_temp_path {tmp}/body;
+                proxy_temp_path {tmp}/proxy;
+                fastcgi_temp_path {tmp}/fastcgi;
+                uwsgi_temp_path {tmp}/uwsgi;
+                scgi_temp_path {tmp}/scgi;
+                sendfile on;
+                keepalive_requests 100000;
+                server {{
+                    listen 127.0.0.1:{port};
+                    location /static/ {{ alias {static}/; default_type application/octet-stream; }}
+                    location /log-tiles/ {{
+                        alias {tiles}/;
+                        add_header Access-Control-Allow-Origin "*" always;
+                        location ~ ^/log-tiles/checkpoint$ {{
+                            default_type text/plain;
+                            add_header Cache-Control "no-cache" always;
+                            add_header Access-Control-Allow-Origin "*" always;
+                        }}
+                        location /log-tiles/tile/ {{
+                            default_type application/octet-stream;
+                            add_header Cache-Control "public, max-age=31536000, immutable" always;
+                            add_header Access-Control-Allow-Origin "*" always;
+                        }}
+                        location ~ /\\. {{ deny all; }}
+                    }}
+                }}
+            }}
+            """
+        )
+    )
+    return conf
+
+
+def _serve(directory: Path, size: int, tmp: Path, seconds: int) -> dict | None:
+    """(f): nginx serving a static file of a full tile's size, then the tiles proofs read."""
+    missing = [tool for tool in ("nginx", "wrk") if shutil.which(tool) is None]
+    if missing:
+        print(f"(f) skipped: {' and '.join(missing)} not installed (Debian packages nginx, wrk)", flush=True)
+        return None
+    static = tmp / "static"
+    static.mkdir()
+    (static / "same-size.bin").write_bytes(os.urandom(8192))
+    for path in (tmp, directory, static, *[p for p in directory.rglob("*") if p.is_dir()]):
+        path.chmod(0o755)  # nginx's workers run as an unprivileged user
+    paths = ["/log-tiles/" + p for p in _proof_tile_paths(directory, size, PROOFS)]
+    port = _free_port()
+    nginx = subprocess.Popen(["nginx", "-c", str(_nginx_conf(tmp, port, directory, static)), "-p", str(tmp)])
+    try:
+        _wait_port(port, nginx, "nginx")
+        url = f"http://127.0.0.1:{port}"
+        run = {"connections": SERVE_CONNECTIONS, "duration": seconds, "tmp": tmp}
+        _wrk(url, ["/static/same-size.bin", *paths[:50]], **{**run, "duration": 2})  # warm the page cache
+        return {
+            "static": _wrk(url, ["/static/same-size.bin"], **run),
+            "tiles": _wrk(url, paths, **run),
+            "paths": len(paths),
+            "distinct": len(set(paths)),
+        }
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -189,9 +306,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--increment", type=int, default=10_000)
     parser.add_argument("--checkpoints", type=int, default=2000, help="checkpoints the witness cosigns")
+    parser.add_argument(
+        "--serve-seconds", type=int, default=10, help="length of each nginx phase (0: skip them)"
+    )
     args = parser.parse_args()
 
     url, drop = scratch_database()
+    served = None
     try:
         _django(url)
         from django.conf import settings
@@ -279,6 +400,18 @@ def main() -> None:
                 f"(e) witness: {in_process:,.0f} checkpoints/s in process, {over_http:,.0f}/s over HTTP",
                 flush=True,
             )
+            served = _serve(out, grown.size, Path(tmp), args.serve_seconds) if args.serve_seconds else None
+            if served is not None:
+                static, tiles = served["static"], served["tiles"]
+                for label, r in (
+                    ("(f1) nginx, static file of 8,192 bytes", static),
+                    (f"(f2) nginx, tiles of {PROOFS} proofs ({served['distinct']} distinct)", tiles),
+                ):
+                    print(
+                        f"{label}: {r['rps']:,.0f} requests/s, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
+                        f"non-2xx {r['non2xx']}, errors {r['errors']}",
+                        flush=True,
+                    )
         print("\nTargets (issue 18):")
         print(f"  publish 1M < 60 s (scaled to 1M: {publish * 1_000_000 / args.entries:.1f} s)")
         print(f"  incremental cost per entry ~1x: {per_new / per_full:.2f}x")
@@ -287,6 +420,9 @@ def main() -> None:
         )
         print(f"  monitor incremental check: {monitor_rate:,.0f} new entries/s")
         print(f"  witness >= 200 checkpoints/s: {over_http:,.0f}/s over HTTP")
+        if served is not None:
+            ratio = served["tiles"]["rps"] / served["static"]["rps"]
+            print(f"  proofs' tiles via nginx >= 0.8x a static file of a tile's size: {ratio:.2f}x")
     finally:
         drop()
 
