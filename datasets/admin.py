@@ -255,6 +255,7 @@ class SyntheticDatasetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "disclosure_protection": "Disclosure protection (CAP, SDMetrics)",
             "worst_group_difference": "Worst group share difference",
             "integrity_findings": "Rows breaking integrity rules",
+            "equalized_odds_improvement": "Equalized odds improvement (SDMetrics; 0.5: as fair as real)",
             "thresholds_version": "Judged by thresholds version",
         }
         findings = dataset.latest_findings or []

@@ -5,8 +5,11 @@ TVComplement, Column Pair Trends by CorrelationSimilarity / ContingencySimilarit
 DiagnosticReport (BoundaryAdherence, CategoryAdherence, KeyUniqueness, TableStructure); privacy is
 SDMetrics' DCRBaselineProtection with its subsampling and DisclosureProtectionEstimate (a CAP attack from
 the quasi-identifiers on the sensitive columns, on subsamples), plus exact copies of reference rows
-found by hashing rows (no pairwise comparison); bias compares each sensitive attribute's group shares.
-SDMetrics gets copies of the frames: it has modified callers' frames before.
+found by hashing rows (no pairwise comparison); bias compares each sensitive attribute's group shares,
+and with a column of role ``target`` each group's outcome rate and SDMetrics' EqualizedOddsImprovement
+(XGBoost classifiers trained on real and on synthetic rows, judged on a held-out 30% of the
+reference; the ``xgboost`` package). SDMetrics gets copies of the frames: it has modified callers'
+frames before.
 
 The result holds scores and aggregates only, never a reference row. Groups with fewer than
 ``SMALL_GROUP`` reference rows are pooled so their shares cannot single anyone out.
@@ -245,7 +248,126 @@ def score_tables(
         for column in schema["columns"]
         if column["role"] == "sensitive"
     }
+    outcomes = _outcomes(synthetic, reference, schema, band_width)
+    if outcomes is not None:
+        scores["outcomes"] = outcomes
     return scores, _findings(scores, thresholds)
+
+
+_HOLDOUT_SHARE = 0.3
+_POSITIVE_PAIRS = ({"0", "1"}, {"false", "true"}, {"no", "yes"}, {"n", "y"})
+
+
+def _labels(series: pd.Series) -> pd.Series:
+    """A target's values as text labels (1.0 and 1 are both "1"), missing values kept missing."""
+
+    def label(value: object) -> object:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+    return series.map(label).astype(object)
+
+
+def _positive_label(labels: pd.Series, column: dict) -> str | None:
+    """The declared ``positive_label``, the true side of a yes/no target, else the rarer outcome."""
+    if column.get("positive_label") is not None:
+        return str(column["positive_label"])
+    counts = labels.dropna().value_counts()
+    if counts.empty:
+        return None
+    for pair in _POSITIVE_PAIRS:
+        if {str(v).lower() for v in counts.index} <= pair and len(counts) == 2:
+            positive = sorted(pair)[1]  # "1", "true", "yes", "y"
+            return next(v for v in counts.index if str(v).lower() == positive)
+    return str(sorted(counts.items(), key=lambda item: (item[1], str(item[0])))[0][0])
+
+
+def _outcomes(
+    synthetic: pd.DataFrame, reference: pd.DataFrame, schema: dict, band_width: float
+) -> dict | None:
+    """With a ``target`` column: per sensitive attribute, each group's rate of the positive outcome
+    in synthetic and reference rows, and SDMetrics' EqualizedOddsImprovement for the smallest group
+    against the rest (0.5: the synthetic data is as fair as the real; below: less fair)."""
+    target = next((c for c in schema["columns"] if c["role"] == "target"), None)
+    if target is None:
+        return None
+    name = target["name"]
+    ref_labels, syn_labels = _labels(reference[name]), _labels(synthetic[name])
+    positive = _positive_label(ref_labels, target)
+    result: dict = {"target": name, "positive_label": positive, "attributes": {}}
+    if positive is None:
+        result["error"] = "the reference has no outcome values"
+        return result
+    for column in schema["columns"]:
+        if column["role"] != "sensitive":
+            continue
+        ref_groups = _groups(reference[column["name"]], column, band_width)
+        syn_groups = _groups(synthetic[column["name"]], column, band_width)
+        counts = ref_groups.value_counts()
+        kept = [g for g in counts.index if counts[g] >= SMALL_GROUP][:MAX_GROUPS]
+        rates = []
+        for group in sorted(kept, key=str):
+            in_ref, in_syn = ref_groups == group, syn_groups == group
+            ref_rate = float((ref_labels[in_ref] == positive).mean())
+            syn_rate = float((syn_labels[in_syn] == positive).mean()) if in_syn.any() else None
+            rates.append(
+                {
+                    "group": str(group),
+                    "reference_rate": _number(ref_rate),
+                    "synthetic_rate": _number(syn_rate),
+                    "difference": _number(syn_rate - ref_rate) if syn_rate is not None else None,
+                }
+            )
+        differences = [r for r in rates if r["difference"] is not None]
+        worst = max(differences, key=lambda r: abs(r["difference"])) if differences else None
+        attribute = {
+            "groups": rates,
+            "worst_group": worst["group"] if worst else None,
+            "worst_rate_difference": _number(abs(worst["difference"])) if worst else None,
+        }
+        if kept:
+            smallest = min(kept, key=lambda g: (counts[g], str(g)))
+            attribute["equalized_odds"] = _equalized_odds(
+                synthetic, reference, schema, name, positive, column, ref_groups, syn_groups, smallest
+            )
+        result["attributes"][column["name"]] = attribute
+    return result
+
+
+def _equalized_odds(synthetic, reference, schema, target, positive, column, ref_groups, syn_groups, group):
+    """SDMetrics' EqualizedOddsImprovement for ``group`` of ``column`` against the other groups."""
+    from sdmetrics.single_table import EqualizedOddsImprovement
+
+    table = _metadata(schema)
+    table["columns"] = {**table["columns"], target: {"sdtype": "categorical"}}
+    table["columns"][column["name"]] = {"sdtype": "categorical"}
+    frames = []
+    for frame, groups in ((reference, ref_groups), (synthetic, syn_groups)):
+        frame = frame.copy()
+        frame[target] = _labels(frame[target])
+        frame[column["name"]] = groups.astype(str)
+        frames.append(frame.dropna(subset=[target]))
+    real, fake = frames
+    validation = real.sample(frac=_HOLDOUT_SHARE, random_state=0)
+    training = real.drop(validation.index)
+    outcome = {"group": str(group), "validation": f"a random {_HOLDOUT_SHARE:.0%} of the reference, held out"}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            breakdown = EqualizedOddsImprovement.compute_breakdown(
+                training, fake, validation, table, None, target, positive, column["name"], str(group)
+            )
+    except (ValueError, ImportError) as exc:
+        return {**outcome, "score": None, "error": str(exc)}
+    return {
+        **outcome,
+        "score": _number(breakdown["score"]),
+        "real_equalized_odds": _number(breakdown["real_training_data"]["equalized_odds"]),
+        "synthetic_equalized_odds": _number(breakdown["synthetic_data"]["equalized_odds"]),
+    }
 
 
 def _disclosure_protection(

@@ -111,6 +111,15 @@ def generator_score_trend(dataset: SyntheticDataset, limit: int = SCORE_TREND_PO
     ]
 
 
+def _equalized_odds(scores: dict) -> list[float]:
+    attributes = (scores.get("outcomes") or {}).get("attributes", {})
+    return [
+        a["equalized_odds"]["score"]
+        for a in attributes.values()
+        if (a.get("equalized_odds") or {}).get("score") is not None
+    ]
+
+
 def report_summary(scores: dict | None) -> dict[str, object]:
     """The headline numbers of a report's scores: quality, diagnostic, exact copies, DCR, worst group."""
     if not scores:
@@ -125,6 +134,7 @@ def report_summary(scores: dict | None) -> dict[str, object]:
         "disclosure_protection": (scores.get("privacy", {}).get("disclosure_protection") or {}).get("score"),
         "worst_group_difference": max(worst) if worst else None,
         "integrity_findings": sum(rule.get("count", 0) for rule in scores.get("integrity", {}).values()),
+        "equalized_odds_improvement": min(odds, default=None) if (odds := _equalized_odds(scores)) else None,
         "thresholds_version": scores.get("thresholds", {}).get("version"),
     }
 
