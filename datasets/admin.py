@@ -215,11 +215,15 @@ class SyntheticDatasetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Versions")
     def versions_table(self, dataset: SyntheticDataset):
         rows = versions_with_latest_report(dataset.versions.order_by("-number"))[:100]
-        expecting = dataset.reference_id is not None
 
         def report_cell(version) -> str:
             if version.latest_report_id is None:
-                return "queued" if expecting else "no reference"
+                return "queued"
+            if (version.latest_scores or {}).get("integrity_only"):
+                return (
+                    f"report {version.latest_report_id}: integrity rules only (no reference), "
+                    f"{len(version.latest_findings or [])} finding(s)"
+                )
             summary = report_summary(version.latest_scores)
             count = len(version.latest_findings or [])
             judged = summary.get("thresholds_version")

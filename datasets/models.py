@@ -110,10 +110,18 @@ class Reference(models.Model):
 
 
 class Report(models.Model):
-    """Scores and aggregates of one version against one reference; never rows of the reference."""
+    """Scores and aggregates of one version against one reference (never rows of the reference), or,
+    for a dataset without a reference, its integrity rules alone."""
 
     version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="reports")
-    reference = models.ForeignKey(Reference, on_delete=models.PROTECT, related_name="reports")
+    reference = models.ForeignKey(
+        Reference,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reports",
+        help_text="Empty: the dataset has no reference, and only its integrity rules were checked.",
+    )
     scores = models.JSONField(default=dict)
     findings = models.JSONField(default=list)
     sdmetrics_version = models.CharField(max_length=32)

@@ -244,8 +244,7 @@ def dataset_register(
             version.log_index = entry.index
             version.save()
             dataset_version_registered.send(sender=DatasetVersion, version=version, actor=actor)
-            if dataset.reference_id is not None:
-                report_queue(version)
+            report_queue(version)  # against the reference, or the integrity rules alone without one
     except IntegrityError:
         if stored_now and not DatasetVersion.objects.filter(sha256=digest.sha256).exists():
             storage.delete(storage_name)
@@ -457,13 +456,10 @@ def report_run(
     thresholds: Thresholds | None = None,
 ) -> Report:
     """Score ``version`` against ``reference`` (default: its dataset's), judge it by ``thresholds``
-    (default: the newest of its kind) and the integrity rules of its kind, and store the report."""
+    (default: the newest of its kind) and the integrity rules of its kind, and store the report.
+    Without any reference the report holds the integrity rules alone (``integrity_only``)."""
     dataset = version.dataset
     reference = reference or dataset.reference
-    if reference is None:
-        raise DatasetError(
-            "no_reference", f"dataset {dataset.name!r} has no reference: name one", field="reference"
-        )
     thresholds = thresholds or thresholds_for(dataset.kind)
     try:
         rules = load_rules(settings.DATASET_RULES_FILE or None)
@@ -471,6 +467,26 @@ def report_run(
         raise DatasetError("rules", str(exc)) from None
     with dataset_storage().open(version.storage_name, "rb") as stream:
         raw_synthetic = read_frame(stream, fmt=dataset.format)
+    if reference is None:
+        # Nothing to compare with: the integrity rules of the kind still apply (test card numbers,
+        # markers, fictional contact data need no reference), and the report says what it is.
+        integrity, broken = check_integrity(
+            raw_synthetic,
+            dataset.kind,
+            rules=rules,
+            identifier_columns=dataset.columns_with_role("identifier"),
+        )
+        scores = {
+            "rows": {"synthetic": len(raw_synthetic), "reference": 0},
+            "reference_rows_kept": False,
+            "integrity_only": True,
+            "thresholds": thresholds.as_dict(),
+            "integrity": integrity,
+        }
+        with transaction.atomic():
+            return Report.objects.create(
+                version=version, reference=None, scores=scores, findings=broken, sdmetrics_version=""
+            )
     raw_real = reference_frame(reference)
     try:
         synthetic = coerce_frame(raw_synthetic, dataset.schema)

@@ -282,9 +282,13 @@ def _dataset_card(dataset, versions: list, model_card: str | None) -> str:
         scores = newest.latest_scores or {}
         summary = report_summary(scores)
         thresholds = scores.get("thresholds", {})
+        kind = (
+            "integrity rules only: the dataset has no reference to score it against"
+            if scores.get("integrity_only")
+            else "SDMetrics; scores and aggregates only, no reference rows"
+        )
         lines = [
-            f"Report {newest.latest_report_id} of version {newest.number} (SDMetrics; scores and aggregates "
-            "only, no reference rows):",
+            f"Report {newest.latest_report_id} of version {newest.number} ({kind}):",
             "",
             "| measure | value | threshold |",
             "| --- | --- | --- |",

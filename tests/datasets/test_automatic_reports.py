@@ -24,10 +24,10 @@ def reference(write_csv, generator, storage_dir):
     return reference_create(name="clinic", file_path=write_csv(patients(600, seed=1, prefix="r"), "ref.csv"))
 
 
-def register(path, name="auto", **kwargs):
+def register(path, name="auto", kind="patients", **kwargs):
     with open(path, "rb") as stream:
         return dataset_register(
-            stream=stream, filename=path, name=name, kind="patients", generator="patient-synth", **kwargs
+            stream=stream, filename=path, name=name, kind=kind, generator="patient-synth", **kwargs
         )
 
 
@@ -54,12 +54,28 @@ def test_a_later_version_is_reported_against_the_dataset_reference(
     assert second.number == 2 and Report.objects.filter(version=second).count() == 1
 
 
-def test_without_a_reference_no_report_is_queued(
-    generator, storage_dir, write_csv, django_capture_on_commit_callbacks
+def test_without_a_reference_the_integrity_rules_alone_are_reported(
+    generator, storage_dir, write_csv, django_capture_on_commit_callbacks, capsys
 ):
+    from audits.models import Incident
+    from datasets.demo import transactions
+
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        register(write_csv(patients(60, seed=2), "a.csv"))
-    assert callbacks == [] and Report.objects.count() == 0
+        path = write_csv(transactions(60, seed=2, real_looking=2), "tx.csv")
+        version = register(path, kind="transactions").version
+    assert len(callbacks) == 1
+    [report] = Report.objects.filter(version=version)
+    assert report.reference is None and report.scores["integrity_only"] is True
+    assert "quality" not in report.scores and report.scores["rows"] == {"synthetic": 60, "reference": 0}
+    assert report.scores["integrity"]["test_card_numbers_only"]["count"] == 2
+    assert [f["rule"] for f in report.findings] == ["test_card_numbers_only"]
+    assert Incident.objects.filter(dataset_versions=version).count() == 1  # a breach drafts one
+
+    with pytest.raises(SystemExit):  # findings: exit status 1
+        call_command("dataset_report", str(version.pk))
+    out = capsys.readouterr().out
+    assert "integrity rules only (the dataset has no reference): 2 row(s) break them" in out
+    assert "4539" not in out  # card numbers only masked
 
 
 def test_the_api_registration_queues_the_report(client, reference, django_capture_on_commit_callbacks):

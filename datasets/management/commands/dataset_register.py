@@ -66,7 +66,6 @@ class Command(BaseCommand):
         version = result.version
         # the report runs as a task after registration: done by now without a broker, queued with one
         report = Report.objects.filter(version=version).order_by("-created_at", "-id").first()
-        reporting = version.dataset.reference_id is not None
         out = {
             "dataset": version.dataset.name,
             "version": version.number,
@@ -86,7 +85,7 @@ class Command(BaseCommand):
             f"{verb} {version} (id {version.pk}, {version.row_count} rows, SHA-256 {version.sha256}, "
             f"log index {version.log_index})"
         )
-        if report is None and reporting:
+        if report is None:
             self.stdout.write("Report queued (see the dataset's page in the admin).")
         if report:
             self.stdout.write(f"Report {report.pk}: {len(report.findings)} finding(s)")

@@ -11,7 +11,8 @@ class Command(BaseCommand):
     help = (
         "Run a report of a dataset version (by id) against its dataset's reference, or --reference: "
         "SDMetrics quality and diagnostic scores, exact copies of reference rows, DCR baseline protection, "
-        "group shares of sensitive columns. Exits 1 when a threshold is breached."
+        "group shares of sensitive columns, the integrity rules of its kind. Without any reference, the "
+        "integrity rules alone. Exits 1 when a threshold or a rule is breached."
     )
 
     def add_arguments(self, parser):
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         if options["bias_csv"]:
             rows = [
                 [column, g["group"], g["reference_share"], g["synthetic_share"], g["difference"], g["ratio"]]
-                for column, bias in report.scores["bias"].items()
+                for column, bias in report.scores.get("bias", {}).items()
                 for g in bias["groups"]
             ]
             header = ["column", "group", "reference_share", "synthetic_share", "difference", "ratio"]
@@ -48,7 +49,7 @@ class Command(BaseCommand):
             body = {
                 "id": report.pk,
                 "version_id": version.pk,
-                "reference": report.reference.name,
+                "reference": report.reference.name if report.reference_id else None,
                 "sdmetrics_version": report.sdmetrics_version,
                 "scores": report.scores,
                 "findings": report.findings,
@@ -56,12 +57,19 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(body, indent=2, ensure_ascii=False))
         else:
             scores = report.scores
-            self.stdout.write(
-                f"Report {report.pk} of {version} against {report.reference.name!r}: quality "
-                f"{scores['quality']['score']}, diagnostic {scores['diagnostic']['score']}, exact copies "
-                f"{scores['privacy']['exact_copies']['count']}, DCR baseline protection "
-                f"{scores['privacy']['dcr_baseline_protection']['score']}"
-            )
+            if report.reference_id is None:
+                rows = sum(rule.get("count", 0) for rule in scores.get("integrity", {}).values())
+                self.stdout.write(
+                    f"Report {report.pk} of {version}, integrity rules only (the dataset has no reference): "
+                    f"{rows} row(s) break them"
+                )
+            else:
+                self.stdout.write(
+                    f"Report {report.pk} of {version} against {report.reference.name!r}: quality "
+                    f"{scores['quality']['score']}, diagnostic {scores['diagnostic']['score']}, exact copies "
+                    f"{scores['privacy']['exact_copies']['count']}, DCR baseline protection "
+                    f"{scores['privacy']['dcr_baseline_protection']['score']}"
+                )
             for finding in report.findings:
                 self.stdout.write(f"  - {finding['message']}")
         if report.findings:
