@@ -6,7 +6,10 @@ Two ways synthetic and real data get mixed up in a healthcare store, both looked
    (``quote``), orders (``sales_order``) and payments (``sales_order_payment``) that test
    pipelines created, recognised by the active :class:`~audits.models.SeparationMarker` rows:
    e-mail domains (the domain or a subdomain of it), name patterns (case-insensitive regular
-   expressions searched in the first name, the last name and both) and payment method codes.
+   expressions searched in the first name, the last name and both) and payment method codes; and
+   by the synthetic test data's own values: the e-mail addresses of the test customers in the
+   registered transactions datasets (those the fraud-screening exclusion export lists), so a test
+   customer that reached production is found whatever its domain (marker ``dataset_value``).
    Read through the Magento read-only connection, in keyset batches (``WHERE entity_id > last
    ORDER BY entity_id LIMIT n``), on MariaDB/MySQL and SQLite alike.
 2. **Generation records fed by production patient data.** Records whose generator declares
@@ -92,8 +95,33 @@ def email_domain_matches(email: str, domain: str) -> bool:
     return bool(domain) and (host == domain or host.endswith("." + domain))
 
 
+DATASET_VALUE = "dataset_value"
+
+
+def _dataset_emails(counts: Counter) -> dict[str, str]:
+    """The test customers' e-mail addresses in the transactions datasets, lower-cased, each with the
+    dataset version it comes from (the fraud-screening exclusion export's ``customer`` values)."""
+    from datasets.exports import fraud_exclusions
+    from datasets.services import DatasetError
+
+    try:
+        export = fraud_exclusions()
+    except DatasetError as exc:  # a file gone from storage: the rest of the scan goes on
+        logger.warning("separation scan: the test datasets' values are not used: %s", exc)
+        counts["datasets:unreadable"] = 1
+        return {}
+    emails: dict[str, str] = {}
+    for row in export["exclusions"]:
+        value = row["value"].strip().lower()
+        if row["type"] == "customer" and "@" in value:
+            emails.setdefault(value, f"{row['dataset']} v{row['version']}")
+    counts["dataset_emails"] = len(emails)
+    return emails
+
+
 class _Markers:
-    def __init__(self, markers: list[SeparationMarker]) -> None:
+    def __init__(self, markers: list[SeparationMarker], dataset_emails: dict[str, str] | None = None) -> None:
+        self.dataset_emails = dataset_emails or {}
         self.domains = [m.value for m in markers if m.kind == SeparationMarker.Kind.EMAIL_DOMAIN]
         self.methods = {
             m.value.strip().lower() for m in markers if m.kind == SeparationMarker.Kind.PAYMENT_METHOD
@@ -108,6 +136,8 @@ class _Markers:
 
     def match(self, *, email: str, first: str, last: str, method: str) -> list[tuple[str, str]]:
         found = []
+        if email and (dataset := self.dataset_emails.get(email.strip().lower())):
+            found.append((DATASET_VALUE, dataset))
         for domain in self.domains:
             if email_domain_matches(email, domain):
                 found.append((SeparationMarker.Kind.EMAIL_DOMAIN.value, domain))
@@ -177,14 +207,14 @@ def _magento_findings(reader, markers: _Markers, counts: Counter) -> Iterator[Se
             kind, value = matched[0]
             if kind == SeparationMarker.Kind.PAYMENT_METHOD:
                 masked = method
-            elif kind == SeparationMarker.Kind.EMAIL_DOMAIN:
+            elif kind in (SeparationMarker.Kind.EMAIL_DOMAIN, DATASET_VALUE):
                 masked = mask_email(email)
             else:
                 masked = mask_name(f"{first} {last}")
             detail = {"markers": [f"{k} {v}" for k, v in matched]}
             if spec.parent:
                 detail["order_id"] = _text(row.get(spec.parent))
-            if email and kind != SeparationMarker.Kind.EMAIL_DOMAIN:
+            if email and kind not in (SeparationMarker.Kind.EMAIL_DOMAIN, DATASET_VALUE):
                 detail["email"] = mask_email(email)
             counts[spec.table] += 1
             store = row.get(spec.store) if spec.store else None
@@ -283,7 +313,8 @@ def separation_scan(*, actor=None, triggered_by: str = "command", reader=None) -
             counts["magento:not_configured"] = 1
         else:
             try:
-                for finding in _magento_findings(reader, _Markers(active), counts):
+                markers = _Markers(active, _dataset_emails(counts))
+                for finding in _magento_findings(reader, markers, counts):
                     keep(finding)
             except MagentoError as exc:
                 raise RuntimeError(f"reading Magento failed: {exc}") from exc

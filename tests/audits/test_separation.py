@@ -115,3 +115,53 @@ def test_a_marker_must_be_valid(db):
         SeparationMarker(kind="name_pattern", value="(unclosed").full_clean()
     with pytest.raises(ValidationError):
         SeparationMarker(kind="email_domain", value="a@b").full_clean()
+
+
+def test_a_test_customer_of_a_transactions_dataset_found_in_production_is_a_finding(
+    make_store, sqlite_url, settings, tmp_path
+):
+    """By the dataset's own values: an e-mail no marker knows, but a registered test dataset lists."""
+    import sqlite3
+
+    import pandas as pd
+
+    from datasets.services import dataset_register
+
+    make_store(sqlite_url, products=20)
+    with sqlite3.connect(sqlite_url.name) as magento:
+        rows = magento.execute("SELECT entity_id, email FROM customer_entity ORDER BY entity_id").fetchall()
+    SeparationMarker.objects.update(is_active=False)  # only the dataset's values can find it
+    leaked_id, leaked_email = rows[0]
+    settings.DATASET_STORAGE_DIR = tmp_path / "datasets"
+    Generator.objects.create(name="checkout-synth")
+    frame = pd.DataFrame(
+        {
+            "order_id": ["t-1", "t-2"],
+            "customer_email": [leaked_email.upper(), "nobody@example.test"],  # any letter case
+            "amount": ["10.00", "12.50"],
+            "currency": ["EUR", "EUR"],
+            "is_test": ["1", "1"],
+        }
+    )
+    path = tmp_path / "tx.csv"
+    frame.to_csv(path, index=False)
+    with open(path, "rb") as stream:
+        dataset_register(
+            stream=stream,
+            filename=str(path),
+            name="checkout-tests",
+            kind="transactions",
+            generator="checkout-synth",
+        )
+
+    scan = separation_scan()
+    assert scan.status == SeparationScan.Status.SUCCEEDED, scan.error
+    found = SeparationFinding.objects.filter(scan=scan).exclude(table="provenance_generationrecord")
+    customers = [f for f in found if f.table == "customer_entity"]
+    assert [(int(f.row_id), f.marker_kind, f.marker_value) for f in customers] == [
+        (leaked_id, "dataset_value", "checkout-tests v1")
+    ]
+    assert customers[0].masked_value == mask_email(leaked_email) and leaked_email not in str(
+        customers[0].detail
+    )
+    assert scan.counts["dataset_emails"] == 2
