@@ -16,7 +16,8 @@ Django-free. The rules are data (``datasets/rules/integrity.json``, extendable p
 - ``date_range``: dates parse, none in the future or more than ``max_years_ago`` back;
 - ``ordered_per_group``: within each group (a session), timestamps never go back in file order;
 - ``opening_hours``: each appointment starts and ends on the same local day inside that weekday's
-  opening hours, in the clinic's IANA time zone (a per-row column, else the rule's); times without a
+  opening hours (its clinic's, from the rule's ``clinics`` by a clinic column, else the rule's), in
+  the clinic's IANA time zone (a per-row column, else the clinic's, else the rule's); times without a
   UTC offset are the clinic's local time, and one that does not exist there (skipped when the clocks
   go forward) or a zone that is not an IANA name is a finding;
 - ``currency_amounts``: the currency is an ISO 4217 code with minor units (the ``iso4217`` package's
@@ -131,6 +132,7 @@ def _read_rules(path: Path) -> tuple[dict[str, list[dict]], set[str], dict[str, 
                 _opening_minutes(rule)
                 if not _known_zone(str(rule.get("time_zone", "UTC"))):
                     raise RulesError(f"rules file {path}: rule {rule['id']!r} has an unknown time zone")
+                _clinic_hours(rule)
     numbers = data.get("test_card_numbers", {}).get("numbers", [])
     exclusions = data.get("fraud_exclusions", {}).get("columns", {})
     if not isinstance(exclusions, dict) or not all(isinstance(v, list) for v in exclusions.values()):
@@ -359,24 +361,54 @@ def _local_times(values: pd.Series, zone: str) -> tuple[pd.Series, np.ndarray]:
     return local, skipped
 
 
-def _outside_opening_hours(frame: pd.DataFrame, columns: dict, rule: dict):
-    opens, closes = _opening_minutes(rule)
+def _clinic_hours(rule: dict) -> dict[str, tuple[tuple[np.ndarray, np.ndarray], str]]:
+    """Each clinic's ``(opening minutes, time zone)`` from the rule's ``clinics`` (a clinic without
+    ``hours`` or ``time_zone`` of its own takes the rule's)."""
     default_zone = str(rule.get("time_zone", "UTC"))
-    zones = (
-        frame[columns["time_zone"]].fillna(default_zone).astype(str).str.strip()
-        if "time_zone" in columns
-        else None
+    clinics = rule.get("clinics") or {}
+    if not isinstance(clinics, dict):
+        raise RulesError(f"rule {rule['id']!r}: clinics maps a clinic id to its hours and time zone")
+    out = {}
+    for clinic, values in clinics.items():
+        if not isinstance(values, dict):
+            raise RulesError(f"rule {rule['id']!r}: clinic {clinic!r} must be an object")
+        own = {"id": f"{rule['id']}/{clinic}", "hours": values.get("hours", rule.get("hours"))}
+        zone = str(values.get("time_zone", default_zone))
+        if not _known_zone(zone):
+            raise RulesError(f"rule {rule['id']!r}: clinic {clinic!r} has an unknown time zone")
+        out[str(clinic)] = (_opening_minutes(own), zone)
+    return out
+
+
+def _outside_opening_hours(frame: pd.DataFrame, columns: dict, rule: dict):
+    default_hours = _opening_minutes(rule)
+    default_zone = str(rule.get("time_zone", "UTC"))
+    clinics = _clinic_hours(rule)
+    # Per row: its clinic's hours (the rule's for a clinic not listed), and its time zone column,
+    # else its clinic's zone, else the rule's.
+    clinic = (
+        frame[columns["clinic"]].astype(str).str.strip().where(frame[columns["clinic"]].notna(), "")
+        if "clinic" in columns and clinics
+        else pd.Series("", index=frame.index)
     )
+    hours_key = clinic.where(clinic.isin(list(clinics)), "")
+    zone = hours_key.map(lambda key: clinics[key][1] if key else default_zone)
+    if "time_zone" in columns:
+        own = frame[columns["time_zone"]]
+        zone = own.astype(str).str.strip().where(own.notna(), zone)
     bad = np.zeros(len(frame), dtype=bool)
     unknown: set[str] = set()
-    for zone in [default_zone] if zones is None else zones.unique():
-        rows = np.ones(len(frame), dtype=bool) if zones is None else (zones == zone).to_numpy()
-        if not _known_zone(zone):
-            unknown.add(zone)
+    for (key, name), index in (
+        pd.DataFrame({"key": hours_key, "zone": zone}).groupby(["key", "zone"]).groups.items()
+    ):
+        rows = frame.index.isin(index)
+        if not _known_zone(name):
+            unknown.add(name)
             bad |= rows
             continue
-        start, start_skipped = _local_times(frame.loc[rows, columns["start"]], zone)
-        end, end_skipped = _local_times(frame.loc[rows, columns["end"]], zone)
+        opens, closes = clinics[key][0] if key else default_hours
+        start, start_skipped = _local_times(frame.loc[rows, columns["start"]], name)
+        end, end_skipped = _local_times(frame.loc[rows, columns["end"]], name)
         known = (start.notna() & end.notna()).to_numpy()  # unparsable times are end_after_start's findings
         day = start.dt.weekday.fillna(0).astype(int).to_numpy()
         start_minute = (start.dt.hour * 60 + start.dt.minute).fillna(0).to_numpy()
@@ -388,7 +420,10 @@ def _outside_opening_hours(frame: pd.DataFrame, columns: dict, rule: dict):
             ~same_day | (start_minute < opens[day]) | (end_minute > closes[day]) | (opens[day] >= closes[day])
         )
         bad[np.flatnonzero(rows)] |= (known & outside) | start_skipped | end_skipped
-    return bad, {"columns": columns, "time_zone": default_zone, "unknown_time_zones": len(unknown)}
+    extra = {"columns": columns, "time_zone": default_zone, "unknown_time_zones": len(unknown)}
+    if clinics:
+        extra["clinics"] = len(clinics)
+    return bad, extra
 
 
 def _minor_units(code: str) -> int | None:

@@ -366,3 +366,45 @@ def test_behavioural_events_with_real_session_ids_are_found():
     assert "real-7" not in json.dumps(results) + json.dumps(findings)
     results, _ = check_integrity(synthetic, "behavioural_events", rules=RULES)
     assert results["no_real_session_ids"]["applicable"] is False
+
+
+def test_each_clinic_is_judged_by_its_own_hours_and_time_zone(tmp_path):
+    weekdays = {day: ["09:00", "17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
+    clinics = {
+        "berlin": {"time_zone": "Europe/Berlin"},  # the rule's hours, its own zone
+        "late": {"hours": {day: ["12:00", "22:00"] for day in weekdays}, "time_zone": "Europe/Lisbon"},
+    }
+    rules = _store_rules(
+        tmp_path, "appointments", _opening_rule(time_zone="UTC", hours=weekdays, clinics=clinics)
+    )
+    frame = pd.DataFrame(
+        {
+            "clinic_id": ["berlin", "berlin", "late", "late", "elsewhere", None],
+            "start": [
+                "2026-03-02T08:00:00Z",  # 09:00 in Berlin: inside
+                "2026-03-02T16:30:00Z",  # 17:30 in Berlin: after closing
+                "2026-03-02T20:00:00",  # local in Lisbon, late hours: inside
+                "2026-03-02T10:00:00",  # before the late clinic opens
+                "2026-03-02T09:00:00",  # a clinic not listed: the rule's hours in UTC, inside
+                "2026-03-02T08:00:00",  # no clinic: before the rule's opening
+            ],
+            "end": [
+                "2026-03-02T08:30:00Z",
+                "2026-03-02T17:00:00Z",
+                "2026-03-02T20:30:00",
+                "2026-03-02T10:30:00",
+                "2026-03-02T09:30:00",
+                "2026-03-02T08:30:00",
+            ],
+        }
+    )
+    results, _ = check_integrity(frame, "appointments", rules=rules)
+    hours = results["inside_opening_hours"]
+    assert hours["rows"] == [2, 4, 6] and hours["clinics"] == 2
+
+
+def test_clinic_hours_that_cannot_be_read_are_refused_when_the_rules_load(tmp_path):
+    with pytest.raises(RulesError, match="clinic 'x' has an unknown time zone"):
+        _store_rules(tmp_path, "appointments", _opening_rule(clinics={"x": {"time_zone": "Mars/Base"}}))
+    with pytest.raises(RulesError, match="hours of 'mon' must be"):
+        _store_rules(tmp_path, "appointments", _opening_rule(clinics={"x": {"hours": {"mon": ["9"]}}}))
