@@ -458,6 +458,7 @@ INCIDENT_LABELS = [
     "Reported",
     "Closed",
     "Overdue",
+    "Linked to",
     "Response plan",
     "Timeline",
 ]
@@ -471,6 +472,7 @@ INCIDENT_HEADER = [
     "reported_at",
     "closed_at",
     "overdue",
+    "linked_to",
     "response_plan",
     "timeline",
 ]
@@ -478,7 +480,17 @@ INCIDENT_HEADER = [
 
 def incident_rows() -> list[list[object]]:
     rows = []
-    for incident in Incident.objects.prefetch_related("steps", "updates").order_by("-aware_at", "-id"):
+    incidents = Incident.objects.prefetch_related(
+        "steps", "updates", "content_items", "generators", "dataset_versions__dataset"
+    ).order_by("-aware_at", "-id")
+    for incident in incidents:
+        linked = " | ".join(
+            [
+                *(f"item {i.pk}" for i in incident.content_items.all()),
+                *(f"generator {g.name}" for g in incident.generators.all()),
+                *(f"dataset {v}" for v in incident.dataset_versions.all()),
+            ]
+        )
         plan = " | ".join(
             f"{s.position}. {s.title} [{'done ' + _date(s.done_at) if s.done_at else 'open'}]"
             for s in incident.steps.all()
@@ -495,6 +507,7 @@ def incident_rows() -> list[list[object]]:
                 _date(incident.reported_at),
                 _date(incident.closed_at),
                 "yes" if incident.is_overdue else "no",
+                linked,
                 plan,
                 timeline,
             ]

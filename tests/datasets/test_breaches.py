@@ -149,3 +149,13 @@ def test_a_dataset_without_reports_says_so_instead_of_a_chart(generator, storage
     client = staff(Role.AUDITOR)
     page = client.get(f"/admin/datasets/syntheticdataset/{version.dataset_id}/change/").content.decode()
     assert "No reported versions of this generator" in page
+
+
+def test_the_packages_incident_register_names_what_an_incident_is_linked_to(judged):
+    from audits.packages.documents import INCIDENT_HEADER, incident_csv, incident_html, incident_rows
+
+    [row] = incident_rows()
+    linked = dict(zip(INCIDENT_HEADER, row, strict=True))["linked_to"]
+    assert linked == f"generator patient-synth | dataset {HOSTILE} v1"
+    assert HOSTILE not in incident_html(incident_rows()) and "&lt;img src=x" in incident_html(incident_rows())
+    assert "linked_to" in incident_csv(incident_rows()).splitlines()[0]
