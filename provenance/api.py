@@ -387,6 +387,12 @@ _SUBMISSION_FIELDS = frozenset(
         "digital_source_type",
     }
 )
+# The serializer's own limits, so the two cannot drift apart.
+_MAX_LENGTH = {
+    name: field.max_length
+    for name, field in RecordSubmitSerializer._declared_fields.items()
+    if getattr(field, "max_length", None) is not None
+}
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -417,13 +423,13 @@ def submission_validated(data: object, generators: dict[str, Generator | None]) 
         return None
     get = data.get
     attrs: dict = {}
-    for name, max_length in (("generator", 200), ("generator_version", 100), ("external_id", 200)):
-        if not _plain_text(get(name), max_length):
+    for name in ("generator", "generator_version", "external_id"):
+        if not _plain_text(get(name), _MAX_LENGTH[name]):
             return None
         attrs[name] = data[name]
     for name in ("pipeline_run_id", "digital_source_type"):
         value = get(name, "")
-        if not _plain_text(value, 200, blank=True):
+        if not _plain_text(value, _MAX_LENGTH[name], blank=True):
             return None
         attrs[name] = value
     for name in ("prompt_sha256", "output_sha256"):
@@ -454,7 +460,9 @@ def submission_validated(data: object, generators: dict[str, Generator | None]) 
         return None
     if parsed is None or timezone.is_naive(parsed) or not datetime_in_range(parsed):
         return None
-    if "output_media_type" in data and not _plain_text(data["output_media_type"], 127):
+    if "output_media_type" in data and not _plain_text(
+        data["output_media_type"], _MAX_LENGTH["output_media_type"]
+    ):
         return None
     try:
         attrs["parameters"] = _parameters_checked(dict(parameters))
