@@ -37,6 +37,7 @@ from provenance.log import LogError, log_read_hashes
 from provenance.models import Checkpoint, LogEntry
 from provenance.standards import merkle, notes
 from provenance.standards import tiles as tlog_tiles
+from provenance.views import IMMUTABLE
 from provenance.witnessing import WitnessReport, checkpoint_cosigned_note, witness_submit_all
 from sidecar.s3 import bucket_storage
 
@@ -102,9 +103,6 @@ class _Directory:
             yield
 
 
-IMMUTABLE = "public, max-age=31536000, immutable"
-
-
 def _object_parameters(name: str) -> dict:
     if name.rsplit("/", 1)[-1] == CHECKPOINT_FILE:
         return {"CacheControl": "no-cache", "ContentType": "text/plain; charset=utf-8"}
@@ -133,10 +131,8 @@ class _Bucket:
         if saved != name:  # pragma: no cover - the storage overwrites; a new name would be a bug
             raise PublishError(f"the bucket stored {name} as {saved}")
 
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        with _database_lock():
-            yield
+    def locked(self):
+        return _database_lock()
 
 
 @contextmanager
