@@ -9,6 +9,7 @@ decides who reads them). django-storages and boto3 come with the ``s3`` extra.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -55,7 +56,7 @@ def bucket_storage(
     exists a new one (as on disk); ``object_parameters(name)`` adds per-object S3 parameters
     (``CacheControl``, ``ContentType``). ``setting`` names the configuration in errors."""
     try:
-        from storages.backends.s3 import S3Storage
+        storage_class = _storage_class()
     except ImportError:
         raise ImproperlyConfigured(
             f"{setting} needs django-storages and boto3: install Provenant with the s3 extra "
@@ -63,14 +64,6 @@ def bucket_storage(
         ) from None
     if not config.bucket:
         raise ImproperlyConfigured(f"{setting} needs a bucket")
-
-    class Storage(S3Storage):
-        def get_object_parameters(self, name):
-            parameters = super().get_object_parameters(name)
-            if object_parameters is not None:
-                parameters.update(object_parameters(name))
-            return parameters
-
     options: dict[str, object] = {
         "bucket_name": config.bucket,
         "location": config.prefix,
@@ -85,4 +78,23 @@ def bucket_storage(
     if config.access_key_id:
         options["access_key"] = config.access_key_id
         options["secret_key"] = config.secret_access_key
-    return Storage(**options)
+    storage = storage_class(**options)
+    storage.extra_object_parameters = object_parameters
+    return storage
+
+
+@functools.cache
+def _storage_class():
+    """``S3Storage`` that adds per-object parameters (django-storages imported on first use)."""
+    from storages.backends.s3 import S3Storage
+
+    class Storage(S3Storage):
+        extra_object_parameters: Callable[[str], dict] | None = None
+
+        def get_object_parameters(self, name):
+            parameters = super().get_object_parameters(name)
+            if self.extra_object_parameters is not None:
+                parameters.update(self.extra_object_parameters(name))
+            return parameters
+
+    return Storage

@@ -10,7 +10,7 @@ from moto import mock_aws
 from datasets.demo import transactions
 from datasets.exports import fraud_exclusions
 from datasets.services import DatasetError, dataset_register, dataset_storage, reference_create, report_run
-from sidecar.s3 import BucketSettings
+from sidecar.s3 import BucketSettings, _storage_class
 from tests.datasets.conftest import patients
 
 pytestmark = pytest.mark.django_db
@@ -107,5 +107,7 @@ def test_s3_without_the_extra_installed_is_a_clear_configuration_error(settings,
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_storages)
+    _storage_class.cache_clear()  # as in a process that never imported django-storages
     with pytest.raises(ImproperlyConfigured, match=r"s3 extra"):
         dataset_storage()
+    _storage_class.cache_clear()
