@@ -331,34 +331,41 @@ def _outcomes(
         if kept:
             smallest = min(kept, key=lambda g: (counts[g], str(g)))
             attribute["equalized_odds"] = _equalized_odds(
-                synthetic, reference, schema, name, positive, column, ref_groups, syn_groups, smallest
+                (reference, ref_labels, ref_groups),
+                (synthetic, syn_labels, syn_groups),
+                schema,
+                name,
+                positive,
+                column,
+                smallest,
             )
         result["attributes"][column["name"]] = attribute
     return result
 
 
-def _equalized_odds(synthetic, reference, schema, target, positive, column, ref_groups, syn_groups, group):
-    """SDMetrics' EqualizedOddsImprovement for ``group`` of ``column`` against the other groups."""
+def _equalized_odds(real, fake, schema, target, positive, column, group):
+    """SDMetrics' EqualizedOddsImprovement for ``group`` of ``column`` against the other groups;
+    ``real`` and ``fake`` are each ``(frame, target labels, column's groups)``."""
     from sdmetrics.single_table import EqualizedOddsImprovement
 
     table = _metadata(schema)
     table["columns"] = {**table["columns"], target: {"sdtype": "categorical"}}
     table["columns"][column["name"]] = {"sdtype": "categorical"}
     frames = []
-    for frame, groups in ((reference, ref_groups), (synthetic, syn_groups)):
+    for frame, labels, groups in (real, fake):
         frame = frame.copy()
-        frame[target] = _labels(frame[target])
+        frame[target] = labels
         frame[column["name"]] = groups.astype(str)
         frames.append(frame.dropna(subset=[target]))
-    real, fake = frames
-    validation = real.sample(frac=_HOLDOUT_SHARE, random_state=0)
-    training = real.drop(validation.index)
+    reference, synthetic = frames
+    validation = reference.sample(frac=_HOLDOUT_SHARE, random_state=0)
+    training = reference.drop(validation.index)
     outcome = {"group": str(group), "validation": f"a random {_HOLDOUT_SHARE:.0%} of the reference, held out"}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             breakdown = EqualizedOddsImprovement.compute_breakdown(
-                training, fake, validation, table, None, target, positive, column["name"], str(group)
+                training, synthetic, validation, table, None, target, positive, column["name"], str(group)
             )
     except (ValueError, ImportError) as exc:
         return {**outcome, "score": None, "error": str(exc)}
