@@ -116,7 +116,21 @@ def _wait_port(port: int, process: subprocess.Popen, what: str) -> None:
 
 
 def _nginx_conf(tmp: Path, port: int, static_root: Path) -> Path:
-    conf = tmp / "nginx.conf"
+    return nginx_conf(
+        tmp,
+        port,
+        f"""
+        root {static_root};
+        location / {{ add_header Cache-Control "public, max-age=60"; }}
+        """,
+        types="application/json json;",
+    )
+
+
+def nginx_conf(tmp: Path, port: int, server: str, *, types: str = "", name: str = "nginx.conf") -> Path:
+    """A foreground nginx on 127.0.0.1:``port`` with its state under ``tmp`` and ``server`` as the
+    server block's body (also used by bench/tiles.py)."""
+    conf = tmp / name
     conf.write_text(
         textwrap.dedent(
             f"""
@@ -132,17 +146,15 @@ def _nginx_conf(tmp: Path, port: int, static_root: Path) -> Path:
                 fastcgi_temp_path {tmp}/fastcgi;
                 uwsgi_temp_path {tmp}/uwsgi;
                 scgi_temp_path {tmp}/scgi;
-                types {{ application/json json; }}
+                types {{ {types} }}
                 sendfile on;
                 keepalive_requests 100000;
                 server {{
                     listen 127.0.0.1:{port};
-                    root {static_root};
-                    location / {{ add_header Cache-Control "public, max-age=60"; }}
-                }}
-            }}
             """
         )
+        + textwrap.indent(textwrap.dedent(server).strip(), " " * 8)
+        + "\n    }\n}\n"
     )
     return conf
 

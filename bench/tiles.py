@@ -38,7 +38,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -55,6 +54,7 @@ from _mariadb import scratch_database  # noqa: E402
 _spec = importlib.util.spec_from_file_location("bench_disclosure", ROOT / "bench" / "disclosure.py")
 _bench_disclosure = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_bench_disclosure)
+_nginx = _bench_disclosure.nginx_conf
 _free_port, _wait_port, _wrk = (
     _bench_disclosure._free_port,
     _bench_disclosure._wait_port,
@@ -224,48 +224,29 @@ def _proof_tile_paths(directory: Path, size: int, proofs: int) -> list[str]:
 
 def _nginx_conf(tmp: Path, port: int, tiles: Path, static: Path) -> Path:
     """The README's location for the tiles (cache headers, CORS), and a plain static location."""
-    conf = tmp / "nginx-tiles.conf"
-    conf.write_text(
-        textwrap.dedent(
-            f"""
-            worker_processes 1;
-            pid {tmp}/nginx.pid;
-            error_log {tmp}/nginx-error.log;
-            daemon off;
-            events {{ worker_connections 1024; }}
-            http {{
-                access_log off;
-                client_body_temp_path {tmp}/body;
-                proxy_temp_path {tmp}/proxy;
-                fastcgi_temp_path {tmp}/fastcgi;
-                uwsgi_temp_path {tmp}/uwsgi;
-                scgi_temp_path {tmp}/scgi;
-                sendfile on;
-                keepalive_requests 100000;
-                server {{
-                    listen 127.0.0.1:{port};
-                    location /static/ {{ alias {static}/; default_type application/octet-stream; }}
-                    location /log-tiles/ {{
-                        alias {tiles}/;
-                        add_header Access-Control-Allow-Origin "*" always;
-                        location ~ ^/log-tiles/checkpoint$ {{
-                            default_type text/plain;
-                            add_header Cache-Control "no-cache" always;
-                            add_header Access-Control-Allow-Origin "*" always;
-                        }}
-                        location /log-tiles/tile/ {{
-                            default_type application/octet-stream;
-                            add_header Cache-Control "public, max-age=31536000, immutable" always;
-                            add_header Access-Control-Allow-Origin "*" always;
-                        }}
-                        location ~ /\\. {{ deny all; }}
-                    }}
-                }}
+    return _nginx(
+        tmp,
+        port,
+        f"""
+        location /static/ {{ alias {static}/; default_type application/octet-stream; }}
+        location /log-tiles/ {{
+            alias {tiles}/;
+            add_header Access-Control-Allow-Origin "*" always;
+            location ~ ^/log-tiles/checkpoint$ {{
+                default_type text/plain;
+                add_header Cache-Control "no-cache" always;
+                add_header Access-Control-Allow-Origin "*" always;
             }}
-            """
-        )
+            location /log-tiles/tile/ {{
+                default_type application/octet-stream;
+                add_header Cache-Control "public, max-age=31536000, immutable" always;
+                add_header Access-Control-Allow-Origin "*" always;
+            }}
+            location ~ /\\. {{ deny all; }}
+        }}
+        """,
+        name="nginx-tiles.conf",
     )
-    return conf
 
 
 def _serve(directory: Path, size: int, tmp: Path, seconds: int) -> dict | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 
 import pytest
@@ -17,7 +16,7 @@ from provenance.log import log_consistency_proof
 from provenance.standards import merkle, notes
 from provenance.standards import witness as w
 from provenance.witness_server import Witness
-from tests.provenance.test_tiles import GO_DIR, _go
+from tests.provenance.test_tiles import GO_DIR, _go, go_env
 from tests.provenance.test_witness import append
 
 GO_LOG = "go.example/log"
@@ -29,13 +28,7 @@ def run_go(request: dict, tmp_path) -> subprocess.CompletedProcess:
         input=json.dumps(request),
         capture_output=True,
         text=True,
-        env={
-            **os.environ,
-            "GO111MODULE": "off",
-            "GOPATH": "/usr/share/gocode",
-            "GOCACHE": str(tmp_path / "gocache"),
-            "GOFLAGS": "",
-        },
+        env=go_env(tmp_path),
         timeout=300,
     )
 
