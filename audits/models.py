@@ -188,7 +188,7 @@ REPORT_DAYS = {IncidentSeverity.SERIOUS: 15, IncidentSeverity.DEATH: 10, Inciden
 
 
 class IncidentStatus(models.TextChoices):
-    DRAFT = "draft", "Draft (raised by a check: confirm or dismiss)"
+    DRAFT = "draft", "Draft"  # raised by a check; staff confirm (open) or dismiss (close) it
     OPEN = "open", "Open"
     INVESTIGATING = "investigating", "Investigating"
     REPORTED = "reported", "Reported to the authority"

@@ -159,3 +159,11 @@ def test_the_packages_incident_register_names_what_an_incident_is_linked_to(judg
     assert linked == f"generator patient-synth | dataset {HOSTILE} v1"
     assert HOSTILE not in incident_html(incident_rows()) and "&lt;img src=x" in incident_html(incident_rows())
     assert "linked_to" in incident_csv(incident_rows()).splitlines()[0]
+
+
+def test_the_dashboard_shows_a_drafted_incident_as_a_draft(judged, staff):
+    client = staff(Role.APPROVER)
+    page = client.get("/admin/workspace/dashboard/").content.decode()
+    tile = page.split('id="t-incidents"', 1)[1].split("</section>", 1)[0]
+    assert "Open incidents: 1" in tile and "<strong>Draft</strong>: raised by a check" in tile
+    assert "no reporting deadline" not in tile and "&lt;img src=x" in tile and HOSTILE not in tile
