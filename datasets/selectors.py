@@ -134,7 +134,12 @@ def report_summary(scores: dict | None) -> dict[str, object]:
         "disclosure_protection": (scores.get("privacy", {}).get("disclosure_protection") or {}).get("score"),
         "worst_group_difference": max(worst) if worst else None,
         "integrity_findings": sum(rule.get("count", 0) for rule in scores.get("integrity", {}).values()),
-        "equalized_odds_improvement": min(odds, default=None) if (odds := _equalized_odds(scores)) else None,
+        # only for reports with a target column: the lowest over the sensitive attributes
+        **(
+            {"equalized_odds_improvement": min(_equalized_odds(scores), default=None)}
+            if "outcomes" in scores
+            else {}
+        ),
         "thresholds_version": scores.get("thresholds", {}).get("version"),
     }
 

@@ -95,3 +95,12 @@ def test_without_a_target_there_are_no_outcomes():
 def test_the_positive_outcome(values, declared, expected):
     column = {"name": "t", "positive_label": declared} if declared else {"name": "t"}
     assert _positive_label(pd.Series(values, dtype=object), column) == expected
+
+
+def test_the_report_summary_carries_the_lowest_equalized_odds_only_with_a_target(fair):
+    from datasets.selectors import report_summary
+
+    scores = [a["equalized_odds"]["score"] for a in fair["outcomes"]["attributes"].values()]
+    assert report_summary(fair)["equalized_odds_improvement"] == min(s for s in scores if s is not None)
+    without = {k: v for k, v in fair.items() if k != "outcomes"}
+    assert "equalized_odds_improvement" not in report_summary(without)
